@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class BlocksConfig(AppConfig):
+    name = "blocks"
+    verbose_name = "Storefront blocks"

@@ -1,0 +1,15 @@
+"""Signals the catalogue sends (``product_viewed``) and the cache invalidation it does on save."""
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import Signal, receiver
+
+from commerce.catalogue.models import Category
+from commerce.catalogue.services import forget_navigation
+
+# Sent by the product page with (product, visitor, request); commerce.events records it.
+product_viewed = Signal()
+
+
+@receiver([post_save, post_delete], sender=Category, dispatch_uid="catalogue_navigation_invalidation")
+def category_changed(**kwargs):
+    forget_navigation()

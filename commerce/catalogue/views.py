@@ -1,0 +1,45 @@
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, render
+
+from commerce.catalogue.models import Category, Product
+from commerce.catalogue.services import SORTS, listing
+from commerce.catalogue.signals import product_viewed
+from commerce.customers.services import customer_for
+
+
+def _page_of(request, products):
+    paginator = Paginator(products, settings.VITRINE_PRODUCTS_PER_PAGE)
+    return paginator.get_page(request.GET.get("page"))
+
+
+def shop(request):
+    """/shop/: every department, then the whole catalogue."""
+    sort = request.GET.get("sort", "featured")
+    departments = Category.objects.filter(parent=None).prefetch_related("children")
+    return render(request, "catalogue/shop.html", {
+        "departments": departments, "page": _page_of(request, listing(sort=sort)),
+        "sort": sort, "sorts": SORTS,
+    })
+
+
+def category(request, slug):
+    category = get_object_or_404(Category.objects.select_related("parent"), slug=slug)
+    sort = request.GET.get("sort", "featured")
+    return render(request, "catalogue/category.html", {
+        "category": category, "breadcrumbs": category.ancestors(), "subcategories": category.children.all(),
+        "page": _page_of(request, listing(category, sort=sort)), "sort": sort, "sorts": SORTS,
+    })
+
+
+def product(request, slug):
+    product = get_object_or_404(
+        Product.objects.active().select_related("category", "image").prefetch_related("variants", "gallery__image"),
+        slug=slug,
+    )
+    product_viewed.send(sender=Product, product=product, customer=customer_for(request.user),
+                        visitor_id=request.visitor_id, request=request)
+    return render(request, "catalogue/product.html", {
+        "product": product, "breadcrumbs": product.category.ancestors(), "variants": list(product.variants.all()),
+        "attributes": sorted((product.attributes or {}).items()),
+    })

@@ -1,0 +1,261 @@
+"""Cart, checkout and returns. Stock and money only change here, under row locks."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from uuid import UUID
+
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+
+from commerce.catalogue.models import Product, ProductVariant
+from commerce.catalogue.services import available_stock, unit_price
+from commerce.customers.models import Customer
+from commerce.customers.services import customer_for, visitor_id
+from commerce.orders.models import Cart, CartLine, LineItem, Order, Return
+from commerce.orders.signals import cart_changed, order_placed, return_requested
+
+CART_COUNT_TTL = 24 * 3600
+
+
+class CartError(ValueError):
+    """A cart or checkout request that cannot be honoured; the message is safe to show the shopper."""
+
+
+class OutOfStock(CartError):
+    pass
+
+
+@dataclass(frozen=True)
+class Shopper:
+    """Who owns a cart: a customer, else the anonymous visitor."""
+
+    customer: Customer | None
+    visitor_id: UUID
+
+    @property
+    def cache_key(self) -> str:
+        owner = f"c{self.customer.pk}" if self.customer else f"v{self.visitor_id}"
+        return f"orders:cart-count:{owner}"
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    line: CartLine
+    unit_price: Decimal
+    available: int
+
+    @property
+    def total(self) -> Decimal:
+        return self.unit_price * self.line.quantity
+
+
+@dataclass(frozen=True)
+class CartContents:
+    lines: list[PricedLine]
+    currency: str
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.total for line in self.lines), Decimal("0.00"))
+
+    @property
+    def item_count(self) -> int:
+        return sum(line.line.quantity for line in self.lines)
+
+
+def shopper_for(request) -> Shopper:
+    return Shopper(customer_for(request.user), visitor_id(request))
+
+
+# --- cart -----------------------------------------------------------------------------------------
+
+
+def find_cart(shopper: Shopper) -> Cart | None:
+    owner = {"customer": shopper.customer} if shopper.customer else {"visitor_id": shopper.visitor_id}
+    return Cart.objects.filter(**owner).first()
+
+
+def _cart_for_update(shopper: Shopper) -> Cart:
+    owner = {"customer": shopper.customer} if shopper.customer else {"visitor_id": shopper.visitor_id}
+    try:
+        cart, _ = Cart.objects.get_or_create(**owner)
+    except IntegrityError:  # a concurrent request created it first
+        cart = Cart.objects.get(**owner)
+    return Cart.objects.select_for_update().get(pk=cart.pk)
+
+
+def cart_item_count(shopper: Shopper) -> int:
+    """Units in the shopper's cart, for the header on every page (Redis-cached, reset on every change)."""
+    count = cache.get(shopper.cache_key)
+    if count is None:
+        count = CartLine.objects.filter(**_owner_lookup(shopper)).aggregate(n=Sum("quantity"))["n"] or 0
+        cache.set(shopper.cache_key, count, CART_COUNT_TTL)
+    return count
+
+
+def _owner_lookup(shopper: Shopper) -> dict:
+    return {"cart__customer": shopper.customer} if shopper.customer else {"cart__visitor_id": shopper.visitor_id}
+
+
+def _resolve_variant(product: Product, variant: ProductVariant | None) -> ProductVariant | None:
+    if variant is not None and variant.product_id != product.pk:
+        raise CartError("That option does not belong to this product.")
+    if variant is None and product.variants.exists():
+        raise CartError(f"Choose an option of {product.title} first.")
+    return variant
+
+
+@transaction.atomic
+def add_to_cart(shopper: Shopper, product: Product, variant: ProductVariant | None = None, quantity: int = 1) -> CartLine:
+    if quantity < 1:
+        raise CartError("Quantity must be at least 1.")
+    if not product.active:
+        raise CartError(f"{product.title} is no longer sold.")
+    variant = _resolve_variant(product, variant)
+    cart = _cart_for_update(shopper)
+    line = CartLine.objects.filter(cart=cart, product=product, variant=variant).first()
+    wanted = quantity + (line.quantity if line else 0)
+    stock = available_stock(product, variant)
+    if wanted > stock:
+        raise OutOfStock(f"Only {stock} of {product.title} left." if stock else f"{product.title} is sold out.")
+    if line is None:
+        line = CartLine.objects.create(cart=cart, product=product, variant=variant, quantity=quantity)
+    else:
+        line.quantity = wanted
+        line.save(update_fields=["quantity"])
+    _after_cart_change(shopper, cart, product, variant, quantity)
+    return line
+
+
+@transaction.atomic
+def set_line_quantity(shopper: Shopper, line_id: int, quantity: int) -> None:
+    """Set a line's quantity; 0 removes it. Lines of other shoppers' carts are not found."""
+    line = CartLine.objects.select_for_update().select_related("product", "variant", "cart").get(
+        pk=line_id, **_owner_lookup(shopper)
+    )
+    if quantity < 0:
+        raise CartError("Quantity cannot be negative.")
+    delta = quantity - line.quantity
+    if quantity == 0:
+        line.delete()
+    else:
+        stock = available_stock(line.product, line.variant)
+        if quantity > stock:
+            raise OutOfStock(f"Only {stock} of {line.product.title} left.")
+        line.quantity = quantity
+        line.save(update_fields=["quantity"])
+    if delta:
+        _after_cart_change(shopper, line.cart, line.product, line.variant, delta)
+
+
+def _after_cart_change(shopper, cart, product, variant, delta) -> None:
+    cache.delete(shopper.cache_key)
+    transaction.on_commit(
+        lambda: cart_changed.send(
+            sender=Cart, cart=cart, customer=shopper.customer, visitor_id=shopper.visitor_id,
+            product=product, variant=variant, quantity=delta,
+        )
+    )
+
+
+def cart_contents(cart: Cart | None) -> CartContents:
+    from django.conf import settings
+
+    if cart is None:
+        return CartContents(lines=[], currency=settings.VITRINE_CURRENCY)
+    lines = list(cart.lines.select_related("product__image", "variant"))
+    priced = [PricedLine(line, unit_price(line.product, line.variant), available_stock(line.product, line.variant))
+              for line in lines]
+    currency = lines[0].product.currency if lines else settings.VITRINE_CURRENCY
+    return CartContents(lines=priced, currency=currency)
+
+
+@transaction.atomic
+def merge_visitor_cart(customer: Customer, visitor_id: UUID) -> None:
+    """Move an anonymous visitor's cart lines into the customer's cart (quantities add, capped at stock)."""
+    visitor_cart = Cart.objects.select_for_update().filter(visitor_id=visitor_id).first()
+    if visitor_cart is None:
+        return
+    shopper = Shopper(customer, visitor_id)
+    target = _cart_for_update(shopper)
+    for line in visitor_cart.lines.select_related("product", "variant"):
+        existing = CartLine.objects.filter(cart=target, product=line.product, variant=line.variant).first()
+        quantity = min(line.quantity + (existing.quantity if existing else 0),
+                       available_stock(line.product, line.variant))
+        if existing:
+            existing.quantity = max(quantity, 1)
+            existing.save(update_fields=["quantity"])
+        elif quantity >= 1:
+            line.cart = target
+            line.quantity = quantity
+            line.save(update_fields=["cart", "quantity"])
+    visitor_cart.delete()
+    cache.delete(shopper.cache_key)
+    cache.delete(Shopper(None, visitor_id).cache_key)
+
+
+# --- checkout -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def place_order(shopper: Shopper, *, email: str, address: dict) -> Order:
+    """Turn the shopper's cart into an order at today's prices, taking the stock.
+
+    Product and variant rows are locked (in id order, so two checkouts never deadlock) before stock is
+    checked, so two buyers of the last unit get exactly one order and one OutOfStock.
+    """
+    cart = find_cart(shopper)
+    lines = list(cart.lines.all()) if cart else []
+    if not lines:
+        raise CartError("Your cart is empty.")
+    products = {p.pk: p for p in Product.objects.select_for_update().filter(
+        pk__in={line.product_id for line in lines}).order_by("pk")}
+    variants = {v.pk: v for v in ProductVariant.objects.select_for_update().filter(
+        pk__in={line.variant_id for line in lines if line.variant_id}).order_by("pk")}
+
+    short = []
+    for line in lines:
+        product, variant = products[line.product_id], variants.get(line.variant_id)
+        if not product.active or available_stock(product, variant) < line.quantity:
+            short.append(product.title)
+    if short:
+        raise OutOfStock("Not enough stock left for: " + ", ".join(short) + ". Please update your cart.")
+
+    order = Order.objects.create(
+        customer=shopper.customer, visitor_id=shopper.visitor_id, email=email,
+        currency=products[lines[0].product_id].currency, total=Decimal("0.00"), **address,
+    )
+    items = []
+    for line in lines:
+        product, variant = products[line.product_id], variants.get(line.variant_id)
+        items.append(LineItem(
+            order=order, product=product, variant=variant, quantity=line.quantity,
+            title=str(variant) if variant else product.title, sku=variant.sku if variant else "",
+            unit_price=unit_price(product, variant),
+        ))
+        stock_row = ProductVariant.objects.filter(pk=variant.pk) if variant else Product.objects.filter(pk=product.pk)
+        stock_row.update(stock=F("stock") - line.quantity)
+    LineItem.objects.bulk_create(items)
+    order.total = sum((item.line_total for item in items), Decimal("0.00"))
+    order.save(update_fields=["total"])
+    cart.delete()
+    cache.delete(shopper.cache_key)
+    transaction.on_commit(lambda: order_placed.send(sender=Order, order=order))
+    return order
+
+
+# --- returns --------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def request_return(line: LineItem, *, quantity: int, reason: str, note: str = "") -> Return:
+    """Record a return of part or all of an order line (the line is locked so two requests can't over-return)."""
+    line = LineItem.objects.select_for_update().get(pk=line.pk)
+    if quantity < 1 or quantity > line.returnable_quantity():
+        raise CartError(f"You can return between 1 and {line.returnable_quantity()} of {line.title}.")
+    if reason not in Return.Reason.values:
+        raise CartError("Choose a reason for the return.")
+    return_ = Return.objects.create(line=line, quantity=quantity, reason=reason, note=note)
+    transaction.on_commit(lambda: return_requested.send(sender=Return, return_=return_))
+    return return_

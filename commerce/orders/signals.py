@@ -1,0 +1,20 @@
+"""Signals orders send once the change is committed (commerce.events records them; AI refreshes on them),
+and the cart hand-over at login."""
+
+from django.dispatch import Signal, receiver
+
+from commerce.customers.signals import visitor_identified
+
+# (cart, customer, visitor_id, product, variant, quantity): quantity > 0 added, < 0 removed.
+cart_changed = Signal()
+# (order): sent once per order after commit; the order's lines are saved.
+order_placed = Signal()
+# (return_): a return was requested for an order line.
+return_requested = Signal()
+
+
+@receiver(visitor_identified, dispatch_uid="orders_merge_cart_at_login")
+def merge_cart_at_login(sender, customer, visitor_id, **kwargs):
+    from commerce.orders.services import merge_visitor_cart
+
+    merge_visitor_cart(customer, visitor_id)

@@ -1,0 +1,13 @@
+"""Test settings: the same real PostgreSQL and Redis servers, on a test database and a Redis database
+of their own (pytest-django creates ``test_vitrine``; Redis db 15 is flushed around every test)."""
+
+import os
+
+os.environ.setdefault("VITRINE_REDIS_DB", "15")
+
+from vitrine.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # hashing speed is not under test
+WAGTAILADMIN_BASE_URL = "http://testserver"
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405
