@@ -11,3 +11,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # hashing 
 WAGTAILADMIN_BASE_URL = "http://testserver"
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405  (WhiteNoise warns on a missing root)
+# Concurrent suites on one machine (e.g. two checkouts) pick their own test database and Redis db:
+# VITRINE_TEST_DB_SUFFIX=b VITRINE_REDIS_DB=14 pytest
+DATABASES["default"]["TEST"] = {"NAME": "test_vitrine" + os.environ.get("VITRINE_TEST_DB_SUFFIX", "")}  # noqa: F405

@@ -3,9 +3,17 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from commerce.customers.forms import SignupForm
 from commerce.customers.services import customer_for
+
+
+def safe_next(request, candidate: str | None = None) -> str | None:
+    """``candidate`` (default: ?next=) if it stays on this site, else None: no open redirects."""
+    url = candidate if candidate is not None else request.GET.get("next")
+    allowed = url_has_allowed_host_and_scheme(url, {request.get_host()}, require_https=request.is_secure())
+    return url if url and allowed else None
 
 
 class LoginView(auth_views.LoginView):
@@ -20,7 +28,7 @@ def signup(request):
     if request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect(request.GET.get("next") or "account:overview")
+        return redirect(safe_next(request) or "account:overview")
     return render(request, "customers/signup.html", {"form": form})
 
 

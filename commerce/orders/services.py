@@ -131,7 +131,7 @@ def add_to_cart(shopper: Shopper, product: Product, variant: ProductVariant | No
 @transaction.atomic
 def set_line_quantity(shopper: Shopper, line_id: int, quantity: int) -> None:
     """Set a line's quantity; 0 removes it. Lines of other shoppers' carts are not found."""
-    line = CartLine.objects.select_for_update().select_related("product", "variant", "cart").get(
+    line = CartLine.objects.select_for_update(of=("self",)).select_related("product", "variant", "cart").get(
         pk=line_id, **_owner_lookup(shopper)
     )
     if quantity < 0:

@@ -6,6 +6,7 @@ from django.views.decorators.http import require_POST
 
 from commerce.catalogue.models import Product, ProductVariant
 from commerce.customers.services import customer_for
+from commerce.customers.views import safe_next
 from commerce.orders.forms import AddToCartForm, CartLineForm, CheckoutForm, ReturnForm
 from commerce.orders.models import CartLine, LineItem, Order
 from commerce.orders.services import (
@@ -30,7 +31,7 @@ def cart_add(request):
     form = AddToCartForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose a product and a quantity between 1 and 99.")
-        return redirect(request.META.get("HTTP_REFERER") or "orders:cart")
+        return redirect(safe_next(request, request.META.get("HTTP_REFERER", "")) or "orders:cart")
     product = get_object_or_404(Product, pk=form.cleaned_data["product"])
     variant = None
     if form.cleaned_data.get("variant"):
@@ -97,7 +98,8 @@ def confirmation(request, number):
 def order_detail(request, number):
     order = get_object_or_404(Order, number=number, customer=customer_for(request.user))
     return render(request, "orders/order_detail.html", {
-        "order": order, "lines": order.lines.prefetch_related("returns"), "return_form": ReturnForm(),
+        "order": order, "lines": order.lines.select_related("product").prefetch_related("returns"),
+        "return_form": ReturnForm(),
     })
 
 
@@ -109,7 +111,7 @@ def return_line(request, number, line_id):
     if form.is_valid():
         try:
             request_return(line, **form.cleaned_data)
-            messages.success(request, f"Return of {line.title} requested. We'll email you a label.")
+            messages.success(request, f"Return of {line.title} requested. Its status shows on this page.")
         except CartError as error:
             messages.error(request, str(error))
     else:

@@ -1,0 +1,200 @@
+import threading
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from commerce.catalogue.models import Product
+from commerce.orders.models import Cart, CartLine, Order, Return
+from commerce.orders.services import (
+    CartError,
+    OutOfStock,
+    Shopper,
+    add_to_cart,
+    cart_contents,
+    cart_item_count,
+    find_cart,
+    merge_visitor_cart,
+    place_order,
+    request_return,
+    set_line_quantity,
+)
+from commerce.orders.signals import cart_changed, order_placed
+from tests.factories import CustomerFactory, ProductFactory, VariantFactory
+
+pytestmark = pytest.mark.django_db
+
+ADDRESS = {"full_name": "Sam Shopper", "line1": "1 High St", "line2": "", "city": "Bristol",
+           "postcode": "BS1 1AA", "country": "GB"}
+
+
+def anonymous() -> Shopper:
+    return Shopper(None, uuid.uuid4())
+
+
+def test_adding_twice_adds_to_the_same_line():
+    shopper, product = anonymous(), ProductFactory(stock=5)
+
+    add_to_cart(shopper, product, quantity=2)
+    add_to_cart(shopper, product, quantity=1)
+
+    assert CartLine.objects.get().quantity == 3
+    assert cart_item_count(shopper) == 3
+
+
+def test_cannot_add_more_than_stock_or_inactive_products():
+    shopper = anonymous()
+    with pytest.raises(OutOfStock, match="Only 2"):
+        add_to_cart(shopper, ProductFactory(stock=2), quantity=3)
+    with pytest.raises(CartError, match="no longer sold"):
+        add_to_cart(shopper, ProductFactory(active=False))
+    assert not CartLine.objects.exists()
+
+
+def test_product_with_variants_needs_one_of_its_own_variants():
+    variant = VariantFactory(stock=3, price=Decimal("20.00"))
+    other = VariantFactory()
+    shopper = anonymous()
+
+    with pytest.raises(CartError, match="Choose an option"):
+        add_to_cart(shopper, variant.product)
+    with pytest.raises(CartError, match="does not belong"):
+        add_to_cart(shopper, variant.product, other)
+    add_to_cart(shopper, variant.product, variant, quantity=2)
+
+    contents = cart_contents(find_cart(shopper))
+    assert contents.total == Decimal("40.00")
+
+
+def test_cart_count_cache_is_reset_on_change():
+    shopper, product = anonymous(), ProductFactory(stock=5)
+    assert cart_item_count(shopper) == 0  # cached as 0
+
+    line = add_to_cart(shopper, product, quantity=1)
+    assert cart_item_count(shopper) == 1
+    set_line_quantity(shopper, line.pk, 4)
+    assert cart_item_count(shopper) == 4
+    set_line_quantity(shopper, line.pk, 0)
+    assert cart_item_count(shopper) == 0
+
+
+def test_shopper_cannot_touch_another_shoppers_line():
+    owner, intruder = anonymous(), anonymous()
+    line = add_to_cart(owner, ProductFactory())
+    with pytest.raises(CartLine.DoesNotExist):
+        set_line_quantity(intruder, line.pk, 0)
+
+
+def test_cart_changed_is_sent_after_commit_with_the_delta(django_capture_on_commit_callbacks):
+    received = []
+    cart_changed.connect(lambda **kw: received.append(kw["quantity"]), weak=False, dispatch_uid="t")
+    try:
+        shopper, product = anonymous(), ProductFactory()
+        with django_capture_on_commit_callbacks(execute=True):
+            line = add_to_cart(shopper, product, quantity=2)
+        with django_capture_on_commit_callbacks(execute=True):
+            set_line_quantity(shopper, line.pk, 0)
+    finally:
+        cart_changed.disconnect(dispatch_uid="t")
+    assert received == [2, -2]
+
+
+def test_place_order_charges_current_prices_and_takes_stock(django_capture_on_commit_callbacks):
+    shopper = Shopper(CustomerFactory(), uuid.uuid4())
+    mug = ProductFactory(base_price=Decimal("10.00"), stock=5)
+    variant = VariantFactory(price=Decimal("7.50"), stock=4)
+    add_to_cart(shopper, mug, quantity=2)
+    add_to_cart(shopper, variant.product, variant, quantity=3)
+    Product.objects.filter(pk=mug.pk).update(price=Decimal("9.00"))  # price moved after adding
+
+    placed = []
+    order_placed.connect(lambda **kw: placed.append(kw["order"]), weak=False, dispatch_uid="t")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            order = place_order(shopper, email="sam@example.com", address=ADDRESS)
+    finally:
+        order_placed.disconnect(dispatch_uid="t")
+
+    assert order.total == Decimal("40.50")  # 2 × 9.00 + 3 × 7.50
+    assert sorted(line.unit_price for line in order.lines.all()) == [Decimal("7.50"), Decimal("9.00")]
+    mug.refresh_from_db()
+    variant.refresh_from_db()
+    assert (mug.stock, variant.stock) == (3, 1)
+    assert find_cart(shopper) is None
+    assert placed == [order]
+
+
+def test_place_order_refuses_when_stock_ran_out_and_changes_nothing():
+    shopper, product = anonymous(), ProductFactory(stock=2)
+    add_to_cart(shopper, product, quantity=2)
+    Product.objects.filter(pk=product.pk).update(stock=1)
+
+    with pytest.raises(OutOfStock):
+        place_order(shopper, email="a@example.com", address=ADDRESS)
+
+    assert not Order.objects.exists()
+    assert Product.objects.get(pk=product.pk).stock == 1
+    assert find_cart(shopper).lines.count() == 1
+
+
+def test_empty_cart_cannot_be_checked_out():
+    with pytest.raises(CartError, match="empty"):
+        place_order(anonymous(), email="a@example.com", address=ADDRESS)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_buyers_of_the_last_unit_get_exactly_one_order():
+    product = ProductFactory(stock=1)
+    buyers = [anonymous(), anonymous()]
+    for buyer in buyers:
+        add_to_cart(buyer, product, quantity=1)
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def checkout(buyer):
+        try:
+            barrier.wait()
+            place_order(buyer, email="x@example.com", address=ADDRESS)
+            outcomes.append("order")
+        except OutOfStock:
+            outcomes.append("out of stock")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=checkout, args=(b,)) for b in buyers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+
+    assert sorted(outcomes) == ["order", "out of stock"]
+    assert Order.objects.count() == 1
+    assert Product.objects.get(pk=product.pk).stock == 0
+
+
+def test_visitor_cart_merges_into_customer_cart_capped_at_stock():
+    customer = CustomerFactory()
+    visitor = uuid.uuid4()
+    both, only_visitor = ProductFactory(stock=3), ProductFactory(stock=9)
+    add_to_cart(Shopper(customer, uuid.uuid4()), both, quantity=2)
+    add_to_cart(Shopper(None, visitor), both, quantity=2)
+    add_to_cart(Shopper(None, visitor), only_visitor, quantity=4)
+
+    merge_visitor_cart(customer, visitor)
+
+    quantities = dict(customer.cart.lines.values_list("product_id", "quantity"))
+    assert quantities == {both.pk: 3, only_visitor.pk: 4}
+    assert not Cart.objects.filter(visitor_id=visitor).exists()
+
+
+def test_returns_cannot_exceed_what_was_bought():
+    shopper, product = anonymous(), ProductFactory(stock=5)
+    add_to_cart(shopper, product, quantity=3)
+    line = place_order(shopper, email="a@example.com", address=ADDRESS).lines.get()
+
+    request_return(line, quantity=2, reason=Return.Reason.DAMAGED)
+    with pytest.raises(CartError, match="between 1 and 1"):
+        request_return(line, quantity=2, reason=Return.Reason.DAMAGED)
+    Return.objects.update(status=Return.Status.REJECTED)  # a rejected return frees the quantity again
+    assert request_return(line, quantity=3, reason=Return.Reason.CHANGED_MIND).refund_amount == Decimal("37.50")
