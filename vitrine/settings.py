@@ -12,6 +12,8 @@ import secrets
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from celery.schedules import crontab
+
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VITRINE_VAR_DIR", BASE_DIR / "var"))
@@ -110,11 +112,18 @@ CELERY_TASK_ROUTES = {
     # Training, bulk re-embedding, demand signals: minutes of CPU, on their own queue.
     "ai.recommendations.tasks.train_*": {"queue": "batch"},
     "ai.search.tasks.reembed_*": {"queue": "batch"},
+    "ai.search.tasks.refresh_*": {"queue": "batch"},
     "ai.pricing.tasks.*": {"queue": "batch"},
     "ai.experiments.tasks.*": {"queue": "batch"},
     "commerce.events.tasks.*": {"queue": "default"},
 }
-CELERY_BEAT_SCHEDULE: dict = {}  # each AI feature adds its periodic tasks below
+CELERY_BEAT_SCHEDULE = {
+    "drain-events": {"task": "commerce.events.tasks.drain_events", "schedule": 2.0},
+    "reembed-missing-products": {"task": "ai.search.tasks.reembed_missing_products", "schedule": 60.0},
+    "refresh-search-statistics": {"task": "ai.search.tasks.refresh_search_statistics", "schedule": 600.0},
+    "maintain-event-partitions": {"task": "commerce.events.tasks.maintain_event_partitions",
+                                  "schedule": crontab(hour=3, minute=17)},
+}
 CELERY_TIMEZONE = "UTC"
 
 # --- Django / Wagtail -----------------------------------------------------------------------------
@@ -123,6 +132,8 @@ INSTALLED_APPS = [
     "commerce.catalogue",
     "commerce.customers",
     "commerce.orders",
+    "commerce.events",
+    "ai.search",
     "home",
     "blocks",
     "wagtail.contrib.forms",
@@ -239,6 +250,10 @@ SPECTACULAR_SETTINGS = {"TITLE": "Vitrine API", "VERSION": "1.0.0"}
 
 VITRINE_CURRENCY = os.environ.get("VITRINE_CURRENCY", "GBP")
 VITRINE_PRODUCTS_PER_PAGE = 24
+# How much each behaviour says about interest; returns subtract. Read by aggregations and training.
+VITRINE_EVENT_WEIGHTS = {"view": 1.0, "add_to_cart": 4.0, "purchase": 10.0, "return": -10.0}
+VITRINE_EVENT_RETENTION_MONTHS = int(os.environ.get("VITRINE_EVENT_RETENTION_MONTHS", "24"))
+VITRINE_EVENT_BEACON_RATE = os.environ.get("VITRINE_EVENT_BEACON_RATE", "240/min")
 
 LOGGING = {
     "version": 1,
@@ -248,6 +263,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("VITRINE_LOG_LEVEL", "INFO")},
     "loggers": {
         "pgserver": {"level": "WARNING"},
+        "django_tasks": {"level": "WARNING"},
         "django.db.backends": {"level": "WARNING"},
     },
 }

@@ -2,15 +2,28 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from ai.search.api import SearchView
+from commerce.events.api import EventBeaconView
+
+api_v1 = [
+    path("events", EventBeaconView.as_view(), name="events"),
+    path("search", SearchView.as_view(), name="search"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularRedocView.as_view(url_name="api:schema"), name="docs"),
+]
+
 urlpatterns = [
+    path("api/v1/", include((api_v1, "api"))),
     path("admin/", include(wagtailadmin_urls)),
     path("django-admin/", admin.site.urls),
     path("documents/", include(wagtaildocs_urls)),
     path("account/", include("commerce.customers.urls")),
+    path("", include("ai.search.urls")),
     path("", include("commerce.orders.urls")),
     path("", include("commerce.catalogue.urls")),
 ]

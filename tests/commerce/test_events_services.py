@@ -1,0 +1,197 @@
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from commerce.events import services
+from commerce.events.models import CustomerEvent, EventType, VisitorLink
+from tests.factories import CategoryFactory, CustomerFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
+
+
+def at(hours_ago: float) -> dt.datetime:
+    return NOW - dt.timedelta(hours=hours_ago)
+
+
+def stored(**filters) -> int:
+    return CustomerEvent.objects.filter(**filters).count()
+
+
+def test_record_queues_in_redis_and_drain_stores_every_field():
+    customer, product, visitor = CustomerFactory(), ProductFactory(), uuid.uuid4()
+
+    event_id = services.record(
+        EventType.ADD_TO_CART, customer_id=customer.pk, visitor_id=visitor, product_id=product.pk, quantity=2,
+        price=Decimal("9.99"), surface="block:abc", experiments={"carousel": "als"}, session_id="s1",
+    )
+    assert stored() == 0 and services.queue_depth()["queued"] == 1
+
+    assert services.drain_events() == 1
+
+    event = CustomerEvent.objects.get()
+    assert str(event.id) == event_id
+    assert (event.customer_id, event.anonymous_id, event.product_id) == (customer.pk, visitor, product.pk)
+    assert (event.quantity, event.price, event.surface) == (2, Decimal("9.99"), "block:abc")
+    assert event.experiments == {"carousel": "als"} and event.session_id == "s1"
+    assert services.queue_depth() == {"queued": 0, "processing": 0, "dead": 0}
+
+
+def test_record_refuses_unknown_event_types():
+    with pytest.raises(ValueError):
+        services.record("teleport")
+
+
+def test_drain_is_idempotent_when_a_batch_is_replayed():
+    for _ in range(3):
+        services.record(EventType.VIEW, product_id=1, visitor_id=uuid.uuid4())
+    client = services.redis_client()
+    batch = client.lrange(services.QUEUE_KEY, 0, -1)
+
+    services.store_events([__import__("json").loads(raw) for raw in batch])  # stored, then "crashed"
+    client.rpush(services.PROCESSING_KEY, *batch)  # …before the batch was acknowledged
+    client.delete(services.QUEUE_KEY)
+
+    assert services.drain_events() == 0  # replayed: nothing new
+    assert stored() == 3
+    assert services.queue_depth()["processing"] == 0
+
+
+def test_batch_taken_but_never_stored_is_replayed_by_the_next_drain():
+    for _ in range(4):
+        services.record(EventType.VIEW, product_id=1)
+    client = services.redis_client()
+    move = client.register_script(services._MOVE_BATCH)
+    taken = move(keys=[services.QUEUE_KEY, services.PROCESSING_KEY], args=[3])  # the drainer died here
+    assert len(taken) == 3 and services.queue_depth() == {"queued": 1, "processing": 3, "dead": 0}
+
+    assert services.drain_events() == 4
+    assert stored() == 4
+
+
+def test_a_second_drainer_waits_its_turn():
+    services.record(EventType.VIEW, product_id=1)
+    lock = services.redis_client().lock(services.DRAIN_LOCK_KEY, timeout=10)
+    assert lock.acquire(blocking=False)
+    try:
+        assert services.drain_events() == 0
+    finally:
+        lock.release()
+    assert services.drain_events() == 1
+
+
+def test_malformed_queued_items_go_to_the_dead_letter_list_not_nowhere():
+    services.redis_client().rpush(services.QUEUE_KEY, b"{not json")
+    services.record(EventType.VIEW, product_id=1)
+
+    assert services.drain_events() == 1
+    assert services.queue_depth()["dead"] == 1
+
+
+def test_record_writes_straight_to_postgres_when_redis_is_down(monkeypatch, caplog):
+    class DownRedis:
+        def rpush(self, *args):
+            raise RedisConnectionError("connection refused")
+
+    monkeypatch.setattr(services, "redis_client", lambda: DownRedis())
+    services.record(EventType.VIEW, product_id=7)
+
+    assert stored(product_id=7) == 1
+    assert "Redis unavailable" in caplog.text
+
+
+def test_login_link_covers_stored_and_still_queued_events():
+    customer, visitor = CustomerFactory(), uuid.uuid4()
+    services.record(EventType.VIEW, visitor_id=visitor, product_id=1)
+    services.drain_events()  # stored before login
+    services.record(EventType.VIEW, visitor_id=visitor, product_id=2)  # still queued at login
+
+    assert services.link_visitor(customer.pk, visitor) == 1
+    services.drain_events()
+
+    assert VisitorLink.objects.get(visitor_id=visitor).customer == customer
+    assert set(CustomerEvent.objects.filter(customer=customer).values_list("product_id", flat=True)) == {1, 2}
+
+
+def seed(event_type, product, hours_ago, *, customer=None, quantity=1, visitor=None):
+    services.store_events([{
+        "id": str(uuid.uuid4()), "created_at": at(hours_ago).isoformat(), "event_type": event_type,
+        "customer_id": customer.pk if customer else None, "anonymous_id": str(visitor) if visitor else None,
+        "product_id": product.pk, "quantity": quantity,
+    }])
+
+
+def test_view_rate_and_add_to_cart_rate_over_24_hours():
+    mug, lamp = ProductFactory(), ProductFactory()
+    for hours in (1, 2, 3, 23):
+        seed("view", mug, hours)
+    seed("view", mug, 30)  # outside the window
+    seed("add_to_cart", mug, 2)
+    seed("view", lamp, 5)
+
+    rates = services.product_view_rates(now=NOW)
+    assert rates == {mug.pk: pytest.approx(4 / 24), lamp.pk: pytest.approx(1 / 24)}
+    assert services.add_to_cart_rates(now=NOW) == {mug.pk: pytest.approx(0.25), lamp.pk: 0}
+
+
+def test_purchase_velocity_against_the_seven_day_average():
+    mug = ProductFactory()
+    seed("purchase", mug, 3, quantity=5)  # last 24 h
+    seed("purchase", mug, 30, quantity=4)  # days 1–8 before
+    seed("purchase", mug, 24 * 6, quantity=10)
+    seed("purchase", mug, 24 * 9, quantity=100)  # too old
+
+    assert services.purchase_velocity(now=NOW) == {mug.pk: (5.0, pytest.approx(14 / 7))}
+
+
+def test_preferred_categories_are_weighted_and_time_decayed():
+    customer = CustomerFactory()
+    coffee, garden = CategoryFactory(name="Coffee"), CategoryFactory(name="Garden")
+    dripper, spade = ProductFactory(category=coffee), ProductFactory(category=garden)
+    seed("purchase", dripper, 24 * 28, customer=customer)  # 10 × 0.25 (two half-lives ago) = 2.5
+    seed("view", spade, 0.001, customer=customer)  # 1 × ~1
+    seed("add_to_cart", spade, 0.001, customer=customer)  # 4 × ~1
+
+    ranked = services.preferred_categories(customer.pk, now=NOW, half_life_days=14)
+
+    assert ranked == [(garden.pk, pytest.approx(5.0, rel=1e-4)), (coffee.pk, pytest.approx(2.5))]
+
+
+def test_returns_subtract_from_preferences():
+    customer, product = CustomerFactory(), ProductFactory()
+    seed("purchase", product, 1, customer=customer)
+    seed("return", product, 1, customer=customer)
+    assert services.preferred_categories(customer.pk, now=NOW) == []
+
+
+def test_recently_viewed_is_most_recent_first_and_distinct():
+    visitor = uuid.uuid4()
+    a, b, c = ProductFactory(), ProductFactory(), ProductFactory()
+    seed("view", a, 5, visitor=visitor)
+    seed("view", b, 3, visitor=visitor)
+    seed("view", a, 1, visitor=visitor)
+    seed("view", c, 0.5)  # someone else
+
+    assert services.recently_viewed(visitor_id=visitor, now=NOW) == [a.pk, b.pk]
+
+
+def test_popular_products_by_weighted_engagement_within_a_category_subtree():
+    home = CategoryFactory(name="Home")
+    kitchen = CategoryFactory(name="Kitchen", parent=home)
+    viewed_a_lot, bought, elsewhere = (ProductFactory(category=kitchen), ProductFactory(category=home),
+                                       ProductFactory())
+    hidden = ProductFactory(category=kitchen, active=False)
+    now_hours = (NOW - timezone.now()).total_seconds() / 3600  # popular_products uses the real clock
+    for _ in range(5):
+        seed("view", viewed_a_lot, now_hours + 1)
+    seed("purchase", bought, now_hours + 1)  # 10 > 5 × 1
+    seed("purchase", elsewhere, now_hours + 1)
+    seed("purchase", hidden, now_hours + 1)
+
+    assert services.popular_products(category_id=home.pk) == [bought.pk, viewed_a_lot.pk]
+    assert services.popular_products()[:1] in ([bought.pk], [elsewhere.pk])
