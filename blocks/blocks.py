@@ -1,8 +1,14 @@
 """StreamField blocks merchandisers compose pages from. One shared StreamBlock serves every page type."""
 
+from django.core.validators import RegexValidator
 from wagtail import blocks
 from wagtail.images.blocks import ImageChooserBlock
 from wagtail.snippets.blocks import SnippetChooserBlock
+
+
+SITE_OR_WEB_ADDRESS = RegexValidator(
+    r"^(/[^\s]*|https?://[^\s]+)$", "Use a path on this site (/shop/) or a full web address (https://…)."
+)
 
 
 class HeadingBlock(blocks.StructBlock):
@@ -43,7 +49,10 @@ class HeroBlock(blocks.StructBlock):
     image = ImageChooserBlock(required=False, help_text="Background picture; text stays readable over it.")
     link_text = blocks.CharBlock(required=False, max_length=40, help_text='Button label, e.g. "Shop kitchen".')
     link_page = blocks.PageChooserBlock(required=False, help_text="Where the button goes (a page of this site).")
-    link_url = blocks.URLBlock(required=False, help_text="…or any address, used when no page is chosen.")
+    link_url = blocks.CharBlock(
+        required=False, max_length=300, validators=[SITE_OR_WEB_ADDRESS],
+        help_text="…or an address, used when no page is chosen: /shop/kitchen/ or https://…",
+    )
 
     class Meta:
         icon = "pick"

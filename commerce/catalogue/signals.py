@@ -8,6 +8,9 @@ from commerce.catalogue.services import forget_navigation
 
 # Sent by the product page with (product, visitor, request); commerce.events records it.
 product_viewed = Signal()
+# Sent after commit with (product_ids) when products were written in bulk (no per-row post_save),
+# so listeners such as the search index can catch up.
+products_bulk_changed = Signal()
 
 
 @receiver([post_save, post_delete], sender=Category, dispatch_uid="catalogue_navigation_invalidation")

@@ -75,3 +75,13 @@ def test_variant_sku_is_unique():
 
 def test_category_slug_generated_from_name():
     assert Category.objects.create(name="Coffee & Tea").slug == "coffee-tea"
+
+
+def test_hero_block_accepts_site_paths_and_web_addresses_but_not_junk():
+    from blocks.blocks import HeroBlock
+
+    block = HeroBlock()
+    for good in ("/shop/", "https://example.com/sale"):
+        block.clean(block.to_python({"headline": "Sale", "link_url": good}))
+    with pytest.raises(ValidationError):
+        block.clean(block.to_python({"headline": "Sale", "link_url": "javascript:alert(1)"}))
