@@ -5,7 +5,6 @@ from wagtail import blocks
 from wagtail.images.blocks import ImageChooserBlock
 from wagtail.snippets.blocks import SnippetChooserBlock
 
-
 SITE_OR_WEB_ADDRESS = RegexValidator(
     r"^(/[^\s]*|https?://[^\s]+)$", "Use a path on this site (/shop/) or a full web address (https://…)."
 )

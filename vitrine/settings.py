@@ -14,7 +14,6 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from celery.schedules import crontab
 
-
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VITRINE_VAR_DIR", BASE_DIR / "var"))
 

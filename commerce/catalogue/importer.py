@@ -38,12 +38,11 @@ from pathlib import Path
 from django.conf import settings
 from django.core.validators import validate_slug
 from django.db import transaction
-
-from commerce.catalogue.signals import products_bulk_changed
 from django.utils import timezone
 from django.utils.text import slugify
 
 from commerce.catalogue.models import Category, Product
+from commerce.catalogue.signals import products_bulk_changed
 
 COLUMNS = ("title", "category", "price", "description", "slug", "currency", "stock", "attributes", "active")
 REQUIRED = ("title", "category", "price")

@@ -56,6 +56,21 @@ class Category(index.Indexed, models.Model):
     def __str__(self):
         return self.path_display
 
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = unique_slug(Category, self.name, exclude_pk=self.pk, max_length=140)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("catalogue:category", kwargs={"slug": self.slug})
+
+    def clean(self):
+        node = self.parent
+        while node is not None:
+            if node.pk == self.pk and self.pk is not None:
+                raise ValidationError({"parent": "A category cannot sit below itself."})
+            node = node.parent
+
     def ancestors(self) -> list["Category"]:
         """From the top-level department down to (and including) this category."""
         chain, node, seen = [], self, set()
@@ -76,21 +91,6 @@ class Category(index.Indexed, models.Model):
             frontier = list(Category.objects.filter(parent_id__in=frontier).values_list("pk", flat=True))
             ids.extend(frontier)
         return ids
-
-    def clean(self):
-        node = self.parent
-        while node is not None:
-            if node.pk == self.pk and self.pk is not None:
-                raise ValidationError({"parent": "A category cannot sit below itself."})
-            node = node.parent
-
-    def save(self, *args, **kwargs):
-        if not self.slug:
-            self.slug = unique_slug(Category, self.name, exclude_pk=self.pk, max_length=140)
-        super().save(*args, **kwargs)
-
-    def get_absolute_url(self):
-        return reverse("catalogue:category", kwargs={"slug": self.slug})
 
 
 class ProductQuerySet(models.QuerySet):

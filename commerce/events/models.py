@@ -67,3 +67,6 @@ class VisitorLink(models.Model):
     visitor_id = models.UUIDField(primary_key=True)
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
     linked_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"visitor {self.visitor_id} → customer {self.customer_id}"

@@ -262,7 +262,8 @@ def purchase_velocity_query(now: dt.datetime) -> tuple[str, list]:
 
 def purchase_velocity(*, now: dt.datetime | None = None) -> dict[int, tuple[float, float]]:
     """Units sold per product in the last 24 h, and the daily average of the 7 days before that."""
-    return {pid: (last_day, average) for pid, last_day, average in _rows(*purchase_velocity_query(now or timezone.now()))}
+    rows = _rows(*purchase_velocity_query(now or timezone.now()))
+    return {pid: (last_day, average) for pid, last_day, average in rows}
 
 
 def preferred_categories_query(customer_id: int, now: dt.datetime, half_life_days: float,

@@ -107,7 +107,8 @@ def _resolve_variant(product: Product, variant: ProductVariant | None) -> Produc
 
 
 @transaction.atomic
-def add_to_cart(shopper: Shopper, product: Product, variant: ProductVariant | None = None, quantity: int = 1) -> CartLine:
+def add_to_cart(shopper: Shopper, product: Product, variant: ProductVariant | None = None,
+                quantity: int = 1) -> CartLine:
     if quantity < 1:
         raise CartError("Quantity must be at least 1.")
     if not product.active:

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 from commerce.catalogue.models import Product, ProductVariant
 from commerce.customers.services import customer_for
 from commerce.customers.views import safe_next
-from commerce.orders.forms import AddToCartForm, CartLineForm, CheckoutForm, ReturnForm
+from commerce.orders.forms import ADDRESS_FIELDS, AddToCartForm, CartLineForm, CheckoutForm, ReturnForm
 from commerce.orders.models import CartLine, LineItem, Order
 from commerce.orders.services import (
     CartError,
@@ -72,7 +72,7 @@ def checkout(request):
         initial["email"] = shopper.customer.email
         address = shopper.customer.addresses.filter(is_default=True).first()
         if address is not None:
-            initial.update({f: getattr(address, f) for f in ("full_name", "line1", "line2", "city", "postcode", "country")})
+            initial.update({field: getattr(address, field) for field in ADDRESS_FIELDS})
     form = CheckoutForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:

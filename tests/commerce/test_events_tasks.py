@@ -5,8 +5,8 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 
 from commerce.events import services, tasks
-from commerce.events.partitions import add_months, existing_partitions, month_start, partition_name
 from commerce.events.models import CustomerEvent
+from commerce.events.partitions import add_months, existing_partitions, month_start, partition_name
 from vitrine.celery import app
 
 pytestmark = pytest.mark.django_db(transaction=True)
