@@ -20,6 +20,8 @@ demo: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py seed_demo --if-empty
+	$(BIN)/python manage.py simulate_shoppers --customers 500 --days 60
+	$(BIN)/python manage.py embed_products
 	$(MAKE) serve
 
 # Web, Celery worker and beat in one process group; Ctrl-C stops all three.

@@ -34,6 +34,10 @@ DRAIN_LOCK_KEY = "vitrine:events:drain-lock"
 # Measured (bench/ingest.py): 5,000 events COPY + insert in ≈ 0.15 s; small enough that a batch
 # replayed after a crash is cheap, large enough that per-batch overhead stays under 10%.
 DRAIN_BATCH_SIZE = 5000
+# A killed drainer never releases its lock: it expires after this many seconds and is renewed after
+# every batch, so ingest stalls at most this long after a crash.
+DRAIN_LOCK_SECONDS = 15
+EVENT_TYPES = frozenset(EventType.values)
 COLUMNS = ("id", "created_at", "event_type", "customer_id", "anonymous_id", "session_id", "product_id",
            "quantity", "price", "surface", "experiments", "query")
 COLUMN_DEFAULTS = {"session_id": "", "quantity": 1, "surface": "", "query": ""}
@@ -71,7 +75,7 @@ def record(
     created_at: dt.datetime | None = None,
 ) -> str:
     """Record one behavioural event; returns its id. Never raises for an unavailable Redis."""
-    if event_type not in EventType.values:
+    if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}")
     event = {
         "id": str(uuid.uuid4()),
@@ -143,7 +147,7 @@ def drain_events(*, batch_size: int = DRAIN_BATCH_SIZE, time_budget: float = 20.
     One drainer runs at a time (a Redis lock); a second call returns 0 at once. Returns rows inserted.
     """
     client = redis_client()
-    lock = client.lock(DRAIN_LOCK_KEY, timeout=max(60, int(time_budget * 3)), blocking=False)
+    lock = client.lock(DRAIN_LOCK_KEY, timeout=DRAIN_LOCK_SECONDS, blocking=False)
     if not lock.acquire(blocking=False):
         return 0
     inserted = 0
@@ -151,14 +155,17 @@ def drain_events(*, batch_size: int = DRAIN_BATCH_SIZE, time_budget: float = 20.
         leftover = client.lrange(PROCESSING_KEY, 0, -1)
         if leftover:  # a drainer died between taking a batch and acknowledging it
             logger.warning("replaying %d events left by an interrupted drain", len(leftover))
-            inserted += _store_and_acknowledge(client, leftover)
+            inserted += _store_and_acknowledge(client, leftover, lock)
         move_batch = client.register_script(_MOVE_BATCH)
         deadline = time.monotonic() + time_budget
         while time.monotonic() < deadline:
+            lock.reacquire()  # still ours: renew for the next batch
             batch = move_batch(keys=[QUEUE_KEY, PROCESSING_KEY], args=[batch_size])
             if not batch:
                 break
-            inserted += _store_and_acknowledge(client, batch)
+            inserted += _store_and_acknowledge(client, batch, lock)
+    except LockError:
+        logger.error("event drain lock lost mid-drain; the next drain replays the unacknowledged batch")
     finally:
         try:
             lock.release()
@@ -167,7 +174,7 @@ def drain_events(*, batch_size: int = DRAIN_BATCH_SIZE, time_budget: float = 20.
     return inserted
 
 
-def _store_and_acknowledge(client, raw_events: list[bytes]) -> int:
+def _store_and_acknowledge(client, raw_events: list[bytes], lock) -> int:
     events, malformed = [], []
     for raw in raw_events:
         try:
@@ -178,7 +185,11 @@ def _store_and_acknowledge(client, raw_events: list[bytes]) -> int:
         client.rpush(DEAD_LETTER_KEY, *malformed)
         logger.error("moved %d malformed queued events to %s", len(malformed), DEAD_LETTER_KEY)
     inserted = store_events(events) if events else 0
-    client.delete(PROCESSING_KEY)  # only after the insert committed
+    # Acknowledge only after the commit, and only while the lock is still ours: if it expired, another
+    # drainer may own the processing list now, and replaying this batch later is harmless.
+    if not lock.owned():
+        raise LockError("drain lock expired before the batch was acknowledged")
+    client.delete(PROCESSING_KEY)
     return inserted
 
 

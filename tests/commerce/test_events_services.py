@@ -195,3 +195,17 @@ def test_popular_products_by_weighted_engagement_within_a_category_subtree():
 
     assert services.popular_products(category_id=home.pk) == [bought.pk, viewed_a_lot.pk]
     assert services.popular_products()[:1] in ([bought.pk], [elsewhere.pk])
+
+
+def test_a_drainer_that_lost_its_lock_leaves_the_batch_for_replay():
+    services.record(EventType.VIEW, product_id=1)
+    client = services.redis_client()
+    move = client.register_script(services._MOVE_BATCH)
+    batch = move(keys=[services.QUEUE_KEY, services.PROCESSING_KEY], args=[10])
+    expired = client.lock(services.DRAIN_LOCK_KEY, timeout=5)  # never acquired: not ours
+
+    with pytest.raises(services.LockError):
+        services._store_and_acknowledge(client, batch, expired)
+
+    assert services.queue_depth()["processing"] == 1  # not acknowledged…
+    assert services.drain_events() == 0 and stored() == 1  # …and its replay inserts nothing twice
