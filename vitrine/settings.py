@@ -243,7 +243,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 24,
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Vitrine API", "VERSION": "1.0.0"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Vitrine API",
+    "VERSION": "1.0.0",
+    "PREPROCESSING_HOOKS": ["vitrine.schema.public_api_only"],
+}
 
 # --- shop -----------------------------------------------------------------------------------------
 

@@ -86,3 +86,11 @@ def test_beacon_is_rate_limited_per_visitor():
 
     assert statuses == [202, 202, 202, 429]
     assert beacon(second, payload).status_code == 202
+
+
+def test_openapi_schema_documents_the_public_api_only():
+    response = Client().get("/api/v1/schema/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    schema = response.content.decode()
+    assert "/api/v1/events" in schema and "/api/v1/search" in schema
+    assert "/admin/api/" not in schema
