@@ -1,0 +1,83 @@
+"""``GET /api/v1/search``: the same hybrid search the search page serves, as JSON."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ai.search.services import MAX_QUERY_LENGTH, Filters, search
+from commerce.catalogue.models import Category, Product
+from commerce.customers.services import customer_for
+
+
+class SearchParamsSerializer(serializers.Serializer):
+    q = serializers.CharField(max_length=MAX_QUERY_LENGTH, trim_whitespace=True,
+                              error_messages={"max_length": f"Queries are limited to {MAX_QUERY_LENGTH} characters.",
+                                              "blank": "Type something to search for."})
+    category = serializers.IntegerField(required=False, min_value=1)
+    min_price = serializers.DecimalField(required=False, max_digits=10, decimal_places=2, min_value=0)
+    max_price = serializers.DecimalField(required=False, max_digits=10, decimal_places=2, min_value=0)
+    in_stock = serializers.BooleanField(required=False, default=False)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=50, default=24)
+
+    def validate_category(self, value):
+        if not Category.objects.filter(pk=value).exists():
+            raise serializers.ValidationError(f"Unknown category {value}.")
+        return value
+
+    def validate(self, data):
+        if data.get("min_price") is not None and data.get("max_price") is not None \
+                and data["min_price"] > data["max_price"]:
+            raise serializers.ValidationError("min_price must not exceed max_price.")
+        return data
+
+    def filters(self) -> Filters:
+        data = self.validated_data
+        return Filters(
+            category_id=data.get("category"),
+            min_price=float(data["min_price"]) if data.get("min_price") is not None else None,
+            max_price=float(data["max_price"]) if data.get("max_price") is not None else None,
+            in_stock=data["in_stock"],
+        )
+
+
+class SearchResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    url = serializers.CharField()
+    price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    currency = serializers.CharField()
+    in_stock = serializers.BooleanField()
+    score = serializers.FloatField()
+
+
+class SearchResponseSerializer(serializers.Serializer):
+    query = serializers.CharField()
+    method = serializers.CharField()
+    corrected_terms = serializers.DictField(child=serializers.CharField())
+    query_id = serializers.IntegerField(allow_null=True)
+    results = SearchResultSerializer(many=True)
+
+
+def result_rows(results) -> list[dict]:
+    products = Product.objects.in_bulk(results.product_ids)
+    return [
+        {"id": pid, "title": products[pid].title, "url": products[pid].get_absolute_url(),
+         "price": products[pid].price, "currency": products[pid].currency, "in_stock": products[pid].stock > 0,
+         "score": score}
+        for pid, score in zip(results.product_ids, results.scores, strict=True) if pid in products
+    ]
+
+
+class SearchView(APIView):
+    @extend_schema(parameters=[SearchParamsSerializer], responses=SearchResponseSerializer)
+    def get(self, request):
+        params = SearchParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        customer = customer_for(request.user)
+        results = search(params.validated_data["q"], customer_id=customer.pk if customer else None,
+                         visitor_id=request._request.visitor_id, filters=params.filters(),
+                         limit=params.validated_data["limit"])
+        return Response({"query": results.query, "method": results.method,
+                         "corrected_terms": results.corrected_terms, "query_id": results.query_log_id,
+                         "results": result_rows(results)})

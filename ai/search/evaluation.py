@@ -1,0 +1,179 @@
+"""Offline relevance evaluation: NDCG@10, MRR@50 and recall@50 of each retrieval method on a labelled set.
+
+A data set is a directory with products.csv (product_id,title[,description,category,attributes]),
+queries.csv (query_id,query) and labels.csv (query_id,product_id,gain). Products are loaded into a
+scratch database on the same server and indexed by the real pipeline, so the figures are the shop's.
+"""
+
+import csv
+import json
+import math
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+from django.core.management import call_command
+from django.db import connections
+
+from ai.search import services
+from commerce.catalogue.models import Category, Product
+
+K_NDCG, K_DEEP = 10, 50
+METHODS: dict[str, Callable[[str], list[int]]] = {
+    "keyword": lambda q: [pid for pid, _ in services.keyword_search(q, limit=K_DEEP)[0]],
+    "semantic": lambda q: [pid for pid, _ in services.semantic_search(q, limit=K_DEEP)],
+    # Exactly what search() serves an anonymous shopper (it adds caching and logging, not ranking).
+    "hybrid": lambda q: [pid for pid, _ in services.hybrid_rank(services.normalize_query(q), limit=K_DEEP)[0]],
+}
+
+
+@dataclass
+class Dataset:
+    products: list[dict]
+    queries: dict[str, str]
+    labels: dict[str, dict[str, float]]  # query id → product id → gain
+
+
+def _read_csv(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def load_dataset(directory: Path) -> Dataset:
+    for name in ("products.csv", "queries.csv", "labels.csv"):
+        if not (directory / name).exists():
+            raise FileNotFoundError(f"{directory / name} is missing")
+    labels: dict[str, dict[str, float]] = defaultdict(dict)
+    for row in _read_csv(directory / "labels.csv"):
+        gain = float(row["gain"])
+        if gain < 0:
+            raise ValueError(f"labels.csv: negative gain for query {row['query_id']}")
+        labels[row["query_id"]][row["product_id"]] = gain
+    queries = {row["query_id"]: row["query"] for row in _read_csv(directory / "queries.csv")}
+    return Dataset(_read_csv(directory / "products.csv"), queries, dict(labels))
+
+
+def ndcg_at(ranked: list[str], gains: dict[str, float], k: int = K_NDCG) -> float:
+    dcg = sum(gains.get(pid, 0.0) / math.log2(i + 2) for i, pid in enumerate(ranked[:k]))
+    ideal = sorted(gains.values(), reverse=True)[:k]
+    idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
+    return dcg / idcg if idcg > 0 else 0.0
+
+
+def mrr_at(ranked: list[str], gains: dict[str, float], k: int = K_DEEP) -> float:
+    for i, pid in enumerate(ranked[:k]):
+        if gains.get(pid, 0.0) >= 1:
+            return 1.0 / (i + 1)
+    return 0.0
+
+
+def recall_at(ranked: list[str], gains: dict[str, float], k: int = K_DEEP) -> float:
+    relevant = {pid for pid, gain in gains.items() if gain >= 1}
+    return len(relevant & set(ranked[:k])) / len(relevant) if relevant else 0.0
+
+
+@contextmanager
+def scratch_database():
+    """Point the default connection at a fresh, migrated database on the same server; drop it after."""
+    connection = connections["default"]
+    original = dict(connection.settings_dict)
+    name = f"vitrine_eval_{uuid.uuid4().hex[:10]}"
+    admin = _maintenance_connection(original)
+    admin.execute(f'CREATE DATABASE "{name}"')
+    connection.close()
+    connection.settings_dict["NAME"] = name
+    try:
+        call_command("migrate", verbosity=0, interactive=False)
+        yield name
+    finally:
+        connection.close()
+        connection.settings_dict.clear()
+        connection.settings_dict.update(original)
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def _maintenance_connection(settings_dict: dict) -> psycopg.Connection:
+    params = {"dbname": "postgres", "user": settings_dict["USER"], "host": settings_dict["HOST"]}
+    if settings_dict.get("PASSWORD"):
+        params["password"] = settings_dict["PASSWORD"]
+    if settings_dict.get("PORT"):
+        params["port"] = settings_dict["PORT"]
+    return psycopg.connect(autocommit=True, **params)
+
+
+def _parse_attributes(raw: str | None) -> dict:
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+        return value if isinstance(value, dict) else {"details": str(value)}
+    except ValueError:
+        return {"details": raw}
+
+
+def load_products(rows: list[dict], progress=None, batch_size: int = 512) -> dict[int, str]:
+    """Create the data set's products in the (scratch) catalogue and index them; returns pk → product_id."""
+    categories: dict[str, Category] = {}
+    default = Category.objects.create(name="Uncategorised")
+
+    def category_for(path: str | None) -> Category:
+        if not path:
+            return default
+        if path not in categories:
+            parent = None
+            for depth, name in enumerate(part.strip() for part in path.replace("/", ">").split(">")):
+                key = ">".join(p.strip() for p in path.replace("/", ">").split(">")[: depth + 1])
+                if key not in categories:
+                    categories[key] = Category.objects.create(name=name[:120] or "—", parent=parent,
+                                                              slug=f"c{len(categories) + 1}")
+                parent = categories[key]
+        return categories[path] if path in categories else parent
+
+    products = [
+        Product(title=(row.get("title") or "")[:200], slug=f"p{i}", description=row.get("description") or "",
+                category=category_for(row.get("category")), attributes=_parse_attributes(row.get("attributes")),
+                base_price=Decimal("0"), price=Decimal("0"), stock=1)
+        for i, row in enumerate(rows)
+    ]
+    created = Product.objects.bulk_create(products, batch_size=2000)
+    mapping = {product.pk: row["product_id"] for product, row in zip(created, rows, strict=True)}
+    ids = list(mapping)
+    paths = services.category_paths()
+    for start in range(0, len(ids), batch_size):
+        services.index_products(ids[start:start + batch_size], force=True, paths=paths)
+        if progress:
+            progress(min(batch_size, len(ids) - start))
+    services.refresh_term_statistics()
+    return mapping
+
+
+def evaluate(dataset: Dataset, methods: list[str], progress=None) -> dict[str, dict[str, float]]:
+    """Index the data set's products in a scratch database and score each method on its labelled queries."""
+    judged = [qid for qid, gains in dataset.labels.items()
+              if qid in dataset.queries and any(g > 0 for g in gains.values())]
+    report = {}
+    with scratch_database():
+        mapping = load_products(dataset.products, progress=progress)
+        for method in methods:
+            rank = METHODS[method]
+            totals = {"ndcg@10": 0.0, "mrr@50": 0.0, "recall@50": 0.0}
+            started = time.perf_counter()
+            for qid in judged:
+                ranked = [mapping[pid] for pid in rank(dataset.queries[qid]) if pid in mapping]
+                gains = dataset.labels[qid]
+                totals["ndcg@10"] += ndcg_at(ranked, gains)
+                totals["mrr@50"] += mrr_at(ranked, gains)
+                totals["recall@50"] += recall_at(ranked, gains)
+            elapsed = time.perf_counter() - started
+            count = max(len(judged), 1)
+            report[method] = {name: round(value / count, 4) for name, value in totals.items()}
+            report[method]["queries/s"] = round(len(judged) / elapsed, 1) if elapsed else 0.0
+            report[method]["queries"] = len(judged)
+    return report

@@ -1,0 +1,102 @@
+"""What search reads: one embedding and one keyword document per product, the BM25 postings and
+term statistics derived from them, and the log of every query shoppers ran."""
+
+from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+from pgvector.django import HnswIndex, VectorField
+
+from commerce.catalogue.models import Product
+from commerce.customers.models import Customer
+
+EMBEDDING_DIMENSIONS = 384
+
+
+class ProductEmbedding(models.Model):
+    product = models.OneToOneField(Product, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS)
+    text_hash = models.CharField(max_length=64,
+                                 help_text="sha256 of the embedded text: unchanged text is not re-embedded.")
+    model_version = models.CharField(max_length=64)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            HnswIndex(name="product_embedding_hnsw", fields=["embedding"], m=16, ef_construction=64,
+                      opclasses=["vector_cosine_ops"]),
+        ]
+
+    def __str__(self):
+        return f"embedding of product {self.product_id} ({self.model_version})"
+
+
+class SearchDocument(models.Model):
+    """A product's weighted tsvector (title A, category B, attributes and description C) and its BM25 length."""
+
+    product = models.OneToOneField(Product, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    vector = SearchVectorField()
+    length = models.FloatField(help_text="Field-weighted term count, BM25's document length")
+
+    class Meta:
+        indexes = [GinIndex(fields=["vector"], name="search_document_vector_gin")]
+
+    def __str__(self):
+        return f"keyword document of product {self.product_id}"
+
+
+class SearchPosting(models.Model):
+    """Inverted index: how often (field-weighted) a stemmed term occurs in a product's document."""
+
+    pk = models.CompositePrimaryKey("term", "product")
+    term = models.CharField(max_length=100)
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    frequency = models.FloatField()
+    document_length = models.FloatField(help_text="The product's field-weighted term count (BM25's |d|), "
+                                                  "copied here so scoring reads the postings alone")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["product"], name="search_posting_product"),
+            # Index-only scans for scoring: a term's postings with everything BM25 needs.
+            models.Index(fields=["term"], include=["product", "frequency", "document_length"],
+                         name="search_posting_scoring"),
+        ]
+
+    def __str__(self):
+        return f"{self.term} in product {self.product_id}"
+
+
+class SearchTerm(models.Model):
+    """Document frequency of every indexed term (BM25's idf) and the vocabulary typo correction searches.
+
+    Rebuilt from the postings by a beat task; a term added since counts as rare until then."""
+
+    term = models.CharField(max_length=100, primary_key=True)
+    document_count = models.IntegerField()
+
+    class Meta:
+        indexes = [GinIndex(OpClass("term", name="gin_trgm_ops"), name="search_term_trigram")]
+
+    def __str__(self):
+        return f"{self.term} ({self.document_count} products)"
+
+
+class SearchQuery(models.Model):
+    """One search a shopper ran: for top-query, zero-result and click-through reports."""
+
+    query = models.CharField(max_length=512)
+    normalized = models.CharField(max_length=512, db_index=True)
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    visitor_id = models.UUIDField(null=True, blank=True)
+    method = models.CharField(max_length=16, default="hybrid")
+    result_count = models.PositiveIntegerField()
+    clicked_product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    converted = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name_plural = "search queries"
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.query

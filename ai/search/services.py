@@ -1,0 +1,475 @@
+"""Hybrid product search: BM25 over PostgreSQL postings + pgvector HNSW semantic search, fused by
+weighted reciprocal rank, boosted by the shopper's preferred categories.
+
+Indexing (``index_products``) runs in Celery tasks and management commands, never in a request.
+Querying reads the index tables, a cached query embedding and cached corpus statistics.
+"""
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.core.cache import cache
+from django.db import connection, transaction
+
+from ai import embeddings
+from ai.search.models import ProductEmbedding, SearchQuery
+from commerce.catalogue.models import Category, Product
+
+logger = logging.getLogger(__name__)
+
+CANDIDATES = 50  # per retriever; ef_search must stay ≥ this or HNSW returns fewer rows
+MAX_QUERY_LENGTH = 512
+QUERY_EMBEDDING_TTL = 3600
+ANONYMOUS_RESULTS_TTL = 300
+CORPUS_STATS_TTL = 600
+
+
+def cache_key(name: str) -> str:
+    """Cache keys of index-derived data carry the database name: a scratch evaluation database and
+    the shop share Redis, never each other's statistics or results."""
+    return f"search:{connection.settings_dict['NAME']}:{name}"
+
+
+@dataclass(frozen=True)
+class Filters:
+    category_id: int | None = None
+    min_price: float | None = None
+    max_price: float | None = None
+    in_stock: bool = False
+
+    def sql(self) -> tuple[str, list]:
+        """A WHERE fragment over ``p`` (catalogue_product) and its parameters."""
+        clauses, params = ["p.active"], []
+        if self.category_id:
+            clauses.append("p.category_id = ANY(%s)")
+            params.append(Category.objects.get(pk=self.category_id).descendant_ids())
+        if self.min_price is not None:
+            clauses.append("p.price >= %s")
+            params.append(self.min_price)
+        if self.max_price is not None:
+            clauses.append("p.price <= %s")
+            params.append(self.max_price)
+        if self.in_stock:
+            clauses.append("p.stock > 0")
+        return " AND ".join(clauses), params
+
+    @property
+    def is_empty(self) -> bool:
+        return self == Filters()
+
+
+@dataclass
+class SearchResults:
+    query: str
+    product_ids: list[int]
+    scores: list[float]
+    method: str
+    corrected_terms: dict[str, str] = field(default_factory=dict)
+    query_log_id: int | None = None
+
+
+def normalize_query(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+# --- indexing -------------------------------------------------------------------------------------
+
+
+def category_paths() -> dict[int, str]:
+    categories = {c.pk: c for c in Category.objects.all()}
+    paths = {}
+    for pk, category in categories.items():
+        names, node, seen = [], category, set()
+        while node is not None and node.pk not in seen:
+            seen.add(node.pk)
+            names.append(node.name)
+            node = categories.get(node.parent_id)
+        paths[pk] = " > ".join(reversed(names))
+    return paths
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(f"{embeddings.model_version()}\n{text}".encode()).hexdigest()
+
+
+def index_products(product_ids: list[int], *, force: bool = False, paths: dict[int, str] | None = None) -> int:
+    """(Re-)index products whose text changed since they were last embedded. Returns how many were.
+
+    Safe to run twice or concurrently for the same products: writes are upserts keyed by product.
+    """
+    products = list(Product.objects.filter(pk__in=product_ids).only(
+        "pk", "title", "description", "category_id", "attributes"))
+    paths = paths or category_paths()
+    texts = {p.pk: embeddings.product_text(p.title, p.description, paths.get(p.category_id, ""), p.attributes or {})
+             for p in products}
+    hashes = {pk: text_hash(text) for pk, text in texts.items()}
+    if not force:
+        stored = dict(ProductEmbedding.objects.filter(pk__in=hashes).values_list("product_id", "text_hash"))
+        hashes = {pk: h for pk, h in hashes.items() if stored.get(pk) != h}
+    if not hashes:
+        return 0
+    changed = [p for p in products if p.pk in hashes]
+    vectors = embeddings.encode([texts[p.pk] for p in changed])
+    version = embeddings.model_version()
+    with transaction.atomic():
+        ProductEmbedding.objects.bulk_create(
+            [ProductEmbedding(product_id=p.pk, embedding=vector, text_hash=hashes[p.pk], model_version=version)
+             for p, vector in zip(changed, vectors, strict=True)],
+            update_conflicts=True, unique_fields=["product"],
+            update_fields=["embedding", "text_hash", "model_version", "updated_at"],
+        )
+        _write_keyword_documents(changed, paths)
+    _bump_index_version()
+    return len(changed)
+
+
+FIELD_WEIGHTS = {"A": 3.0, "B": 2.0, "C": 1.0}  # title, category path, attributes + description
+_WEIGHT_CASE = "CASE w " + " ".join(f"WHEN '{w}' THEN {v}" for w, v in FIELD_WEIGHTS.items()) + " END"
+
+
+def _write_keyword_documents(products: list[Product], paths: dict[int, str]) -> None:
+    ids = [p.pk for p in products]
+    titles = [p.title for p in products]
+    categories = [paths.get(p.category_id, "") for p in products]
+    rest = [" ".join(f"{k} {v}" for k, v in (p.attributes or {}).items()) + " " + (p.description or "")
+            for p in products]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """INSERT INTO search_searchdocument (product_id, vector, length)
+               SELECT id, setweight(to_tsvector('english', title), 'A')
+                          || setweight(to_tsvector('english', category), 'B')
+                          || setweight(to_tsvector('english', rest), 'C'), 0
+               FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[]) AS src(id, title, category, rest)
+               ON CONFLICT (product_id) DO UPDATE SET vector = EXCLUDED.vector""",
+            [ids, titles, categories, rest],
+        )
+        cursor.execute("DELETE FROM search_searchposting WHERE product_id = ANY(%s)", [ids])
+        cursor.execute(
+            f"""INSERT INTO search_searchposting (term, product_id, frequency, document_length)
+                SELECT term, product_id, frequency, sum(frequency) OVER (PARTITION BY product_id)
+                FROM (SELECT left(u.lexeme, 100) AS term, d.product_id, sum({_WEIGHT_CASE}) AS frequency
+                      FROM search_searchdocument d, unnest(d.vector) AS u, unnest(u.weights) AS w
+                      WHERE d.product_id = ANY(%s)
+                      GROUP BY 1, 2) AS postings""",
+            [ids],
+        )
+        cursor.execute(
+            """UPDATE search_searchdocument d SET length = s.total
+               FROM (SELECT product_id, sum(frequency) AS total FROM search_searchposting
+                     WHERE product_id = ANY(%s) GROUP BY product_id) s
+               WHERE d.product_id = s.product_id""",
+            [ids],
+        )
+
+
+def refresh_term_statistics() -> int:
+    """Rebuild document frequencies (idf, typo vocabulary) from the postings. Returns the vocabulary size."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("TRUNCATE search_searchterm")
+        cursor.execute(
+            """INSERT INTO search_searchterm (term, document_count)
+               SELECT term, count(*) FROM search_searchposting GROUP BY term"""
+        )
+        vocabulary = cursor.rowcount
+    cache.delete(cache_key("corpus-stats"))
+    _bump_index_version()
+    return vocabulary
+
+
+def _bump_index_version() -> None:
+    """Cached result lists include this version, so any re-index retires them all at once."""
+    try:
+        cache.incr(cache_key("index-version"))
+    except ValueError:
+        cache.set(cache_key("index-version"), 1, None)
+
+
+def products_needing_index(limit: int | None = None) -> list[int]:
+    """Active products with no embedding yet (the resumable part of a bulk re-index)."""
+    ids = Product.objects.filter(active=True).exclude(
+        pk__in=ProductEmbedding.objects.values("product_id")).order_by("pk").values_list("pk", flat=True)
+    return list(ids[:limit] if limit else ids)
+
+
+# --- retrieval ------------------------------------------------------------------------------------
+
+BM25_K1, BM25_B = 1.2, 0.75
+TYPO_CANDIDATE_SIMILARITY = 0.2
+
+
+def _corpus_stats() -> tuple[int, float]:
+    stats = cache.get(cache_key("corpus-stats"))
+    if stats is None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*), coalesce(avg(length), 1) FROM search_searchdocument")
+            count, average = cursor.fetchone()
+        stats = (max(count, 1), float(average) or 1.0)
+        cache.set(cache_key("corpus-stats"), stats, CORPUS_STATS_TTL)
+    return stats
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps."""
+    previous2, previous = None, list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, start=1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if previous2 is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def _correct(cursor, term: str) -> str | None:
+    """The indexed term a misspelt one most likely meant: trigram candidates, then the smallest edit
+    distance (1 for short words, 2 from 6 letters), then the commonest."""
+    cursor.execute("SET LOCAL pg_trgm.similarity_threshold = %s", [TYPO_CANDIDATE_SIMILARITY])
+    cursor.execute(
+        "SELECT term, document_count FROM search_searchterm WHERE term %% %s "
+        "ORDER BY similarity(term, %s) DESC LIMIT 30",
+        [term, term],
+    )
+    allowed = 1 if len(term) < 6 else 2
+    scored = [(edit_distance(term, candidate), -count, candidate) for candidate, count in cursor.fetchall()]
+    scored = [entry for entry in scored if entry[0] <= allowed]
+    return min(scored)[2] if scored else None
+
+
+def query_terms(query: str) -> tuple[list[str], dict[str, str]]:
+    """The query's stemmed terms, with unknown ones replaced by the closest indexed term (typos).
+
+    Returns (terms, {typed term: corrected term})."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT DISTINCT lexeme FROM unnest(to_tsvector('english', %s))", [query])
+        terms = [row[0] for row in cursor.fetchall()]
+        if not terms:
+            return [], {}
+        cursor.execute("SELECT DISTINCT term FROM search_searchposting WHERE term = ANY(%s)", [terms])
+        known = {row[0] for row in cursor.fetchall()}
+        corrections = {}
+        for term in terms:
+            if term not in known and len(term) >= 4 and (corrected := _correct(cursor, term)):
+                corrections[term] = corrected
+    return [corrections.get(t, t) for t in terms], corrections
+
+
+def keyword_search(query: str, *, filters: Filters = Filters(), limit: int = CANDIDATES
+                   ) -> tuple[list[tuple[int, float]], dict[str, str]]:
+    """BM25 (OR semantics: any query term matches) over field-weighted postings.
+
+    Scoring reads only the postings (an index-only scan); the product table is joined afterwards for
+    the filters. Without shopper filters only the best few times ``limit`` are joined, since all but
+    the few inactive products pass."""
+    terms, corrections = query_terms(query)
+    if not terms:
+        return [], corrections
+    documents, average_length = _corpus_stats()
+    where, params = filters.sql()
+    shortlist, shortlist_params = ("ORDER BY score DESC LIMIT %s", [limit * 4]) if filters.is_empty else ("", [])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH q AS (SELECT t.term, greatest(coalesce(s.document_count, 1), 1) AS df
+                           FROM unnest(%s::text[]) AS t(term)
+                           LEFT JOIN search_searchterm s ON s.term = t.term),
+                scored AS (
+                    SELECT sp.product_id,
+                           sum(ln(1 + (%s - q.df + 0.5) / (q.df + 0.5)) * sp.frequency * {BM25_K1 + 1}
+                               / (sp.frequency + {BM25_K1} * (1 - {BM25_B} + {BM25_B} * sp.document_length / %s))
+                           ) AS score
+                    FROM q JOIN search_searchposting sp ON sp.term = q.term
+                    GROUP BY sp.product_id {shortlist})
+                SELECT s.product_id, s.score FROM scored s JOIN catalogue_product p ON p.id = s.product_id
+                WHERE {where}
+                ORDER BY s.score DESC, s.product_id LIMIT %s""",
+            [terms, documents, average_length, *shortlist_params, *params, limit],
+        )
+        return [(pid, float(score)) for pid, score in cursor.fetchall()], corrections
+
+
+def query_embedding_key(query: str) -> str:
+    return "search:qemb:" + hashlib.sha1(f"{embeddings.model_version()}\n{query}".encode()).hexdigest()
+
+
+def query_embedding(query: str) -> np.ndarray:
+    """The query's vector, cached in Redis for an hour (popular queries skip the encoder)."""
+    key = query_embedding_key(query)
+    cached = cache.get(key)
+    if cached is not None:
+        return np.frombuffer(cached, dtype=np.float32)
+    vector = embeddings.encode_query(query).astype(np.float32)
+    cache.set(key, vector.tobytes(), QUERY_EMBEDDING_TTL)
+    return vector
+
+
+def semantic_search(query: str, *, filters: Filters = Filters(), limit: int = CANDIDATES,
+                    vector: np.ndarray | None = None) -> list[tuple[int, float]]:
+    """Nearest products by cosine distance over the HNSW index (iterative scan keeps filtered results full)."""
+    vector = query_embedding(query) if vector is None else vector
+    where, params = filters.sql()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(100, limit * 2)])
+        if not filters.is_empty:
+            cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        cursor.execute(
+            f"""SELECT e.product_id, 1 - (e.embedding <=> %s::vector) AS similarity
+                FROM search_productembedding e JOIN catalogue_product p ON p.id = e.product_id
+                WHERE {where}
+                ORDER BY e.embedding <=> %s::vector LIMIT %s""",
+            [vector.tolist(), *params, vector.tolist(), limit],
+        )
+        rows = cursor.fetchall()
+    if not filters.is_empty:  # relaxed_order may return slightly out of order
+        rows.sort(key=lambda row: -row[1])
+    return [(pid, float(similarity)) for pid, similarity in rows]
+
+
+def reciprocal_rank_fusion(rankings: list[list[int]], *, k: int = 60,
+                           weights: list[float] | None = None) -> list[tuple[int, float]]:
+    """Fuse ranked id lists: score(d) = Σ weight_i / (k + rank_i(d)), ranks from 1. Best first."""
+    weights = weights or [1.0] * len(rankings)
+    scores: dict[int, float] = {}
+    for ranking, weight in zip(rankings, weights, strict=True):
+        for rank, product_id in enumerate(ranking, start=1):
+            scores[product_id] = scores.get(product_id, 0.0) + weight / (k + rank)
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+
+
+# --- what shoppers get ----------------------------------------------------------------------------
+
+# Tuned on the development set (docs/search.md, `manage.py build_search_devset`). How much the keyword
+# list is trusted depends on how well its best result covers the query (``keyword_confidence``):
+# - confident (most shoppers' queries: product words, attributes, corrected typos): BM25's order with
+#   the semantic list as a light tie-breaker. Equal weights here make results worse than BM25 alone,
+#   on the development set and on real product-search data;
+# - unsure (no or partial keyword match: paraphrases, needs, words the catalogue does not use): the
+#   semantic list leads and keyword matches only nudge it.
+KEYWORD_CONFIDENCE = 0.6  # share of the query's BM25 weight the best keyword result must reach
+FUSION_WEIGHTS = {"keyword": 1.0, "semantic": 0.2}  # keyword confident
+UNSURE_FUSION_WEIGHTS = {"keyword": 0.25, "semantic": 1.0}  # keyword unsure
+RRF_K = 20  # a smaller k than the usual 60 lets the light semantic weight reorder only near-ties at the top
+PREFERENCE_BOOST = 0.3  # a result in the shopper's favourite category scores up to 30% higher
+
+
+def personalise(ranked: list[tuple[int, float]], preferences: list[tuple[int, float]]
+                ) -> list[tuple[int, float]]:
+    """Re-rank by the shopper's preferred categories: score × (1 + boost × category's share of interest)."""
+    if not preferences or not ranked:
+        return ranked
+    total = sum(weight for _, weight in preferences)
+    share = {category_id: weight / total for category_id, weight in preferences}
+    categories = dict(Product.objects.filter(pk__in=[pid for pid, _ in ranked]).values_list("pk", "category_id"))
+    boosted = [(pid, score * (1 + PREFERENCE_BOOST * share.get(categories.get(pid), 0.0))) for pid, score in ranked]
+    return sorted(boosted, key=lambda item: (-item[1], item[0]))
+
+
+def keyword_confidence(query: str, keyword: list[tuple[int, float]], corrections: dict[str, str]) -> float:
+    """How well the best keyword result covers the query, 0–1: its BM25 score over the score of a
+    document of average length with every query term once in its title (Σ idf × w(k1+1)/(w+k1), w the
+    title weight). A term no product has counts against it (it matches nothing), so paraphrases and
+    words the catalogue does not use score low, while product words and corrected typos score ≈ 1."""
+    if not keyword:
+        return 0.0
+    documents, _ = _corpus_stats()
+    typed, fixed = list(corrections), list(corrections.values())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT coalesce(s.document_count, 0)
+               FROM (SELECT DISTINCT coalesce(c.fixed, t.lexeme) AS term
+                     FROM unnest(to_tsvector('english', %s)) AS t
+                     LEFT JOIN unnest(%s::text[], %s::text[]) AS c(typed, fixed) ON c.typed = t.lexeme) q
+               LEFT JOIN search_searchterm s ON s.term = q.term""",
+            [query, typed, fixed],
+        )
+        counts = [row[0] for row in cursor.fetchall()]
+    if not counts:
+        return 0.0
+    title = FIELD_WEIGHTS["A"]
+    per_term = title * (BM25_K1 + 1) / (title + BM25_K1)
+    ideal = sum(np.log(1 + (documents - max(df, 1) + 0.5) / (max(df, 1) + 0.5)) for df in counts) * per_term
+    return float(min(1.0, keyword[0][1] / ideal)) if ideal > 0 else 0.0
+
+
+def hybrid_rank(query: str, *, filters: Filters = Filters(), limit: int = 24
+                ) -> tuple[list[tuple[int, float]], dict[str, str], str]:
+    """Keyword and semantic candidates fused by weighted RRF, weighted by the keyword list's confidence
+    (``KEYWORD_CONFIDENCE``). If the encoder fails, keyword only."""
+    keyword, corrections = keyword_search(query, filters=filters)
+    try:
+        semantic = semantic_search(query, filters=filters)
+    except Exception:  # the page must render: degrade to keyword search and say so in the logs
+        logger.exception("semantic search failed; serving keyword results for %r", query)
+        return keyword[:limit], corrections, "keyword"
+    confident = keyword_confidence(query, keyword, corrections) >= KEYWORD_CONFIDENCE
+    weights = FUSION_WEIGHTS if confident else UNSURE_FUSION_WEIGHTS
+    fused = reciprocal_rank_fusion(
+        [[pid for pid, _ in keyword], [pid for pid, _ in semantic]], k=RRF_K,
+        weights=[weights["keyword"], weights["semantic"]],
+    )
+    return fused[:limit], corrections, "hybrid"
+
+
+def search(query: str, *, customer_id: int | None = None, visitor_id=None, filters: Filters = Filters(),
+           limit: int = 24, log: bool = True) -> SearchResults:
+    """What the search page and API serve: hybrid results, personalised for known customers,
+    cached for anonymous shoppers, and logged."""
+    from commerce.events.services import preferred_categories
+
+    query = normalize_query(query)[:MAX_QUERY_LENGTH]
+    results_key = None
+    if customer_id is None:
+        version = cache.get(cache_key("index-version"), 0)
+        digest = hashlib.sha1(repr((query, filters, limit)).encode()).hexdigest()
+        results_key = cache_key(f"results:{version}:{digest}")
+        cached = cache.get(results_key)
+        if cached is not None:
+            results = SearchResults(**cached)
+            if log:
+                results.query_log_id = _log(results, customer_id, visitor_id)
+            return results
+    ranked, corrections, method = hybrid_rank(query, filters=filters, limit=max(limit, CANDIDATES))
+    if customer_id is not None:
+        ranked = personalise(ranked, preferred_categories(customer_id))
+    ranked = ranked[:limit]
+    results = SearchResults(query=query, product_ids=[pid for pid, _ in ranked],
+                            scores=[round(score, 6) for _, score in ranked], method=method,
+                            corrected_terms=corrections)
+    if results_key is not None and method == "hybrid":
+        cache.set(results_key, {k: v for k, v in results.__dict__.items() if k != "query_log_id"},
+                  ANONYMOUS_RESULTS_TTL)
+    if log:
+        results.query_log_id = _log(results, customer_id, visitor_id)
+    return results
+
+
+def _log(results: SearchResults, customer_id, visitor_id) -> int:
+    from commerce.events.services import record
+
+    entry = SearchQuery.objects.create(
+        query=results.query, normalized=results.query, customer_id=customer_id, visitor_id=visitor_id,
+        method=results.method, result_count=len(results.product_ids),
+    )
+    record("search", customer_id=customer_id, visitor_id=visitor_id, query=results.query, surface="search",
+           quantity=len(results.product_ids))
+    return entry.pk
+
+
+def record_click(query_log_id: int, product_id: int, *, visitor_id=None) -> bool:
+    """Attribute a result click to its logged query (only the visitor who searched can)."""
+    return bool(SearchQuery.objects.filter(pk=query_log_id, visitor_id=visitor_id).update(
+        clicked_product_id=product_id))
+
+
+def mark_conversions(visitor_id, customer_id, product_ids: list[int], *, hours: int = 24) -> int:
+    """A purchase of a product clicked from a search in the last ``hours`` converts that search."""
+    from datetime import timedelta
+
+    from django.db.models import Q
+    from django.utils import timezone
+
+    who = Q(visitor_id=visitor_id) | (Q(customer_id=customer_id) if customer_id else Q(pk__in=[]))
+    return SearchQuery.objects.filter(who, clicked_product_id__in=product_ids, converted=False,
+                                      created_at__gte=timezone.now() - timedelta(hours=hours)).update(converted=True)

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from ai.search import views
+
+app_name = "search"
+urlpatterns = [
+    path("search/", views.search_page, name="search"),
+    path("search/click/<int:query_id>/<int:product_id>/", views.search_click, name="click"),
+]

@@ -1,0 +1,83 @@
+import json
+
+import pytest
+from django.test import Client
+
+from ai.search import services
+from ai.search.models import SearchQuery
+from commerce.events.services import redis_client
+from tests.factories import CategoryFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def lamp():
+    product = ProductFactory(title="Brass Reading Lamp", description="A warm light for the armchair.")
+    services.index_products([product.pk])
+    services.refresh_term_statistics()
+    return product
+
+
+def test_search_api_returns_ranked_products_and_a_query_id(lamp):
+    response = Client().get("/api/v1/search", {"q": "reading lamp"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["method"] == "hybrid"
+    assert body["results"][0]["id"] == lamp.pk
+    assert body["results"][0]["url"] == lamp.get_absolute_url()
+    assert SearchQuery.objects.filter(pk=body["query_id"]).exists()
+
+
+@pytest.mark.parametrize(("params", "reason"), [
+    ({}, "required"),
+    ({"q": "   "}, "Type something"),
+    ({"q": "x" * 513}, "512 characters"),
+    ({"q": "lamp", "limit": "0"}, "greater than or equal to 1"),
+    ({"q": "lamp", "limit": "many"}, "valid integer"),
+    ({"q": "lamp", "category": "999999"}, "Unknown category"),
+    ({"q": "lamp", "min_price": "10", "max_price": "5"}, "min_price must not exceed max_price"),
+    ({"q": "lamp\x00"}, "Null characters"),
+])
+def test_bad_search_requests_get_400_with_the_reason(params, reason, lamp):
+    response = Client().get("/api/v1/search", params)
+    assert response.status_code == 400
+    assert reason in json.dumps(response.json())
+
+
+def test_search_page_renders_results_and_routes_clicks_through_the_log(lamp):
+    client = Client()
+    page = client.get("/search/", {"q": "lamp"})
+    assert page.status_code == 200
+    assert "Brass Reading Lamp" in page.content.decode()
+    entry = SearchQuery.objects.get()
+
+    click = client.get(f"/search/click/{entry.pk}/{lamp.pk}/")
+    assert click.status_code == 302 and click["Location"] == lamp.get_absolute_url()
+    entry.refresh_from_db()
+    assert entry.clicked_product == lamp
+
+
+def test_search_page_explains_a_bad_query_instead_of_failing():
+    response = Client().get("/search/", {"q": "x" * 600})
+    assert response.status_code == 400
+    assert "512 characters" in response.content.decode()
+    assert Client().get("/search/").status_code == 200  # no query: just the form
+
+
+def test_saving_a_product_queues_its_reindex_on_the_default_queue(django_capture_on_commit_callbacks):
+    category = CategoryFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        ProductFactory(category=category)
+    assert redis_client().llen("default") == 1  # the Celery message waits in the broker's queue
+
+
+def test_a_bulk_import_queues_re_embedding_of_the_changed_products(tmp_path, django_capture_on_commit_callbacks):
+    from commerce.catalogue.importer import import_catalogue
+
+    path = tmp_path / "catalogue.csv"
+    path.write_text("title,category,price\nOak Stool,Furniture > Stools,45.00\n")
+    with django_capture_on_commit_callbacks(execute=True):
+        import_catalogue(path)
+    message = json.loads(redis_client().lindex("batch", 0))
+    assert message["headers"]["task"] == "ai.search.tasks.reembed_products"
