@@ -100,6 +100,31 @@ def _drain_forever() -> None:
         time.sleep(max(0.005 if not inserted else 0.0, started + interval - time.monotonic()))
 
 
+def _record_range(start: int, count: int, marker: str) -> None:
+    """``python -m bench.ingest --record START COUNT MARKER``: one web worker's share of the events,
+    recorded with ``services.record``; prints its timings as one JSON line."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vitrine.settings")
+    import django
+
+    django.setup()
+    from commerce.events import services
+
+    services.redis_client().ping()
+    kinds = ("view",) * 17 + ("add_to_cart", "add_to_cart", "purchase")
+    latencies = [0.0] * count
+    perf = time.perf_counter
+    first = perf()
+    for i, n in enumerate(range(start, start + count)):
+        t = perf()
+        services.record(kinds[n % 20], customer_id=1 + n % 5000, visitor_id=uuid.UUID(int=n + 1),
+                        product_id=1 + (n * 7919) % 2000, price=Decimal("19.99"), surface=marker,
+                        session_id=f"bench{n // 8}")
+        latencies[i] = perf() - t
+    print(json.dumps({"seconds": perf() - first, "started": time.time() - (perf() - first),
+                      "p50": _percentile(latencies, 50), "p99": _percentile(latencies, 99),
+                      "max": max(latencies)}), flush=True)
+
+
 class Drainer:
     def __init__(self):
         self.process = subprocess.Popen(
@@ -129,7 +154,7 @@ class Drainer:
 # --- helpers ----------------------------------------------------------------------------------------
 
 
-def _wait_until_drained(timeout: float) -> float:
+def _wait_until_drained(timeout: float, clock=time.perf_counter) -> float:
     """Poll Redis until the queue and the processing list are both empty; return that moment."""
     from commerce.events import services
 
@@ -141,7 +166,7 @@ def _wait_until_drained(timeout: float) -> float:
         pipe.llen(services.PROCESSING_KEY)
         queued, processing = pipe.execute()
         if queued == 0 and processing == 0:
-            return time.perf_counter()
+            return clock()
         time.sleep(POLL_S)
     raise TimeoutError(f"events still queued after {timeout:.0f} s: {services.queue_depth()}")
 
@@ -189,7 +214,7 @@ def _event(marker: str, n: int, when: dt.datetime) -> dict:
 # --- (a) sustained ingest ---------------------------------------------------------------------------
 
 
-def sustained_ingest(events: int) -> dict:
+def sustained_ingest(events: int, recorders: int) -> dict:
     from django.utils import timezone
 
     from commerce.events import services
@@ -201,23 +226,17 @@ def sustained_ingest(events: int) -> dict:
     drainer = Drainer()
     stats: list[dict] = []
     try:
-        client = services.redis_client()
-        kinds = ("view",) * 17 + ("add_to_cart", "add_to_cart", "purchase")
-        latencies = [0.0] * events
-        max_queue = 0
-        perf = time.perf_counter
-        first = perf()
-        for n in range(events):
-            visitor = uuid.UUID(int=n + 1)
-            t = perf()
-            services.record(kinds[n % 20], customer_id=1 + n % 5000, visitor_id=visitor,
-                            product_id=1 + (n * 7919) % 2000, price=Decimal("19.99"), surface=marker,
-                            session_id=f"bench{n // 8}")
-            latencies[n] = perf() - t
-            if n % 5000 == 0:
-                max_queue = max(max_queue, client.llen(services.QUEUE_KEY))
-        recorded = perf()
-        done = _wait_until_drained(timeout=600)
+        # Several recorders, as several gunicorn workers would record, each its share of the events.
+        share = -(-events // recorders)
+        processes = [
+            subprocess.Popen([sys.executable, "-m", "bench.ingest", "--record", str(i * share),
+                              str(min(share, events - i * share)), marker], stdout=subprocess.PIPE, text=True)
+            for i in range(recorders) if i * share < events
+        ]
+        shares = [json.loads(p.communicate(timeout=900)[0].strip().splitlines()[-1]) for p in processes]
+        first = min(share["started"] for share in shares)  # from the first record() call, not process start
+        recorded = max(share["started"] + share["seconds"] for share in shares)
+        done = _wait_until_drained(timeout=600, clock=time.time)
         stats = drainer.stop()
     finally:
         drainer.kill()
@@ -233,10 +252,10 @@ def sustained_ingest(events: int) -> dict:
         "queue_before": depth_before,
         "record_seconds": round(recorded - first, 2),
         "record_per_s": round(events / (recorded - first)),
-        "record_us_p50": round(_percentile(latencies, 50) * 1e6, 1),
-        "record_us_p99": round(_percentile(latencies, 99) * 1e6, 1),
-        "record_us_max": round(max(latencies) * 1e6, 1),
-        "max_queue_depth_seen": max_queue,
+        "recorders": len(shares),
+        "record_us_p50": round(statistics.median(share["p50"] for share in shares) * 1e6, 1),
+        "record_us_p99": round(max(share["p99"] for share in shares) * 1e6, 1),
+        "record_us_max": round(max(share["max"] for share in shares) * 1e6, 1),
         "end_to_end_seconds": round(done - first, 2),
         "sustained_events_per_s": round(events / (done - first)),
         "drain_lag_after_last_record_s": round(done - recorded, 2),
@@ -505,7 +524,8 @@ def aggregations(events: int, runs: int = 5) -> dict:
 
 
 def run() -> dict:
-    results = {"sustained": sustained_ingest(_env_int("BENCH_INGEST_EVENTS", 200_000)),
+    results = {"sustained": sustained_ingest(_env_int("BENCH_INGEST_EVENTS", 200_000),
+                                             _env_int("BENCH_INGEST_RECORDERS", 2)),
                "each_side_alone": capacities(_env_int("BENCH_CAPACITY_EVENTS", 100_000)),
                "killed_drainer": killed_drainer(_env_int("BENCH_KILL_EVENTS", 100_000))}
     if os.environ.get("BENCH_SKIP_AGG", "").strip().lower() in {"1", "true", "yes", "on"}:
@@ -518,6 +538,8 @@ def run() -> dict:
 if __name__ == "__main__":
     if sys.argv[1:] == ["--drain"]:
         _drain_forever()
+    elif sys.argv[1:2] == ["--record"]:
+        _record_range(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
     else:
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vitrine.settings")
         import django
