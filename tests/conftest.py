@@ -21,6 +21,8 @@ def shopper_client(client):
 def wagtail_site(django_db_blocker):
     """The page tree migrations create (root → HomePage, default Site), rebuilt if a transactional test
     before this one flushed it."""
+    from django.conf import settings
+    from wagtail.coreutils import get_supported_content_language_variant
     from wagtail.models import Locale, Page, Site
 
     from home.models import HomePage
@@ -28,7 +30,7 @@ def wagtail_site(django_db_blocker):
     with django_db_blocker.unblock():
         home = HomePage.objects.first()
         if home is None:
-            Locale.objects.get_or_create(language_code="en")
+            Locale.objects.get_or_create(language_code=get_supported_content_language_variant(settings.LANGUAGE_CODE))
             root = Page.get_first_root_node() or Page.add_root(instance=Page(title="Root", slug="root"))
             home = root.add_child(instance=HomePage(title="Vitrine", slug="home"))
         Site.objects.update_or_create(is_default_site=True, defaults={

@@ -14,7 +14,7 @@ def create_homepage(apps, schema_editor):
     home = HomePage.objects.create(
         title="Vitrine", draft_title="Vitrine", slug="home", content_type=homepage_type,
         path="00010001", depth=2, numchild=0, url_path="/home/", body=[],
-        locale=Locale.objects.get_or_create(language_code="en")[0],
+        locale=Locale.objects.order_by("pk").first(),  # Wagtail's migrations create the default locale
     )
     Site.objects.update_or_create(is_default_site=True, defaults={
         "hostname": "localhost", "root_page": home, "site_name": "Vitrine", "port": 80,
