@@ -81,3 +81,26 @@ def test_a_bulk_import_queues_re_embedding_of_the_changed_products(tmp_path, dja
         import_catalogue(path)
     message = json.loads(redis_client().lindex("batch", 0))
     assert message["headers"]["task"] == "ai.search.tasks.reembed_products"
+
+
+def test_admin_search_report_lists_top_and_zero_result_queries(admin_client, lamp):
+    from ai.search.models import SearchQuery
+
+    SearchQuery.objects.bulk_create(
+        [SearchQuery(query="lamp", normalized="lamp", result_count=3, clicked_product=lamp)] * 3
+        + [SearchQuery(query="flux capacitor", normalized="flux capacitor", result_count=0)]
+    )
+    response = admin_client.get("/admin/reports/search/")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "lamp" in page and "flux capacitor" in page
+    assert "4 searches" in page and "click-through 75%" in page
+
+
+def test_admin_search_report_needs_permission(client, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    editor = django_user_model.objects.create_user("editor", password="pw")
+    editor.user_permissions.add(Permission.objects.get(codename="access_admin"))
+    client.force_login(editor)
+    assert client.get("/admin/reports/search/").status_code in (302, 403)
