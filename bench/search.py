@@ -87,12 +87,17 @@ def hnsw_recall(queries: list[str]) -> dict:
             hnsw_ms.append((time.perf_counter() - started) * 1000)
             cursor.execute("SET LOCAL enable_indexscan = off")
             started = time.perf_counter()
-            cursor.execute("SELECT product_id FROM search_productembedding ORDER BY embedding <=> %s::vector "
-                           "LIMIT 50", [literal])
-            exact = {row[0] for row in cursor.fetchall()}
+            cursor.execute("SELECT product_id, embedding <=> %s::vector FROM search_productembedding "
+                           "ORDER BY embedding <=> %s::vector LIMIT 50", [literal, literal])
+            exact = cursor.fetchall()
             exact_ms.append((time.perf_counter() - started) * 1000)
+            cursor.execute("SELECT product_id FROM search_productembedding WHERE product_id = ANY(%s) "
+                           "AND embedding <=> %s::vector <= %s", [list(approximate), literal, exact[-1][1] + 1e-6])
+            within = {row[0] for row in cursor.fetchall()}
             cursor.execute("COMMIT")
-        recalls.append(len(approximate & exact) / 50)
+        # Tie-aware: the demo catalogue repeats texts, so many products can share the 50th distance;
+        # an HNSW result counts when it is as near as the exact 50th neighbour.
+        recalls.append(len(within) / 50)
     return {"recall@50": round(statistics.mean(recalls), 4), "min_recall@50": round(min(recalls), 4),
             "hnsw_top50_ms_p50": round(percentile(hnsw_ms, 50), 2),
             "exact_top50_ms_p50": round(percentile(exact_ms, 50), 2)}
@@ -117,9 +122,22 @@ def api_latency(queries: list[str], *, cached_embedding: bool) -> dict:
             "mean_ms": round(statistics.mean(timings), 1)}
 
 
+def stage_timings(queries: list[str]) -> dict:
+    """Median milliseconds of each step of a search, to see where the API's time goes."""
+    stages = {"encode_query": [], "keyword_search": [], "semantic_search": [], "hybrid_rank": []}
+    for query in queries:
+        normalized = services.normalize_query(query)
+        for name, call in (("encode_query", embeddings.encode_query), ("keyword_search", services.keyword_search),
+                           ("semantic_search", services.semantic_search), ("hybrid_rank", services.hybrid_rank)):
+            started = time.perf_counter()
+            call(normalized)
+            stages[name].append((time.perf_counter() - started) * 1000)
+    return {name: round(statistics.median(values), 2) for name, values in stages.items()}
+
+
 def run() -> dict:
     encoder = embeddings.warm_up()
-    with scratch_database():
+    with scratch_database():  # dropped afterwards: the shop's tables are never touched
         started = time.perf_counter()
         call_command("seed_demo", products=PRODUCTS, customers=0, verbosity=0)
         seeded = time.perf_counter() - started
@@ -132,5 +150,6 @@ def run() -> dict:
             "hnsw": hnsw_recall(queries),
             "api_uncached_embedding": api_latency(queries, cached_embedding=False),
             "api_cached_embedding": api_latency(queries, cached_embedding=True),
+            "stages_median_ms": stage_timings(queries),
             "queries": len(queries),
         }

@@ -248,7 +248,9 @@ def query_terms(query: str) -> tuple[list[str], dict[str, str]]:
         terms = [row[0] for row in cursor.fetchall()]
         if not terms:
             return [], {}
-        cursor.execute("SELECT DISTINCT term FROM search_searchposting WHERE term = ANY(%s)", [terms])
+        # One index probe per term (not every posting of a common term).
+        cursor.execute("SELECT t FROM unnest(%s::text[]) AS t WHERE EXISTS "
+                       "(SELECT 1 FROM search_searchposting WHERE term = t)", [terms])
         known = {row[0] for row in cursor.fetchall()}
         corrections = {}
         for term in terms:
@@ -312,15 +314,26 @@ def semantic_search(query: str, *, filters: Filters = Filters(), limit: int = CA
     where, params = filters.sql()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(100, limit * 2)])
-        if not filters.is_empty:
+        if filters.is_empty:
+            # The HNSW scan runs on the embeddings alone (a join can tempt the planner into an exact
+            # scan); the few inactive products are dropped from a shortlist afterwards.
+            cursor.execute(
+                f"""SELECT e.product_id, 1 - e.distance FROM (
+                        SELECT product_id, embedding <=> %s::vector AS distance FROM search_productembedding
+                        ORDER BY embedding <=> %s::vector LIMIT %s) e
+                    JOIN catalogue_product p ON p.id = e.product_id
+                    WHERE {where} ORDER BY e.distance LIMIT %s""",
+                [vector.tolist(), vector.tolist(), limit * 2, *params, limit],
+            )
+        else:
             cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-        cursor.execute(
-            f"""SELECT e.product_id, 1 - (e.embedding <=> %s::vector) AS similarity
-                FROM search_productembedding e JOIN catalogue_product p ON p.id = e.product_id
-                WHERE {where}
-                ORDER BY e.embedding <=> %s::vector LIMIT %s""",
-            [vector.tolist(), *params, vector.tolist(), limit],
-        )
+            cursor.execute(
+                f"""SELECT e.product_id, 1 - (e.embedding <=> %s::vector) AS similarity
+                    FROM search_productembedding e JOIN catalogue_product p ON p.id = e.product_id
+                    WHERE {where}
+                    ORDER BY e.embedding <=> %s::vector LIMIT %s""",
+                [vector.tolist(), *params, vector.tolist(), limit],
+            )
         rows = cursor.fetchall()
     if not filters.is_empty:  # relaxed_order may return slightly out of order
         rows.sort(key=lambda row: -row[1])
