@@ -4,7 +4,6 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from commerce.events import services
 from commerce.events.models import CustomerEvent, EventType, VisitorLink
@@ -93,12 +92,12 @@ def test_malformed_queued_items_go_to_the_dead_letter_list_not_nowhere():
     assert services.queue_depth()["dead"] == 1
 
 
-def test_record_writes_straight_to_postgres_when_redis_is_down(monkeypatch, caplog):
-    class DownRedis:
-        def rpush(self, *args):
-            raise RedisConnectionError("connection refused")
+def test_record_writes_straight_to_postgres_when_redis_is_down(monkeypatch, caplog, tmp_path):
+    import redis
 
-    monkeypatch.setattr(services, "redis_client", lambda: DownRedis())
+    # A real client whose server is gone (its socket no longer exists): the connection is refused.
+    unreachable = redis.Redis(unix_socket_path=str(tmp_path / "stopped-redis.sock"), socket_connect_timeout=0.2)
+    monkeypatch.setattr(services, "redis_client", lambda: unreachable)
     services.record(EventType.VIEW, product_id=7)
 
     assert stored(product_id=7) == 1
