@@ -5,6 +5,7 @@ Indexing (``index_products``) runs in Celery tasks and management commands, neve
 Querying reads the index tables, a cached query embedding and cached corpus statistics.
 """
 
+import datetime
 import hashlib
 import logging
 import re
@@ -13,10 +14,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from ai import embeddings
 from ai.search.models import ProductEmbedding, SearchQuery
 from commerce.catalogue.models import Category, Product
+from commerce.events.services import preferred_categories, record
 
 logger = logging.getLogger(__name__)
 
@@ -429,8 +433,6 @@ def search(query: str, *, customer_id: int | None = None, visitor_id=None, filte
            limit: int = 24, log: bool = True) -> SearchResults:
     """What the search page and API serve: hybrid results, personalised for known customers,
     cached for anonymous shoppers, and logged."""
-    from commerce.events.services import preferred_categories
-
     query = normalize_query(query)[:MAX_QUERY_LENGTH]
     results_key = None
     if customer_id is None:
@@ -459,8 +461,6 @@ def search(query: str, *, customer_id: int | None = None, visitor_id=None, filte
 
 
 def _log(results: SearchResults, customer_id, visitor_id) -> int:
-    from commerce.events.services import record
-
     entry = SearchQuery.objects.create(
         query=results.query, normalized=results.query, customer_id=customer_id, visitor_id=visitor_id,
         method=results.method, result_count=len(results.product_ids),
@@ -478,11 +478,7 @@ def record_click(query_log_id: int, product_id: int, *, visitor_id=None) -> bool
 
 def mark_conversions(visitor_id, customer_id, product_ids: list[int], *, hours: int = 24) -> int:
     """A purchase of a product clicked from a search in the last ``hours`` converts that search."""
-    from datetime import timedelta
-
-    from django.db.models import Q
-    from django.utils import timezone
-
     who = Q(visitor_id=visitor_id) | (Q(customer_id=customer_id) if customer_id else Q(pk__in=[]))
+    since = timezone.now() - datetime.timedelta(hours=hours)
     return SearchQuery.objects.filter(who, clicked_product_id__in=product_ids, converted=False,
-                                      created_at__gte=timezone.now() - timedelta(hours=hours)).update(converted=True)
+                                      created_at__gte=since).update(converted=True)

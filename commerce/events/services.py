@@ -23,6 +23,7 @@ from django.utils import timezone
 from django_redis import get_redis_connection
 from redis.exceptions import LockError, RedisError
 
+from commerce.catalogue.models import Category
 from commerce.events.models import CustomerEvent, EventType, VisitorLink
 
 logger = logging.getLogger(__name__)
@@ -344,8 +345,6 @@ def popular_products(*, category_id: int | None = None, days: int = 7, limit: in
     key = f"events:popular:{category_id or 'all'}:{days}:{limit}"
     ids = cache.get(key)
     if ids is None:
-        from commerce.catalogue.models import Category
-
         category_ids = Category.objects.get(pk=category_id).descendant_ids() if category_id else None
         ids = [row[0] for row in _rows(*popular_products_query(timezone.now(), category_ids, days, limit))]
         cache.set(key, ids, 600)

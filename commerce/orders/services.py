@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
@@ -161,8 +162,6 @@ def _after_cart_change(shopper, cart, product, variant, delta) -> None:
 
 
 def cart_contents(cart: Cart | None) -> CartContents:
-    from django.conf import settings
-
     if cart is None:
         return CartContents(lines=[], currency=settings.VITRINE_CURRENCY)
     lines = list(cart.lines.select_related("product__image", "variant"))

@@ -15,8 +15,8 @@ PRODUCTS = [
     ("c1", "Linen cushion cover, sage green", "Home > Textiles"),
     ("c2", "Wool throw blanket, charcoal", "Home > Textiles"),
 ]
-QUERIES = [("q1", "coffee dripper"), ("q2", "something to dig the garden"), ("q3", "something warm to snuggle under on the sofa"),
-           ("q4", "unlabelled query")]
+QUERIES = [("q1", "coffee dripper"), ("q2", "something to dig the garden"),
+           ("q3", "something warm to snuggle under on the sofa"), ("q4", "unlabelled query")]
 LABELS = [("q1", "a1", 2), ("q1", "a2", 1), ("q2", "b1", 2), ("q2", "b2", 1), ("q3", "c2", 2), ("q3", "c1", 0)]
 
 

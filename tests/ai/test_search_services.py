@@ -1,6 +1,8 @@
+import uuid
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from ai import embeddings
 from ai.search import services
@@ -112,8 +114,7 @@ def test_personalisation_boosts_the_shoppers_preferred_categories(catalogue):
 def test_search_for_a_known_customer_uses_their_history(catalogue):
     customer = CustomerFactory()
     for _ in range(3):
-        events.store_events([{"id": str(__import__("uuid").uuid4()),
-                              "created_at": __import__("django.utils.timezone").utils.timezone.now().isoformat(),
+        events.store_events([{"id": str(uuid.uuid4()), "created_at": timezone.now().isoformat(),
                               "event_type": "purchase", "customer_id": customer.pk,
                               "product_id": catalogue["trowel"].pk}])
     anonymous = services.search("steel", log=False)
@@ -144,8 +145,6 @@ def test_a_failing_encoder_degrades_to_keyword_results(catalogue, monkeypatch, c
 
 
 def test_searches_are_logged_with_clicks_and_conversions(catalogue):
-    import uuid
-
     visitor = uuid.uuid4()
     results = services.search("kettle", visitor_id=visitor)
     entry = SearchQuery.objects.get(pk=results.query_log_id)
