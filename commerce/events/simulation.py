@@ -371,8 +371,8 @@ class Simulation:
             day = rng.randrange(self.days)
             hour = min(bisect.bisect(HOURLY_CUM, rng.random() * HOURLY_CUM[-1]), 23)
             start = self.midnight + dt.timedelta(days=-day, hours=hour, seconds=rng.randrange(3600))
-            if start > latest:  # later today than now: the same time yesterday (keeps counts clock-free)
-                start -= dt.timedelta(days=1)
+            while start > latest:  # later than an hour ago: the same time a day earlier (counts stay clock-free;
+                start -= dt.timedelta(days=1)  # twice in the first hour after midnight)
             starts.append(start)
         starts.sort()
         return starts

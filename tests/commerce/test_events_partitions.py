@@ -6,6 +6,7 @@ from django.db import connection
 
 from commerce.events import partitions, services
 from commerce.events.models import CustomerEvent
+from tests.factories import CategoryFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -68,18 +69,25 @@ def explain(sql: str, params: list) -> str:
 
 @pytest.fixture
 def realistic_event_history():
-    """60,000 events over 2025-01 … 2026-11 (500 customers, 2,000 products), analysed, so the planner
-    chooses as it would in production rather than on empty tables."""
+    """60,000 events over 2025-01 … 2026-11 (500 customers, 2,000 catalogue products), analysed, so the
+    planner chooses as it would in production rather than on empty tables."""
     partitions.ensure_partitions(start=dt.date(2025, 1, 1), months_ahead=3)
+    category = CategoryFactory()
     with connection.cursor() as cursor:
+        cursor.execute("""
+            INSERT INTO catalogue_product (title, slug, description, attributes, base_price, price, currency, stock,
+                                           active, created_at, updated_at, category_id)
+            SELECT 'Product ' || n, 'product-' || n, '', '{}', 10, 10, 'GBP', 5, true, now(), now(), %s
+            FROM generate_series(1, 2000) AS n""", [category.pk])
         cursor.execute("""
             INSERT INTO events_customerevent (id, created_at, event_type, customer_id, product_id, quantity)
             SELECT gen_random_uuid(),
                    timestamptz '2026-11-20 12:00+00' - (n % 600) * interval '1 day' - (n % 24) * interval '1 hour',
                    (ARRAY['view', 'view', 'view', 'view', 'add_to_cart', 'purchase'])[1 + n % 6],
-                   1 + n % 500, 1 + (n * 7) % 2000, 1
-            FROM generate_series(1, 60000) AS n""")
+                   1 + n % 500, first.id + (n * 7) % 2000, 1
+            FROM generate_series(1, 60000) AS n, (SELECT min(id) AS id FROM catalogue_product) AS first""")
         cursor.execute("ANALYZE events_customerevent")
+        cursor.execute("ANALYZE catalogue_product")
 
 
 AGGREGATIONS = {
