@@ -60,7 +60,7 @@ class SearchResponseSerializer(serializers.Serializer):
 
 
 def result_rows(results) -> list[dict]:
-    products = Product.objects.in_bulk(results.product_ids)
+    products = Product.objects.only("title", "slug", "price", "currency", "stock").in_bulk(results.product_ids)
     return [
         {"id": pid, "title": products[pid].title, "url": products[pid].get_absolute_url(),
          "price": products[pid].price, "currency": products[pid].currency, "in_stock": products[pid].stock > 0,

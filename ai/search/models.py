@@ -45,25 +45,45 @@ class SearchDocument(models.Model):
 
 
 class SearchPosting(models.Model):
-    """Inverted index: how often (field-weighted) a stemmed term occurs in a product's document."""
+    """Inverted index: how often (field-weighted) a stemmed term occurs in a product's document, and
+    the posting's BM25 term weight (its "impact"), so a query reads each term's best postings first."""
 
     pk = models.CompositePrimaryKey("term", "product")
     term = models.CharField(max_length=100)
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
     frequency = models.FloatField()
-    document_length = models.FloatField(help_text="The product's field-weighted term count (BM25's |d|), "
-                                                  "copied here so scoring reads the postings alone")
+    document_length = models.FloatField(help_text="The product's field-weighted term count (BM25's |d|)")
+    impact = models.FloatField(default=0.0, help_text="BM25 term weight f·(k1+1)/(f + k1·(1−b+b·|d|/avgdl)); "
+                                                      "score = Σ idf × impact")
 
     class Meta:
         indexes = [
             models.Index(fields=["product"], name="search_posting_product"),
-            # Index-only scans for scoring: a term's postings with everything BM25 needs.
-            models.Index(fields=["term"], include=["product", "frequency", "document_length"],
-                         name="search_posting_scoring"),
+            # Impact-ordered: a term's strongest postings first, read by an index-only scan.
+            models.Index(fields=["term", "-impact"], include=["product"], name="search_posting_impact"),
         ]
 
     def __str__(self):
         return f"{self.term} in product {self.product_id}"
+
+
+class SearchStatistics(models.Model):
+    """The corpus figures BM25 needs (one row), rebuilt with the term statistics."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    documents = models.PositiveIntegerField(default=0)
+    average_length = models.FloatField(default=0.0)
+    impact_average_length = models.FloatField(
+        default=0.0, help_text="The average length the stored impacts were computed with; they are recomputed "
+                               "when the corpus drifts from it")
+    refreshed_at = models.DateTimeField(null=True)
+
+    class Meta:
+        verbose_name_plural = "search statistics"
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="search_statistics_single_row")]
+
+    def __str__(self):
+        return f"{self.documents} documents, average length {self.average_length:.1f}"
 
 
 class SearchTerm(models.Model):
