@@ -97,6 +97,10 @@ class ProductQuerySet(models.QuerySet):
     def active(self):
         return self.filter(active=True)
 
+    def available(self):
+        """Products a shopper can buy now: active and in stock."""
+        return self.filter(active=True, stock__gt=0)
+
     def in_category(self, category: Category):
         return self.filter(category_id__in=category.descendant_ids())
 

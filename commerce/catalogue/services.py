@@ -1,14 +1,23 @@
-"""Catalogue reads used by pages, the cart and checkout: one place that knows prices and stock."""
+"""Catalogue reads used by pages, the cart and checkout: one place that knows prices and stock.
 
+The catalogue owns a product's current price: ``set_current_prices`` / ``set_current_price`` and
+``restore_base_prices`` are the only writers besides an editor saving the product, and each of them
+drops the product's price cache key (``price_cache_key``) read by ``product_price``.
+"""
+
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.cache import cache
+from django.db import connection, transaction
 from django.db.models import Prefetch, QuerySet
 from wagtail.images import get_image_model
 
 from commerce.catalogue.models import Category, Product, ProductVariant
 
 NAVIGATION_CACHE_KEY = "catalogue:navigation"
+# Long: every write of a price drops the key, so the TTL only bounds memory for products nobody asks about.
+PRICE_CACHE_TTL = 24 * 3600
 CARD_RENDITION = "fill-400x400"  # the product card's picture; prefetched so a grid costs no query per card
 SORTS = {
     "featured": ("-stock", "title"),
@@ -24,6 +33,79 @@ def unit_price(product: Product, variant: ProductVariant | None = None) -> Decim
     if variant is not None and variant.price is not None:
         return variant.price
     return product.price
+
+
+@dataclass(frozen=True)
+class ProductPrice:
+    price: Decimal
+    base_price: Decimal
+    currency: str
+
+
+def price_cache_key(product_id: int) -> str:
+    return f"catalogue:price:{product_id}"
+
+
+def product_price(product_id: int) -> ProductPrice | None:
+    """An active product's current and base price (Redis-cached; dropped on every price write), else None."""
+    key = price_cache_key(product_id)
+    cached = cache.get(key)
+    if cached is None:
+        row = Product.objects.active().filter(pk=product_id).values_list("price", "base_price", "currency").first()
+        cached = ProductPrice(*row) if row else False  # False caches "no such product" too
+        cache.set(key, cached, PRICE_CACHE_TTL)
+    return cached or None
+
+
+def forget_prices(product_ids) -> None:
+    """Drop the price cache keys of these products once the transaction that changed them commits."""
+    keys = [price_cache_key(pk) for pk in product_ids]
+    if keys:
+        transaction.on_commit(lambda: cache.delete_many(keys))
+
+
+@transaction.atomic
+def set_current_prices(changes: dict[int, tuple[Decimal, Decimal]]) -> set[int]:
+    """Move current prices: ``{product_id: (price it must still have, new price)}``; returns the ids moved.
+
+    One UPDATE for the whole batch; each row is locked by the UPDATE and compared with the price the
+    caller decided from, so a price an editor changed meanwhile is never overwritten (that product is
+    left out and the caller decides again from its new price).
+    """
+    if not changes:
+        return set()
+    ids = list(changes)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """UPDATE catalogue_product p SET price = c.new_price, updated_at = now()
+               FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[]) AS c(id, expected, new_price)
+               WHERE p.id = c.id AND p.price = c.expected AND p.price <> c.new_price
+               RETURNING p.id""",
+            [ids, [changes[pk][0] for pk in ids], [changes[pk][1] for pk in ids]],
+        )
+        moved = {row[0] for row in cursor.fetchall()}
+    forget_prices(moved)
+    return moved
+
+
+def set_current_price(product_id: int, price: Decimal, *, expected: Decimal) -> bool:
+    """Set one product's current price if it is still ``expected``; True when it moved."""
+    return product_id in set_current_prices({product_id: (expected, price)})
+
+
+@transaction.atomic
+def restore_base_prices() -> list[tuple[int, Decimal, Decimal]]:
+    """Every product back to its base price in one statement; returns (id, old price, base price) of those moved."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """UPDATE catalogue_product p SET price = p.base_price, updated_at = now()
+               FROM (SELECT id, price FROM catalogue_product WHERE price <> base_price FOR UPDATE) old
+               WHERE p.id = old.id
+               RETURNING p.id, old.price, p.base_price"""
+        )
+        moved = cursor.fetchall()
+    forget_prices(row[0] for row in moved)
+    return moved
 
 
 def available_stock(product: Product, variant: ProductVariant | None = None) -> int:

@@ -3,8 +3,8 @@
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import Signal, receiver
 
-from commerce.catalogue.models import Category
-from commerce.catalogue.services import forget_navigation
+from commerce.catalogue.models import Category, Product
+from commerce.catalogue.services import forget_navigation, forget_prices
 
 # Sent by the product page with (product, visitor, request); commerce.events records it.
 product_viewed = Signal()
@@ -16,3 +16,13 @@ products_bulk_changed = Signal()
 @receiver([post_save, post_delete], sender=Category, dispatch_uid="catalogue_navigation_invalidation")
 def category_changed(**kwargs):
     forget_navigation()
+
+
+@receiver([post_save, post_delete], sender=Product, dispatch_uid="catalogue_price_invalidation")
+def product_changed(instance, **kwargs):
+    forget_prices([instance.pk])
+
+
+@receiver(products_bulk_changed, dispatch_uid="catalogue_bulk_price_invalidation")
+def products_changed_in_bulk(product_ids, **kwargs):
+    forget_prices(product_ids)

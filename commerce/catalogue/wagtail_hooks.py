@@ -1,5 +1,10 @@
-"""Products and categories as Wagtail snippets: searchable, filterable listings and choosers for blocks."""
+"""Products and categories as Wagtail snippets: searchable, filterable listings and choosers for blocks.
 
+Other apps add read-only tabs to the product editor through the ``register_product_admin_tabs`` hook
+(a function returning ``ObjectList`` tabs), so the catalogue never imports them.
+"""
+
+from wagtail import hooks
 from wagtail.admin.panels import (
     FieldPanel,
     FieldRowPanel,
@@ -24,7 +29,7 @@ class ProductViewSet(SnippetViewSet):
     ordering = ["title"]
     copy_view_enabled = True
     inspect_view_enabled = True
-    edit_handler = TabbedInterface([
+    tabs = [
         ObjectList([
             FieldPanel("title"),
             FieldPanel("slug"),
@@ -42,7 +47,11 @@ class ProductViewSet(SnippetViewSet):
         ], heading="Price & stock"),
         ObjectList([InlinePanel("gallery", label="Picture", panels=[FieldPanel("image"), FieldPanel("caption")])],
                    heading="Gallery"),
-    ])
+    ]
+
+    def get_edit_handler(self):
+        extra_tabs = [tab for hook in hooks.get_hooks("register_product_admin_tabs") for tab in hook()]
+        return TabbedInterface([*self.tabs, *extra_tabs]).bind_to_model(self.model)
 
 
 class CategoryViewSet(SnippetViewSet):

@@ -278,6 +278,28 @@ def purchase_velocity(*, now: dt.datetime | None = None) -> dict[int, tuple[floa
     return {pid: (last_day, average) for pid, last_day, average in rows}
 
 
+def product_demand_query(now: dt.datetime) -> tuple[str, list]:
+    """The three store-wide windows above in one scan, for callers that need them together (pricing).
+
+    Columns: product_id, views in the last 24 h, add-to-carts in the last 24 h, units bought in the
+    last 24 h, and the daily average of units bought in the 7 days before that — the predicates of
+    ``view_rate_query``, ``add_to_cart_rate_query`` and ``purchase_velocity_query``.
+    """
+    day_ago, week_before = now - dt.timedelta(days=1), now - dt.timedelta(days=8)
+    return (
+        """SELECT product_id,
+                  count(*) FILTER (WHERE event_type = 'view'),
+                  count(*) FILTER (WHERE event_type = 'add_to_cart'),
+                  coalesce(sum(quantity) FILTER (WHERE event_type = 'purchase' AND created_at >= %s), 0),
+                  coalesce(sum(quantity) FILTER (WHERE event_type = 'purchase' AND created_at < %s), 0)::float / 7
+           FROM events_customerevent
+           WHERE created_at >= %s AND created_at < %s AND product_id IS NOT NULL
+             AND (event_type = 'purchase' OR (event_type IN ('view', 'add_to_cart') AND created_at >= %s))
+           GROUP BY product_id""",
+        [day_ago, day_ago, week_before, now, day_ago],
+    )
+
+
 def preferred_categories_query(customer_id: int, now: dt.datetime, half_life_days: float,
                                window_days: int) -> tuple[str, list]:
     weights = event_weights()
@@ -322,6 +344,23 @@ def recently_viewed(*, customer_id: int | None = None, visitor_id=None, now: dt.
         return []
     return [row[0] for row in _rows(*recently_viewed_query(now or timezone.now(), customer_id, visitor_id,
                                                             days, limit))]
+
+
+def most_viewed_product(*, customer_id: int | None = None, visitor_id=None, now: dt.datetime | None = None,
+                        days: int = 30) -> int | None:
+    """The product the customer (else the anonymous visitor) viewed most often, latest view breaking ties."""
+    if not customer_id and not visitor_id:
+        return None
+    now = now or timezone.now()
+    who, whom = ("customer_id", customer_id) if customer_id else ("anonymous_id", visitor_id)
+    rows = _rows(
+        f"""SELECT product_id FROM events_customerevent
+            WHERE {who} = %s AND event_type = 'view' AND created_at >= %s AND created_at < %s
+              AND product_id IS NOT NULL
+            GROUP BY product_id ORDER BY count(*) DESC, max(created_at) DESC LIMIT 1""",
+        [whom, now - dt.timedelta(days=days), now],
+    )
+    return rows[0][0] if rows else None
 
 
 def popular_products_query(now: dt.datetime, category_ids: list[int] | None, days: int,

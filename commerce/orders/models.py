@@ -37,6 +37,9 @@ class CartLine(models.Model):
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
     variant = models.ForeignKey(ProductVariant, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    # What the shopper last saw (on the product page when adding, or when accepting a change in the
+    # cart). Checkout charges it, and only while it is still the current price.
+    seen_unit_price = models.DecimalField(**MONEY)
     added_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

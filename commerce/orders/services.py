@@ -27,6 +27,10 @@ class OutOfStock(CartError):
     pass
 
 
+class PriceChanged(CartError):
+    """A price moved since the shopper last saw it: they review it in the cart before paying."""
+
+
 @dataclass(frozen=True)
 class Shopper:
     """Who owns a cart: a customer, else the anonymous visitor."""
@@ -50,6 +54,10 @@ class PricedLine:
     def total(self) -> Decimal:
         return self.unit_price * self.line.quantity
 
+    @property
+    def price_changed(self) -> bool:
+        return self.unit_price != self.line.seen_unit_price
+
 
 @dataclass(frozen=True)
 class CartContents:
@@ -63,6 +71,11 @@ class CartContents:
     @property
     def item_count(self) -> int:
         return sum(line.line.quantity for line in self.lines)
+
+    @property
+    def changed_prices(self) -> list[PricedLine]:
+        """Lines whose price moved since the shopper last saw it; checkout waits until they accept."""
+        return [line for line in self.lines if line.price_changed]
 
 
 def shopper_for(request) -> Shopper:
@@ -121,11 +134,14 @@ def add_to_cart(shopper: Shopper, product: Product, variant: ProductVariant | No
     stock = available_stock(product, variant)
     if wanted > stock:
         raise OutOfStock(f"Only {stock} of {product.title} left." if stock else f"{product.title} is sold out.")
+    # The product page the shopper added from showed today's price: that is the price they saw.
+    seen = unit_price(product, variant)
     if line is None:
-        line = CartLine.objects.create(cart=cart, product=product, variant=variant, quantity=quantity)
+        line = CartLine.objects.create(cart=cart, product=product, variant=variant, quantity=quantity,
+                                       seen_unit_price=seen)
     else:
-        line.quantity = wanted
-        line.save(update_fields=["quantity"])
+        line.quantity, line.seen_unit_price = wanted, seen
+        line.save(update_fields=["quantity", "seen_unit_price"])
     _after_cart_change(shopper, cart, product, variant, quantity)
     return line
 
@@ -172,6 +188,20 @@ def cart_contents(cart: Cart | None) -> CartContents:
 
 
 @transaction.atomic
+def accept_current_prices(shopper: Shopper) -> int:
+    """The shopper saw the changed prices in their cart and accepts them; returns the lines updated."""
+    cart = find_cart(shopper)
+    if cart is None:
+        return 0
+    lines = list(cart.lines.select_for_update(of=("self",)).select_related("product", "variant"))
+    changed = [line for line in lines if unit_price(line.product, line.variant) != line.seen_unit_price]
+    for line in changed:
+        line.seen_unit_price = unit_price(line.product, line.variant)
+    CartLine.objects.bulk_update(changed, ["seen_unit_price"])
+    return len(changed)
+
+
+@transaction.atomic
 def merge_visitor_cart(customer: Customer, visitor_id: UUID) -> None:
     """Move an anonymous visitor's cart lines into the customer's cart (quantities add, capped at stock)."""
     visitor_cart = Cart.objects.select_for_update().filter(visitor_id=visitor_id).first()
@@ -200,10 +230,11 @@ def merge_visitor_cart(customer: Customer, visitor_id: UUID) -> None:
 
 @transaction.atomic
 def place_order(shopper: Shopper, *, email: str, address: dict) -> Order:
-    """Turn the shopper's cart into an order at today's prices, taking the stock.
+    """Turn the shopper's cart into an order at the prices they saw, taking the stock.
 
-    Product and variant rows are locked (in id order, so two checkouts never deadlock) before stock is
-    checked, so two buyers of the last unit get exactly one order and one OutOfStock.
+    Product and variant rows are locked (in id order, so two checkouts never deadlock) before stock and
+    prices are checked, so two buyers of the last unit get exactly one order and one OutOfStock, and a
+    price that moved since the shopper last saw it raises PriceChanged instead of being charged.
     """
     cart = find_cart(shopper)
     lines = list(cart.lines.all()) if cart else []
@@ -221,6 +252,10 @@ def place_order(shopper: Shopper, *, email: str, address: dict) -> Order:
             short.append(product.title)
     if short:
         raise OutOfStock("Not enough stock left for: " + ", ".join(short) + ". Please update your cart.")
+    moved = [products[line.product_id].title for line in lines
+             if unit_price(products[line.product_id], variants.get(line.variant_id)) != line.seen_unit_price]
+    if moved:
+        raise PriceChanged("The price of " + ", ".join(moved) + " changed. Please review your cart.")
 
     order = Order.objects.create(
         customer=shopper.customer, visitor_id=shopper.visitor_id, email=email,
@@ -232,7 +267,7 @@ def place_order(shopper: Shopper, *, email: str, address: dict) -> Order:
         items.append(LineItem(
             order=order, product=product, variant=variant, quantity=line.quantity,
             title=str(variant) if variant else product.title, sku=variant.sku if variant else "",
-            unit_price=unit_price(product, variant),
+            unit_price=line.seen_unit_price,  # equal to the current price, checked above under the lock
         ))
         stock_row = ProductVariant.objects.filter(pk=variant.pk) if variant else Product.objects.filter(pk=product.pk)
         stock_row.update(stock=F("stock") - line.quantity)

@@ -11,6 +11,7 @@ from commerce.orders.forms import ADDRESS_FIELDS, AddToCartForm, CartLineForm, C
 from commerce.orders.models import CartLine, LineItem, Order
 from commerce.orders.services import (
     CartError,
+    accept_current_prices,
     add_to_cart,
     cart_contents,
     find_cart,
@@ -24,6 +25,13 @@ from commerce.orders.services import (
 def cart(request):
     contents = cart_contents(find_cart(shopper_for(request)))
     return render(request, "orders/cart.html", {"cart": contents})
+
+
+@require_POST
+def cart_accept_prices(request):
+    accept_current_prices(shopper_for(request))
+    messages.success(request, "Your cart now shows today's prices; checkout charges exactly these.")
+    return redirect("orders:cart")
 
 
 @require_POST
@@ -66,6 +74,9 @@ def checkout(request):
     contents = cart_contents(find_cart(shopper))
     if not contents.lines:
         messages.info(request, "Your cart is empty.")
+        return redirect("orders:cart")
+    if contents.changed_prices:
+        messages.warning(request, "Some prices changed since you added them. Please review them first.")
         return redirect("orders:cart")
     initial = {}
     if shopper.customer is not None:

@@ -208,3 +208,23 @@ def test_a_drainer_that_lost_its_lock_leaves_the_batch_for_replay():
 
     assert services.queue_depth()["processing"] == 1  # not acknowledged…
     assert services.drain_events() == 0 and stored() == 1  # …and its replay inserts nothing twice
+
+
+def test_product_demand_is_the_three_windows_in_one_scan():
+    mug, lamp = ProductFactory(), ProductFactory()
+    for hours in (1, 2, 30):
+        seed("view", mug, hours)
+    seed("add_to_cart", mug, 3)
+    seed("purchase", mug, 4, quantity=2)
+    seed("purchase", mug, 24 * 3, quantity=7)
+    seed("purchase", lamp, 24 * 5, quantity=3)  # sold last week only
+
+    sql, params = services.product_demand_query(NOW)
+    rows = {row[0]: row[1:] for row in services._rows(sql, params)}
+
+    assert rows == {mug.pk: (2, 1, 2, pytest.approx(1.0)), lamp.pk: (0, 0, 0, pytest.approx(3 / 7))}
+    # the same figures as the three separate windows
+    assert services.product_view_rates(now=NOW)[mug.pk] == pytest.approx(2 / 24)
+    assert services.add_to_cart_rates(now=NOW)[mug.pk] == pytest.approx(1 / 2)
+    assert services.purchase_velocity(now=NOW) == {mug.pk: (2.0, pytest.approx(1.0)),
+                                                   lamp.pk: (0.0, pytest.approx(3 / 7))}

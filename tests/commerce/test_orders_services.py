@@ -10,7 +10,9 @@ from commerce.orders.models import Cart, CartLine, Order, Return
 from commerce.orders.services import (
     CartError,
     OutOfStock,
+    PriceChanged,
     Shopper,
+    accept_current_prices,
     add_to_cart,
     cart_contents,
     cart_item_count,
@@ -100,13 +102,12 @@ def test_cart_changed_is_sent_after_commit_with_the_delta(django_capture_on_comm
     assert received == [2, -2]
 
 
-def test_place_order_charges_current_prices_and_takes_stock(django_capture_on_commit_callbacks):
+def test_place_order_charges_the_prices_the_shopper_saw_and_takes_stock(django_capture_on_commit_callbacks):
     shopper = Shopper(CustomerFactory(), uuid.uuid4())
     mug = ProductFactory(base_price=Decimal("10.00"), stock=5)
     variant = VariantFactory(price=Decimal("7.50"), stock=4)
     add_to_cart(shopper, mug, quantity=2)
     add_to_cart(shopper, variant.product, variant, quantity=3)
-    Product.objects.filter(pk=mug.pk).update(price=Decimal("9.00"))  # price moved after adding
 
     placed = []
     order_placed.connect(lambda **kw: placed.append(kw["order"]), weak=False, dispatch_uid="t")
@@ -116,13 +117,42 @@ def test_place_order_charges_current_prices_and_takes_stock(django_capture_on_co
     finally:
         order_placed.disconnect(dispatch_uid="t")
 
-    assert order.total == Decimal("40.50")  # 2 × 9.00 + 3 × 7.50
-    assert sorted(line.unit_price for line in order.lines.all()) == [Decimal("7.50"), Decimal("9.00")]
+    assert order.total == Decimal("42.50")  # 2 × 10.00 + 3 × 7.50
+    assert sorted(line.unit_price for line in order.lines.all()) == [Decimal("7.50"), Decimal("10.00")]
     mug.refresh_from_db()
     variant.refresh_from_db()
     assert (mug.stock, variant.stock) == (3, 1)
     assert find_cart(shopper) is None
     assert placed == [order]
+
+
+def test_a_price_that_moved_after_adding_is_shown_and_must_be_accepted_before_checkout():
+    shopper, mug = anonymous(), ProductFactory(base_price=Decimal("10.00"), stock=5)
+    add_to_cart(shopper, mug, quantity=2)
+    Product.objects.filter(pk=mug.pk).update(price=Decimal("11.00"))  # dynamic pricing moved it
+
+    contents = cart_contents(find_cart(shopper))
+    assert [(p.line.seen_unit_price, p.unit_price) for p in contents.changed_prices] == [
+        (Decimal("10.00"), Decimal("11.00"))]
+    with pytest.raises(PriceChanged, match="price of .* changed"):
+        place_order(shopper, email="a@example.com", address=ADDRESS)
+    assert not Order.objects.exists() and Product.objects.get(pk=mug.pk).stock == 5
+
+    assert accept_current_prices(shopper) == 1
+    assert not cart_contents(find_cart(shopper)).changed_prices
+    order = place_order(shopper, email="a@example.com", address=ADDRESS)
+    assert order.total == Decimal("22.00")
+
+
+def test_adding_again_from_the_product_page_shows_the_current_price():
+    shopper, mug = anonymous(), ProductFactory(base_price=Decimal("10.00"), stock=5)
+    add_to_cart(shopper, mug)
+    Product.objects.filter(pk=mug.pk).update(price=Decimal("9.00"))
+
+    add_to_cart(shopper, Product.objects.get(pk=mug.pk))
+
+    assert CartLine.objects.get().seen_unit_price == Decimal("9.00")
+    assert not cart_contents(find_cart(shopper)).changed_prices
 
 
 def test_place_order_refuses_when_stock_ran_out_and_changes_nothing():

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.template.loader import render_to_string
 
+from commerce.catalogue.models import Product
 from commerce.catalogue.templatetags.catalogue_tags import money, prettify_key, sort_label
 from commerce.orders.models import CartLine, Order, Return
 from commerce.orders.services import Shopper, add_to_cart, place_order
@@ -320,6 +321,29 @@ def test_checkout_places_the_order_and_confirms_it(client):
     assert "1 High Street" in content
     product.refresh_from_db()
     assert product.stock == 2
+
+
+def test_a_changed_price_is_shown_in_the_cart_and_checkout_waits_until_it_is_accepted(client):
+    product = ProductFactory(title="Oak board", base_price=Decimal("12.50"), stock=4)
+    client.post("/cart/add/", {"product": product.pk, "quantity": 2})
+    page = client.get("/checkout/")  # the shopper is on the checkout page…
+    assert "£25.00" in page.content.decode()
+    Product.objects.filter(pk=product.pk).update(price=Decimal("13.00"))  # …when the price moves
+
+    refused = client.post("/checkout/", {"email": "guest@example.com", **ADDRESS}, follow=True)
+
+    assert not Order.objects.exists()
+    content = refused.content.decode()
+    assert refused.redirect_chain[-1][0] == "/cart/"
+    assert "Some prices changed since you added them" in content
+    assert "was £12.50, now <strong>£13.00</strong> each" in content
+    assert 'action="/cart/accept-prices/"' in content and 'href="/checkout/"' not in content
+    assert client.get("/checkout/").url == "/cart/"
+
+    accepted = client.post("/cart/accept-prices/", follow=True)
+    assert 'href="/checkout/"' in accepted.content.decode()
+    client.post("/checkout/", {"email": "guest@example.com", **ADDRESS})
+    assert Order.objects.get().total == Decimal("26.00")  # the price the shopper accepted
 
 
 def test_someone_elses_confirmation_is_not_shown(client):

@@ -1,0 +1,35 @@
+"""``GET /api/v1/prices/{product_id}``: a product's current and base price and its last change."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ai.pricing.models import PriceHistory
+from ai.pricing.services import price_report
+
+
+class LastChangeSerializer(serializers.Serializer):
+    previous_price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    changed_at = serializers.DateTimeField()
+    source = serializers.ChoiceField(choices=PriceHistory.Source.choices)
+    reason = serializers.CharField()
+
+
+class PriceSerializer(serializers.Serializer):
+    product_id = serializers.IntegerField()
+    currency = serializers.CharField()
+    price = serializers.DecimalField(max_digits=10, decimal_places=2, help_text="What a shopper pays now.")
+    base_price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    last_change = LastChangeSerializer(allow_null=True, help_text="Null when the price never changed.")
+
+
+class PriceView(APIView):
+    @extend_schema(responses={200: PriceSerializer, 404: OpenApiResponse(description="Unknown or inactive product.")})
+    def get(self, request, product_id: int):
+        report = price_report(product_id)
+        if report is None:
+            raise NotFound("No product with this id is for sale.")
+        return Response(PriceSerializer(report).data)

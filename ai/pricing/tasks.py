@@ -1,0 +1,27 @@
+"""Thin Celery wrappers over ai.pricing.services (batch queue); each is safe to repeat."""
+
+from celery import shared_task
+
+from ai.pricing import services
+from ai.pricing.models import PricingRule
+
+
+@shared_task(ignore_result=True)
+def refresh_prices():
+    """Beat, every 30 minutes: demand signals, then prices. A repeat in the same 30-minute slot
+    recomputes the same signals and decides nothing twice."""
+    return services.run_pricing()
+
+
+@shared_task(ignore_result=True)
+def train_demand_model():
+    """Beat, daily: retrain the demand model once there is enough history (a no-op until then)."""
+    services.train_demand_model()
+
+
+@shared_task(ignore_result=True)
+def enforce_rule_bounds(rule_id: int):
+    """A rule was saved: products it governs that sell outside its bounds move inside them now."""
+    rule = PricingRule.objects.select_related("category").filter(pk=rule_id).first()
+    if rule is not None:
+        services.enforce_rule_bounds(rule)
