@@ -1,10 +1,15 @@
+import datetime as dt
+import uuid
 from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
+from ai.pricing.models import PriceChange, PricingRule, Strategy
 from commerce.catalogue.models import Category, Product, ProductVariant
 from commerce.customers.models import Address, Customer
+from commerce.events.services import store_events
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):
@@ -71,3 +76,46 @@ class AddressFactory(factory.django.DjangoModelFactory):
     postcode = "BS1 1AA"
     country = "GB"
     is_default = True
+
+
+class PricingRuleFactory(factory.django.DjangoModelFactory):
+    """A global default rule unless given a product or category: ±20 % of base, 10 % per day, 2 % auto."""
+
+    class Meta:
+        model = PricingRule
+
+    name = factory.Sequence(lambda n: f"Pricing rule {n}")
+    max_discount_percent = Decimal("20")
+    max_markup_percent = Decimal("20")
+    max_change_percent = Decimal("10")
+    interval_hours = 24
+    auto_approve_percent = Decimal("2")
+    strategy = Strategy.RULES
+    enabled = True
+
+
+class PriceChangeFactory(factory.django.DjangoModelFactory):
+    """A pending 8 % rise of a 12.50 product."""
+
+    class Meta:
+        model = PriceChange
+
+    product = factory.SubFactory(ProductFactory)
+    signal_at = factory.Sequence(lambda n: dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=30 * n))
+    strategy = Strategy.RULES
+    previous_price = factory.LazyAttribute(lambda change: change.product.price)
+    proposed_price = factory.LazyAttribute(lambda change: (change.previous_price * Decimal("1.08")).quantize(
+        Decimal("0.01")))
+    new_price = factory.LazyAttribute(lambda change: change.proposed_price)
+    reason = "raise 8%: test"
+    status = PriceChange.Status.PENDING
+
+
+def stored_event(event_type: str, product: Product, *, customer: Customer | None = None, visitor=None,
+                 hours_ago: float = 1.0, quantity: int = 1) -> None:
+    """A behavioural event already drained into PostgreSQL, ``hours_ago`` before now."""
+    store_events([{
+        "id": str(uuid.uuid4()), "created_at": (timezone.now() - dt.timedelta(hours=hours_ago)).isoformat(),
+        "event_type": event_type, "customer_id": customer.pk if customer else None,
+        "anonymous_id": str(visitor) if visitor else None, "product_id": product.pk, "quantity": quantity,
+    }])

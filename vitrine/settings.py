@@ -110,6 +110,7 @@ CELERY_TASK_ROUTES = {
     "ai.recommendations.tasks.refresh_*": {"queue": "realtime"},
     # Training, bulk re-embedding, demand signals: minutes of CPU, on their own queue.
     "ai.recommendations.tasks.train_*": {"queue": "batch"},
+    "ai.recommendations.tasks.compute_*": {"queue": "batch"},
     "ai.search.tasks.reembed_*": {"queue": "batch"},
     "ai.search.tasks.refresh_*": {"queue": "batch"},
     "ai.pricing.tasks.*": {"queue": "batch"},
@@ -120,8 +121,15 @@ CELERY_BEAT_SCHEDULE = {
     "drain-events": {"task": "commerce.events.tasks.drain_events", "schedule": 2.0},
     "reembed-missing-products": {"task": "ai.search.tasks.reembed_missing_products", "schedule": 60.0},
     "refresh-search-statistics": {"task": "ai.search.tasks.refresh_search_statistics", "schedule": 600.0},
+    "train-recommendations": {"task": "ai.recommendations.tasks.train_recommendations",
+                              "schedule": crontab(minute=5, hour="*/4")},
+    "compute-product-neighbours": {"task": "ai.recommendations.tasks.compute_product_neighbours",
+                                   "schedule": 300.0},
     "maintain-event-partitions": {"task": "commerce.events.tasks.maintain_event_partitions",
                                   "schedule": crontab(hour=3, minute=17)},
+    # Demand signals + prices at :00 and :30 (the slots the engine computes for).
+    "refresh-prices": {"task": "ai.pricing.tasks.refresh_prices", "schedule": crontab(minute="0,30")},
+    "train-demand-model": {"task": "ai.pricing.tasks.train_demand_model", "schedule": crontab(hour=2, minute=41)},
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -133,6 +141,8 @@ INSTALLED_APPS = [
     "commerce.orders",
     "commerce.events",
     "ai.search",
+    "ai.recommendations",
+    "ai.pricing",
     "home",
     "blocks",
     "wagtail.contrib.forms",

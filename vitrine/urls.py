@@ -7,12 +7,16 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from ai.pricing.api import PriceView
+from ai.recommendations.api import RecommendationView
 from ai.search.api import SearchView
 from commerce.events.api import EventBeaconView
 
 api_v1 = [
     path("events", EventBeaconView.as_view(), name="events"),
     path("search", SearchView.as_view(), name="search"),
+    path("recommendations", RecommendationView.as_view(), name="recommendations"),
+    path("prices/<int:product_id>", PriceView.as_view(), name="price"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularRedocView.as_view(url_name="api:schema"), name="docs"),
 ]

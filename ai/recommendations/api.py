@@ -1,0 +1,60 @@
+"""``GET /api/v1/recommendations``: what a surface would show this shopper, as JSON."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ai.recommendations.services import SURFACES, recommend
+from commerce.catalogue.models import Product
+from commerce.orders.models import CartLine
+from commerce.orders.services import shopper_for
+
+
+class RecommendationParamsSerializer(serializers.Serializer):
+    surface = serializers.ChoiceField(choices=SURFACES, error_messages={
+        "invalid_choice": "surface must be one of: " + ", ".join(SURFACES) + ".",
+        "required": "surface is required (" + ", ".join(SURFACES) + ")."})
+    product = serializers.IntegerField(required=False, min_value=1)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=50, default=12)
+
+    def validate(self, data):
+        if data["surface"] == "product" and "product" not in data:
+            raise serializers.ValidationError({"product": "The product surface needs a product id."})
+        return data
+
+
+class RecommendationSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="product.pk")
+    title = serializers.CharField(source="product.title")
+    url = serializers.CharField(source="product.get_absolute_url")
+    price = serializers.DecimalField(source="product.price", max_digits=10, decimal_places=2)
+    currency = serializers.CharField(source="product.currency")
+    score = serializers.FloatField()
+    reason = serializers.CharField()
+    strategy = serializers.CharField()
+
+
+class RecommendationResponseSerializer(serializers.Serializer):
+    surface = serializers.CharField()
+    results = RecommendationSerializer(many=True)
+
+
+class RecommendationView(APIView):
+    @extend_schema(parameters=[RecommendationParamsSerializer], responses=RecommendationResponseSerializer)
+    def get(self, request):
+        params = RecommendationParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        product_id = data.get("product")
+        if product_id is not None and not Product.objects.active().filter(pk=product_id).exists():
+            raise NotFound(f"No product {product_id}.")
+        shopper = shopper_for(request._request)
+        owner = {"cart__customer": shopper.customer} if shopper.customer else {"cart__visitor_id": shopper.visitor_id}
+        in_cart = list(CartLine.objects.filter(**owner).values_list("product_id", flat=True)) \
+            if data["surface"] == "cart" else []
+        results = recommend(data["surface"], customer_id=shopper.customer.pk if shopper.customer else None,
+                            visitor_id=shopper.visitor_id, product_id=product_id, cart_product_ids=in_cart,
+                            limit=data["limit"])
+        return Response({"surface": data["surface"], "results": RecommendationSerializer(results, many=True).data})
