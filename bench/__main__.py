@@ -15,7 +15,7 @@ import time
 import traceback
 
 # Registered benchmark modules (bench/<name>.py, each with run() -> dict), in the order "all" runs them.
-BENCHMARKS = ["ingest", "embeddings", "search", "recommendations", "pricing"]
+BENCHMARKS = ["ingest", "embeddings", "search", "recommendations", "pricing", "pages"]
 
 
 def main(argv: list[str]) -> int:

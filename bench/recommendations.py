@@ -27,6 +27,7 @@ from django.db import connection
 
 from ai.recommendations import services
 from ai.search.evaluation import scratch_database
+from bench.search import percentile
 from commerce.catalogue.models import Product
 from commerce.customers.models import Customer
 from commerce.orders.services import Shopper, add_to_cart
@@ -38,11 +39,6 @@ EVENTS = int(os.environ.get("BENCH_RECS_EVENTS", "1000000"))
 ORDERS = int(os.environ.get("BENCH_RECS_ORDERS", "50000"))
 REFRESHES = int(os.environ.get("BENCH_RECS_REFRESHES", "100"))
 TASTES = 50
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
 def generate() -> dict:

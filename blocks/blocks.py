@@ -1,9 +1,42 @@
-"""StreamField blocks merchandisers compose pages from. One shared StreamBlock serves every page type."""
+"""StreamField blocks merchandisers compose pages from. One shared StreamBlock serves every page type.
 
+AI blocks (recommendation carousel, semantic search, dynamically priced products) read only caches and
+precomputed tables through the ``ai.*`` serving functions. Shopper-specific ones render a shared
+fallback and swap in the shopper's version after the page loads (``blocks.views.block_fragment``); a
+failing service is logged and replaced by the block's fallback, never a broken page.
+"""
+
+import json
+import logging
+
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import mark_safe
 from wagtail import blocks
+from wagtail.blocks import StructBlockValidationError
 from wagtail.images.blocks import ImageChooserBlock
 from wagtail.snippets.blocks import SnippetChooserBlock
+
+from ai.experiments import services as experiments
+from ai.recommendations import services as recommendations
+from ai.recommendations.services import Strategy
+from ai.search import services as search
+from ai.search import tasks as search_tasks
+from commerce.catalogue import services as catalogue
+from commerce.catalogue.models import Product
+from commerce.customers.services import customer_for
+
+logger = logging.getLogger(__name__)
+
+SHARED_FRAGMENT_TTL = 600  # popularity behind "trending" is itself cached for 10 minutes
+# Priced products: a price change retires the HTML at once (catalogue_version); stock state ("Only 3 left")
+# may lag a checkout by this long (add to cart checks stock itself).
+PRICED_FRAGMENT_TTL = 60
+CSRF_PLACEHOLDER = "vitrine-csrf-token-placeholder"  # cached in shared HTML, replaced per request
 
 SITE_OR_WEB_ADDRESS = RegexValidator(
     r"^(/[^\s]*|https?://[^\s]+)$", "Use a path on this site (/shop/) or a full web address (https://…)."
@@ -77,13 +110,318 @@ class ProductGridBlock(blocks.StructBlock):
 
     def get_context(self, value, parent_context=None):
         context = super().get_context(value, parent_context)
-        context["products"] = [p for p in value["products"] if p is not None and p.active]
+        # Active ones in the chosen order, with the cards' pictures and variants prefetched (one query
+        # each, not three per product).
+        context["products"] = catalogue.cards([p.pk for p in value["products"] if p is not None],
+                                              include_sold_out=True)
         return context
 
     def get_preview_value(self):
-        from commerce.catalogue.models import Product
-
         return {"title": "Editors' picks", "products": list(Product.objects.active().order_by("-stock")[:8])}
+
+
+def _catalogue_version(request) -> int:
+    """``catalogue_version()`` read once per request, however many blocks the page has (a Redis round
+    trip each otherwise)."""
+    version = getattr(request, "_vitrine_catalogue_version", None)
+    if version is None:
+        version = catalogue.catalogue_version()
+        if request is not None:
+            request._vitrine_catalogue_version = version
+    return version
+
+
+class OptionalSnippetChooserBlock(SnippetChooserBlock):
+    """A snippet chooser that may stay empty. Left empty it costs no query when the page loads
+    (Wagtail's chooser would run ``in_bulk([None])`` for every empty one on every page view)."""
+
+    def bulk_to_python(self, values):
+        if all(value is None for value in values):
+            return [None] * len(values)
+        return super().bulk_to_python(values)
+
+
+class AIBlock(blocks.StructBlock):
+    """Base of the blocks that show AI output.
+
+    ``get_context`` reads caches and precomputed tables through ``ai.*`` serving functions. The HTML of
+    blocks that are the same for every shopper is cached per page revision, block, catalogue version
+    and AI data version (``data_version``), so publishing, a product or price change or a new model
+    retires it. Shopper-specific blocks (``is_per_shopper``) render their shared fallback plus the
+    address of their own fragment, which the page's script fetches after load (without JS the
+    fallback stays). An exception anywhere is logged and the block's fallback is rendered instead;
+    if even that fails the block renders nothing: the page always renders.
+    """
+
+    fallback_template = "blocks/ai_fallback_block.html"
+
+    def is_per_shopper(self, value) -> bool:
+        return False
+
+    def data_version(self, value) -> str:
+        """Identifies the AI data this block shows (a model or index version)."""
+        return ""
+
+    def fallback_products(self, value) -> list:
+        """What to show when the AI service fails: a catalogue-only choice, no AI involved."""
+        return []
+
+    def render(self, value, context=None):
+        context = dict(context or {})
+        if context.get("personal_fragment"):  # the fragment view: this shopper's version, cached there
+            return self._render_safely(value, context)
+        key = self._shared_key(value, context)
+        html = cache.get(key) if key else None
+        if html is None:
+            html = self._render_safely(value, {**context, "fragment_url": self._fragment_url(value, context)})
+            if key:
+                cache.set(key, html, SHARED_FRAGMENT_TTL)
+        return html
+
+    def _render_safely(self, value, context):
+        try:
+            return super().render(value, context)
+        except Exception:
+            logger.exception("%s %s failed; rendering its fallback", type(self).__name__, context.get("block_id"))
+        try:
+            return render_to_string(self.fallback_template, {
+                "value": value, "products": catalogue.cards(self.fallback_products(value)),
+                "block_id": context.get("block_id")})
+        except Exception:
+            logger.exception("fallback of %s %s failed too; the block is left out", type(self).__name__,
+                             context.get("block_id"))
+            return ""
+
+    def _shared_key(self, value, context) -> str | None:
+        page, block_id = context.get("page"), context.get("block_id")
+        if page is None or not block_id or getattr(page, "live_revision_id", None) is None:
+            return None  # previews and unsaved pages are never cached
+        return (f"blocks:html:{page.live_revision_id}:{block_id}:{_catalogue_version(context.get('request'))}:"
+                f"{self.data_version(value)}")
+
+    def _fragment_url(self, value, context) -> str | None:
+        page, block_id = context.get("page"), context.get("block_id")
+        if not self.is_per_shopper(value) or page is None or not block_id or not page.pk:
+            return None
+        return reverse("blocks:fragment", kwargs={"page_id": page.pk, "block_id": block_id})
+
+    def get_context(self, value, parent_context=None):
+        context = super().get_context(value, parent_context)
+        context["block_id"] = (parent_context or {}).get("block_id")
+        return context
+
+
+class RecommendationCarouselBlock(AIBlock):
+    """A row of recommended products: personalised, trending, similar to or bought with a chosen
+    product, or the shopper's recently viewed, with a fallback strategy when the first has nothing."""
+
+    title = blocks.CharBlock(max_length=120, help_text='The heading above the row, e.g. "Picked for you".')
+    strategy = blocks.ChoiceBlock(
+        choices=Strategy.CHOICES, default=Strategy.PERSONALISED,
+        help_text="What to show. Personalised and recently viewed differ per shopper: the page shows the "
+                  "fallback first and swaps in the shopper's own row once loaded.")
+    count = blocks.IntegerBlock(min_value=2, max_value=24, default=8, help_text="How many products (2–24).")
+    category = OptionalSnippetChooserBlock("catalogue.Category", required=False,
+                                           help_text="Only products in this department (and below it). Optional.")
+    product = OptionalSnippetChooserBlock("catalogue.Product", required=False,
+                                          help_text="Required for 'similar to' and 'bought together'.")
+    fallback = blocks.ChoiceBlock(
+        choices=[(Strategy.TRENDING, "Trending"), ("hide", "Hide the block")], default=Strategy.TRENDING,
+        help_text="Shown to shoppers without their own row yet, and whenever the first strategy has nothing.")
+    experiment = OptionalSnippetChooserBlock(
+        "experiments.Experiment", required=False,
+        help_text="Optional A/B experiment (surface “Recommendation block”). While it runs, each shopper sees "
+                  "their variant's strategy instead of the one above; otherwise the block is unchanged.")
+
+    class Meta:
+        icon = "pick"
+        template = "blocks/recommendation_carousel_block.html"
+        description = "A row of recommended products."
+        preview_value = {"title": "Picked for you", "strategy": Strategy.TRENDING, "count": 8, "category": None,
+                         "product": None, "fallback": Strategy.TRENDING, "experiment": None}
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value["strategy"] in (Strategy.SIMILAR, Strategy.BOUGHT_TOGETHER) and not value["product"]:
+            raise StructBlockValidationError(block_errors={"product": ValidationError(
+                "Choose the product whose similar or bought-together products to show.")})
+        return value
+
+    def is_per_shopper(self, value) -> bool:
+        return value["strategy"] in Strategy.PER_SHOPPER or self.live_experiment(value) is not None
+
+    def live_experiment(self, value) -> str | None:
+        """The key of the chosen experiment while it runs on this surface (variants differ per shopper)."""
+        chosen = value.get("experiment")
+        running = experiments.definition(chosen.key) if chosen else None
+        if running is None or running.surface != "recommendation_block" or not running.is_live(timezone.now()):
+            return None
+        return running.key
+
+    def data_version(self, value) -> str:
+        model = recommendations.current_model()
+        # Starting or stopping the experiment changes whether the shared HTML points to a fragment.
+        return (model.version if model else "no-model") + (":experiment" if self.live_experiment(value) else "")
+
+    def fallback_products(self, value) -> list:
+        return list(catalogue.listing(value["category"]).values_list("pk", flat=True)[: value["count"]])
+
+    def get_context(self, value, parent_context=None):
+        context = super().get_context(value, parent_context)
+        parent_context = parent_context or {}
+        category_id = value["category"].pk if value["category"] else None
+        product_id = value["product"].pk if value["product"] else None
+        results, strategy, tag = [], value["strategy"], {}
+        if parent_context.get("personal_fragment"):
+            request = parent_context["request"]
+            variant = experiments.variant_for(self.live_experiment(value), request)
+            if variant is not None:
+                strategy, tag = variant.strategy, variant.tag
+            customer = customer_for(request.user)
+            results = recommendations.carousel(strategy, customer_id=customer.pk if customer else None,
+                                               visitor_id=getattr(request, "visitor_id", None),
+                                               category_id=category_id, limit=value["count"])
+        elif not self.is_per_shopper(value):
+            results = recommendations.carousel(strategy, product_id=product_id, category_id=category_id,
+                                               limit=value["count"])
+        if not results and value["fallback"] == Strategy.TRENDING:
+            strategy = Strategy.TRENDING
+            results = recommendations.carousel(Strategy.TRENDING, category_id=category_id, limit=value["count"])
+        products = catalogue.cards([r.product.pk for r in results])
+        reasons = {r.product.pk: r.reason for r in results}
+        # ``source``: what actually filled the row (a personalised row may have fallen back to popularity).
+        context.update(items=[(product, reasons.get(product.pk, "")) for product in products], strategy=strategy,
+                       source=results[0].strategy if results else "", experiments_json=json.dumps(tag) if tag else "")
+        return context
+
+    def get_api_representation(self, value, context=None):
+        return {"title": value["title"], "strategy": value["strategy"], "count": value["count"],
+                "category": value["category"].pk if value["category"] else None,
+                "product": value["product"].pk if value["product"] else None, "fallback": value["fallback"],
+                "personalised": self.is_per_shopper(value)}
+
+
+class SemanticSearchBlock(AIBlock):
+    """Search on the page: a search box whose results appear in the block, or a fixed curated query
+    ("gifts for coffee lovers") shown as a product grid."""
+
+    title = blocks.CharBlock(required=False, max_length=120, help_text="Optional heading above the block.")
+    mode = blocks.ChoiceBlock(
+        choices=[("curated", "A fixed query, shown as products"), ("box", "A search box with results here")],
+        default="curated", help_text="A fixed query is run once for everyone and cached; a box searches "
+                                     "what each shopper types.")
+    query = blocks.CharBlock(required=False, max_length=200,
+                             help_text='The fixed query, in shoppers\' words: "gifts for coffee lovers".')
+    category = OptionalSnippetChooserBlock("catalogue.Category", required=False,
+                                           help_text="Only this department.")
+    max_price = blocks.DecimalBlock(required=False, min_value=0, decimal_places=2,
+                                    help_text="Only products up to this price. Optional.")
+    in_stock = blocks.BooleanBlock(required=False, default=True, help_text="Leave out sold-out products.")
+    count = blocks.IntegerBlock(min_value=2, max_value=24, default=8, help_text="How many products (2–24).")
+
+    class Meta:
+        icon = "search"
+        template = "blocks/semantic_search_block.html"
+        description = "Search results on the page: a fixed query or a search box."
+        preview_value = {"title": "Gifts for coffee lovers", "mode": "curated", "query": "gifts for coffee lovers",
+                         "category": None, "max_price": None, "in_stock": True, "count": 8}
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value["mode"] == "curated" and not (value["query"] or "").strip():
+            raise StructBlockValidationError(block_errors={"query": ValidationError(
+                "Type the query whose results to show.")})
+        return value
+
+    def filters(self, value) -> search.Filters:
+        return search.Filters(category_id=value["category"].pk if value["category"] else None,
+                              max_price=float(value["max_price"]) if value["max_price"] is not None else None,
+                              in_stock=value["in_stock"])
+
+    def is_per_shopper(self, value) -> bool:
+        return value["mode"] == "box"
+
+    def data_version(self, value) -> str:
+        return str(cache.get(search.cache_key("index-version"), 0))
+
+    def fallback_products(self, value) -> list:
+        return list(catalogue.listing(value["category"]).values_list("pk", flat=True)[: value["count"]])
+
+    def render(self, value, context=None):
+        # A box's results depend on what this shopper typed: never from the shared cache.
+        if value["mode"] == "box":
+            return self._render_safely(value, dict(context or {}))
+        return super().render(value, context)
+
+    def get_context(self, value, parent_context=None):
+        context = super().get_context(value, parent_context)
+        request = (parent_context or {}).get("request")
+        ids, query = None, ""
+        if value["mode"] == "curated":
+            query = value["query"]
+            ids = search.curated_results(query, self.filters(value), value["count"])
+            if ids is None:  # not run yet: queued once for every later shopper; the department meanwhile
+                search_tasks.queue_curated_results(query, self.filters(value), value["count"])
+                ids = self.fallback_products(value)
+        elif request is not None and (query := request.GET.get("q", "").strip()[:search.MAX_QUERY_LENGTH]):
+            ids = search.search(query, visitor_id=getattr(request, "visitor_id", None),
+                                filters=self.filters(value), limit=value["count"]).product_ids
+        context.update(products=catalogue.cards(ids or []), query=query)
+        return context
+
+    def get_api_representation(self, value, context=None):
+        return {"title": value["title"], "mode": value["mode"], "query": value["query"],
+                "category": value["category"].pk if value["category"] else None,
+                "max_price": str(value["max_price"]) if value["max_price"] is not None else None,
+                "in_stock": value["in_stock"], "count": value["count"]}
+
+
+class DynamicallyPricedProductBlock(AIBlock):
+    """Chosen products at their live dynamic price (the base price struck through when lower), with
+    stock state and an add-to-cart button."""
+
+    title = blocks.CharBlock(required=False, max_length=120, help_text="Optional heading above the products.")
+    products = blocks.ListBlock(SnippetChooserBlock("catalogue.Product"), min_num=1, max_num=12,
+                                help_text="Products to feature, in this order. Inactive ones are skipped.")
+
+    class Meta:
+        icon = "tag"
+        template = "blocks/dynamically_priced_product_block.html"
+        description = "Featured products at their live price, with add to cart."
+
+    def render(self, value, context=None):
+        # Shared HTML like the other AI blocks, except that its add-to-cart forms carry the shopper's CSRF
+        # token: cached with a placeholder that each request replaces with its own token.
+        context = dict(context or {})
+        token = context.get("csrf_token")
+        token = str(token) if token is not None else "NOTPROVIDED"
+        key = self._shared_key(value, context) if token != "NOTPROVIDED" else None
+        if key is None:  # previews, unsaved pages, no CSRF middleware: rendered as they are
+            return self._render_safely(value, context)
+        html = cache.get(key)
+        if html is None:
+            html = self._render_safely(value, {**context, "csrf_token": CSRF_PLACEHOLDER})
+            cache.set(key, html, PRICED_FRAGMENT_TTL)
+        return mark_safe(html.replace(CSRF_PLACEHOLDER, token))
+
+    def fallback_products(self, value) -> list:
+        return [p.pk for p in value["products"] if p is not None]
+
+    def get_context(self, value, parent_context=None):
+        context = super().get_context(value, parent_context)
+        chosen = [p.pk for p in value["products"] if p is not None]
+        # Fresh rows: the price shown is the one the cart will charge (pricing writes the catalogue field).
+        context["products"] = catalogue.cards(chosen, include_sold_out=True)
+        return context
+
+    def get_preview_value(self):
+        return {"title": "This week's prices", "products": list(Product.objects.available().order_by("-stock")[:3])}
+
+    def get_api_representation(self, value, context=None):
+        return {"title": value["title"], "products": [
+            {"id": p.pk, **({"price": str(price.price), "base_price": str(price.base_price), "currency": price.currency}
+                            if (price := catalogue.product_price(p.pk)) else {"price": None})}
+            for p in value["products"] if p is not None]}
 
 
 class StorefrontStreamBlock(blocks.StreamBlock):
@@ -98,3 +436,6 @@ class StorefrontStreamBlock(blocks.StreamBlock):
     )
     image = ImageBlock()
     product_grid = ProductGridBlock()
+    recommendations = RecommendationCarouselBlock()
+    semantic_search = SemanticSearchBlock()
+    priced_products = DynamicallyPricedProductBlock()

@@ -1,6 +1,8 @@
 import pytest
 from django.core.cache import cache
 
+from tests.factories import CategoryFactory, CustomerFactory, ProductFactory, stored_event
+
 
 @pytest.fixture(autouse=True)
 def clean_redis():
@@ -19,15 +21,17 @@ def shopper_client(client):
 
 @pytest.fixture
 def wagtail_site(django_db_blocker):
-    """The page tree migrations create (root → HomePage, default Site), rebuilt if a transactional test
-    before this one flushed it."""
+    """The page tree migrations create (root → HomePage, default Site, root collection), rebuilt if a
+    transactional test before this one flushed it."""
     from django.conf import settings
     from wagtail.coreutils import get_supported_content_language_variant
-    from wagtail.models import Locale, Page, Site
+    from wagtail.models import Collection, Locale, Page, Site
 
     from home.models import HomePage
 
     with django_db_blocker.unblock():
+        if Collection.get_first_root_node() is None:  # images and permissions hang off the root collection
+            Collection.add_root(name="Root")
         home = HomePage.objects.first()
         if home is None:
             Locale.objects.get_or_create(language_code=get_supported_content_language_variant(settings.LANGUAGE_CODE))
@@ -36,3 +40,36 @@ def wagtail_site(django_db_blocker):
         Site.objects.update_or_create(is_default_site=True, defaults={
             "hostname": "localhost", "port": 80, "root_page": home, "site_name": "Vitrine"})
     return home
+
+
+@pytest.fixture
+def small_recommender(settings):
+    """Two tastes need few factors; more, with little regularisation, would fit a tiny shop's noise."""
+    settings.VITRINE_RECOMMENDATIONS = {"factors": 4, "iterations": 15, "neighbours": 10, "regularization": 5.0}
+
+
+@pytest.fixture
+def shop(small_recommender):
+    """Coffee lovers and gardeners: each buys most of their department; one coffee mug is sold out and
+    one coffee grinder is discontinued, so neither may be recommended. A newcomer bought one coffee
+    product and viewed another."""
+    coffee, garden = CategoryFactory(name="Coffee"), CategoryFactory(name="Garden")
+    products = {f"coffee{i}": ProductFactory(title=f"Coffee thing {i}", category=coffee) for i in range(5)}
+    products |= {f"garden{i}": ProductFactory(title=f"Garden thing {i}", category=garden) for i in range(5)}
+    products["sold_out"] = ProductFactory(title="Sold-out coffee mug", category=coffee, stock=0)
+    products["retired"] = ProductFactory(title="Retired coffee grinder", category=coffee, active=False)
+    customers = {}
+    for taste in ("coffee", "garden"):
+        for n in range(15):
+            customer = customers[f"{taste}{n}"] = CustomerFactory()
+            for i in range(5):
+                if (n + i) % 5 != 0:
+                    stored_event("purchase", products[f"{taste}{i}"], customer=customer)
+                    stored_event("view", products[f"{taste}{i}"], customer=customer)
+            if taste == "coffee":
+                stored_event("purchase", products["sold_out"], customer=customer)
+                stored_event("purchase", products["retired"], customer=customer)
+    newcomer = customers["newcomer"] = CustomerFactory()
+    stored_event("purchase", products["coffee0"], customer=newcomer)
+    stored_event("view", products["coffee1"], customer=newcomer)
+    return products, customers

@@ -3,10 +3,12 @@ import uuid
 from decimal import Decimal
 
 import factory
+import numpy as np
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from ai.pricing.models import PriceChange, PricingRule, Strategy
+from ai.search.models import ProductEmbedding
 from commerce.catalogue.models import Category, Product, ProductVariant
 from commerce.customers.models import Address, Customer
 from commerce.events.services import store_events
@@ -119,3 +121,39 @@ def stored_event(event_type: str, product: Product, *, customer: Customer | None
         "event_type": event_type, "customer_id": customer.pk if customer else None,
         "anonymous_id": str(visitor) if visitor else None, "product_id": product.pk, "quantity": quantity,
     }])
+
+
+def embedding(product: Product, *hot: tuple[int, float]) -> None:
+    """A hand-made text embedding: 0.01 everywhere but the (dimension, weight) pairs given, normalised."""
+    values = np.full(384, 0.01, dtype=np.float32)
+    for index, weight in hot:
+        values[index] = weight
+    ProductEmbedding.objects.create(product=product, embedding=values / np.linalg.norm(values), text_hash="test",
+                                    model_version="test")
+
+
+class ExperimentFactory(factory.django.DjangoModelFactory):
+    """A running 50/50 carousel experiment: control "a" trending, "b" personalised."""
+
+    class Meta:
+        model = "experiments.Experiment"
+        skip_postgeneration_save = True
+
+    key = factory.Sequence(lambda n: f"experiment-{n}")
+    name = factory.Sequence(lambda n: f"Experiment {n}")
+    hypothesis = "Personalised carousels earn more clicks than trending ones."
+    surface = "recommendation_block"
+    primary_metric = "recommendation_ctr"
+    status = "running"
+    starts_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=60))
+    minimum_sample_size = 100
+
+    @factory.post_generation
+    def variants(experiment, create, extracted, **kwargs):
+        """``variants=[(key, weight, strategy, is_control), ...]``; default a/b 50/50."""
+        from ai.experiments.models import Variant
+
+        specs = extracted or [("a", 50, "trending", True), ("b", 50, "personalised", False)]
+        for order, (key, weight, strategy, is_control) in enumerate(specs):
+            Variant.objects.create(experiment=experiment, key=key, name=key.upper(), weight=weight,
+                                   strategy=strategy, is_control=is_control, sort_order=order)

@@ -143,6 +143,8 @@ INSTALLED_APPS = [
     "ai.search",
     "ai.recommendations",
     "ai.pricing",
+    "ai.dashboard",
+    "ai.experiments",
     "home",
     "blocks",
     "wagtail.contrib.forms",
@@ -173,6 +175,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "vitrine.middleware.ServerTimingMiddleware",  # first: times all of Django's handling
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

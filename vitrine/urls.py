@@ -27,6 +27,7 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("documents/", include(wagtaildocs_urls)),
     path("account/", include("commerce.customers.urls")),
+    path("", include("blocks.urls")),
     path("", include("ai.search.urls")),
     path("", include("commerce.orders.urls")),
     path("", include("commerce.catalogue.urls")),

@@ -624,6 +624,49 @@ def recommend(surface: str, *, customer_id: int | None = None, visitor_id=None, 
     return _resolve(entries + _popular(limit), limit, exclude)
 
 
+# --- carousels (blocks) ---------------------------------------------------------------------------
+
+
+class Strategy:
+    """What a recommendation carousel shows (``blocks.RecommendationCarouselBlock``)."""
+
+    PERSONALISED = "personalised"
+    TRENDING = "trending"
+    SIMILAR = "similar"
+    BOUGHT_TOGETHER = "bought_together"
+    RECENTLY_VIEWED = "recently_viewed"
+    CHOICES = [(PERSONALISED, "Personalised for the shopper"), (TRENDING, "Trending (overall or in a category)"),
+               (SIMILAR, "Similar to a chosen product"), (BOUGHT_TOGETHER, "Bought together with a chosen product"),
+               (RECENTLY_VIEWED, "The shopper's recently viewed products")]
+    # Differ per shopper: rendered after the page loads, in a fragment cached per visitor.
+    PER_SHOPPER = frozenset({PERSONALISED, RECENTLY_VIEWED})
+
+
+def carousel(strategy: str, *, customer_id: int | None = None, visitor_id=None, product_id: int | None = None,
+             category_id: int | None = None, limit: int = 12) -> list[Recommendation]:
+    """A carousel's products for one strategy, from precomputed lists and caches only. A chosen
+    category narrows every strategy; an empty result lets the caller fall back to another strategy."""
+    if strategy == Strategy.PERSONALISED:
+        entries = personalised(customer_id, visitor_id, limit * 2)
+    elif strategy == Strategy.TRENDING:
+        entries = _popular(limit * 2, category_id=category_id)
+    elif strategy == Strategy.SIMILAR:
+        entries = similar_to(product_id, limit * 2) if product_id else []
+    elif strategy == Strategy.BOUGHT_TOGETHER:
+        entries = bought_with([product_id]) if product_id else []
+    elif strategy == Strategy.RECENTLY_VIEWED:
+        ids = events.recently_viewed(customer_id=customer_id, visitor_id=visitor_id, limit=limit * 2)
+        entries = _entries([(pid, 1.0 / (rank + 1), None) for rank, pid in enumerate(ids)], "recently_viewed",
+                           lambda _: "You viewed this recently")
+    else:
+        raise ValueError(f"Unknown carousel strategy {strategy!r}.")
+    results = _resolve(entries, limit * 2, {product_id} if product_id else set())
+    if category_id and strategy != Strategy.TRENDING:
+        allowed = set(Category.objects.get(pk=category_id).descendant_ids())
+        results = [r for r in results if r.product.category_id in allowed]
+    return results[:limit]
+
+
 # --- health ---------------------------------------------------------------------------------------
 
 

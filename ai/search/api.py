@@ -5,6 +5,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ai.experiments.services import search_options
 from ai.search.services import MAX_QUERY_LENGTH, Filters, search
 from commerce.catalogue.models import Category, Product
 from commerce.customers.services import customer_for
@@ -77,7 +78,7 @@ class SearchView(APIView):
         customer = customer_for(request.user)
         results = search(params.validated_data["q"], customer_id=customer.pk if customer else None,
                          visitor_id=request._request.visitor_id, filters=params.filters(),
-                         limit=params.validated_data["limit"])
+                         limit=params.validated_data["limit"], **search_options(request._request))
         return Response({"query": results.query, "method": results.method,
                          "corrected_terms": results.corrected_terms, "query_id": results.query_log_id,
                          "results": result_rows(results)})

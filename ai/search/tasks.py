@@ -1,6 +1,9 @@
 """Thin Celery wrappers over ai.search.services; each takes ids, re-fetches and is safe to repeat."""
 
+import hashlib
+
 from celery import shared_task
+from django.core.cache import cache
 
 from ai.search import services
 from commerce.catalogue.models import Category, Product
@@ -8,6 +11,7 @@ from commerce.catalogue.models import Category, Product
 # Measured (bench/search.py): 256 product texts embed in ≈ 1.5 s with the int8 encoder, short
 # enough to keep the batch queue responsive between batches.
 REEMBED_BATCH_SIZE = 256
+CURATED_CLAIM_SECONDS = 60  # a queued curated query is not queued again for this long
 
 
 @shared_task(ignore_result=True)
@@ -46,5 +50,25 @@ def reembed_missing_products():
 
 @shared_task(ignore_result=True)
 def refresh_search_statistics():
-    """Beat: rebuild BM25 document frequencies and the typo-correction vocabulary."""
+    """Beat: rebuild BM25 document frequencies and the typo-correction vocabulary; build, rebuild or drop
+    the IVFFlat index as the catalogue grows or changes (a drift check when nothing is due, ≈ 20 ms at
+    100k products)."""
     services.refresh_term_statistics()
+    services.refresh_vector_index()
+
+
+def queue_curated_results(query: str, filters: services.Filters, limit: int) -> None:
+    """Queue a curated query once, however many pages ask for it before it has run."""
+    claim = services.cache_key("curated-pending:" + hashlib.sha1(repr((query, filters, limit)).encode()).hexdigest())
+    if cache.add(claim, 1, CURATED_CLAIM_SECONDS):
+        refresh_curated_results.delay(query, filters.category_id, filters.min_price, filters.max_price,
+                                      filters.in_stock, limit)
+
+
+@shared_task(ignore_result=True)
+def refresh_curated_results(query: str, category_id: int | None = None, min_price: float | None = None,
+                            max_price: float | None = None, in_stock: bool = False, limit: int = 12):
+    """A page's curated-query block found no cached results: run the query once for every shopper."""
+    if category_id and not Category.objects.filter(pk=category_id).exists():
+        category_id = None
+    services.refresh_curated_results(query, services.Filters(category_id, min_price, max_price, in_stock), limit)

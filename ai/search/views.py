@@ -1,7 +1,10 @@
+import json
+
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
+from ai.experiments.services import search_options
 from ai.search.api import SearchParamsSerializer
 from ai.search.services import record_click, search
 from commerce.catalogue.models import Category, Product
@@ -20,11 +23,14 @@ def search_page(request):
         params = SearchParamsSerializer(data=request.GET)
         if params.is_valid():
             customer = customer_for(request.user)
+            experiment = search_options(request)
             results = search(params.validated_data["q"], customer_id=customer.pk if customer else None,
-                             visitor_id=request.visitor_id, filters=params.filters(), limit=MAX_RESULTS)
+                             visitor_id=request.visitor_id, filters=params.filters(), limit=MAX_RESULTS,
+                             **experiment)
             products = listing().in_bulk(results.product_ids)
             ordered = [products[pid] for pid in results.product_ids if pid in products]
-            context.update(results=results, page=Paginator(ordered, RESULTS_PER_PAGE).get_page(request.GET.get("page")))
+            context.update(results=results, page=Paginator(ordered, RESULTS_PER_PAGE).get_page(request.GET.get("page")),
+                           experiments_json=json.dumps(experiment.get("experiments") or {}) if experiment else "")
         else:
             context["errors"] = [str(e) for errors in params.errors.values() for e in errors]
     status = 400 if context.get("errors") else 200

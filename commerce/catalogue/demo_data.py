@@ -1917,6 +1917,13 @@ def _grid(rng, title: str, categories: list[str], n: int = 8, max_price: Decimal
     return ("product_grid", {"title": title, "products": products}) if products else None
 
 
+def _priced(rng, title: str, n: int):
+    from commerce.catalogue.models import Product
+
+    products = _pick(rng, Product.objects.all(), n)
+    return ("priced_products", {"title": title, "products": products}) if products else None
+
+
 def _para(html: str):
     from wagtail.rich_text import RichText
 
@@ -1938,8 +1945,14 @@ def home_page_body(rng: random.Random, product_count: int, hero_image=None) -> l
                     "from independent makers, chosen to last.",
             "image": hero_image, "link_text": "Shop everything", "link_url": "/shop/",
         }),
+        # AI blocks: the shopper's own row (trending until it loads), a curated query, live prices.
+        ("recommendations", {"title": "Picked for you", "strategy": "personalised", "count": 8, "category": None,
+                             "product": None, "fallback": "trending"}),
         ("heading", {"text": "The slow coffee corner", "level": "h2"}),
         _grid(rng, "Brew better at home", ["Coffee & Tea", "Mugs & Cups"]),
+        ("semantic_search", {"title": "Gifts for coffee lovers", "mode": "curated", "query": "gifts for coffee lovers",
+                             "category": None, "max_price": None, "in_stock": True, "count": 8}),
+        _priced(rng, "This week's prices", 4),
         ("heading", {"text": "Cosy evenings in", "level": "h2"}),
         _grid(rng, "Soft light and warm layers",
               ["Candles & Home Fragrance", "Cushions & Throws", "Bed Linen"]),
@@ -2152,6 +2165,12 @@ def ensure_merchandiser(password: str | None) -> StaffAccount:
                       "view_category"],
     )
     group.permissions.add(*perms)
+    # The storefront's AI admin by app label (commerce never imports ai): pricing rules and approvals,
+    # the recommendation health panel, the search report and the Storefront AI dashboard.
+    group.permissions.add(*Permission.objects.filter(codename__in=[
+        "view_pricingrule", "add_pricingrule", "change_pricingrule", "view_pricechange", "approve_pricechange",
+        "view_recommendationmodel", "view_searchquery", "view_dashboard",
+    ], content_type__app_label__in=["pricing", "recommendations", "search", "dashboard"]))
     home = HomePage.objects.first()
     if home is not None:
         for codename in ("add_page", "change_page", "publish_page"):

@@ -16,6 +16,7 @@ from wagtail.images import get_image_model
 from commerce.catalogue.models import Category, Product, ProductVariant
 
 NAVIGATION_CACHE_KEY = "catalogue:navigation"
+CATALOGUE_VERSION_KEY = "catalogue:version"
 # Long: every write of a price drops the key, so the TTL only bounds memory for products nobody asks about.
 PRICE_CACHE_TTL = 24 * 3600
 CARD_RENDITION = "fill-400x400"  # the product card's picture; prefetched so a grid costs no query per card
@@ -58,10 +59,37 @@ def product_price(product_id: int) -> ProductPrice | None:
 
 
 def forget_prices(product_ids) -> None:
-    """Drop the price cache keys of these products once the transaction that changed them commits."""
+    """Drop the price cache keys of these products once the transaction that changed them commits,
+    and retire every cached fragment that shows products (``catalogue_version``)."""
     keys = [price_cache_key(pk) for pk in product_ids]
     if keys:
-        transaction.on_commit(lambda: cache.delete_many(keys))
+        transaction.on_commit(lambda: (cache.delete_many(keys), _bump_catalogue_version()))
+
+
+def catalogue_version() -> int:
+    """Changes whenever a product or a price changes: part of the key of every cached fragment that
+    shows products, so none outlives the data it shows."""
+    version = cache.get(CATALOGUE_VERSION_KEY)
+    if version is None:
+        cache.add(CATALOGUE_VERSION_KEY, 1, None)
+        version = cache.get(CATALOGUE_VERSION_KEY, 1)
+    return version
+
+
+def _bump_catalogue_version() -> None:
+    try:
+        cache.incr(CATALOGUE_VERSION_KEY)
+    except ValueError:  # never read yet
+        cache.set(CATALOGUE_VERSION_KEY, 1, None)
+
+
+def cards(product_ids: list[int], *, include_sold_out: bool = False) -> list[Product]:
+    """The available (or, with ``include_sold_out``, active) products among ``product_ids``, in that
+    order, ready for the product card: one query plus prefetches (picture renditions, variants)."""
+    products = (Product.objects.active() if include_sold_out else Product.objects.available()).prefetch_related(
+        Prefetch("image", queryset=get_image_model().objects.prefetch_renditions(CARD_RENDITION)),
+        "variants").in_bulk(product_ids)
+    return [products[pk] for pk in dict.fromkeys(product_ids) if pk in products]
 
 
 @transaction.atomic

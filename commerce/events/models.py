@@ -22,6 +22,8 @@ class EventType(models.TextChoices):
     SEARCH = "search", "Search"
     RECOMMENDATION_IMPRESSION = "recommendation_impression", "Recommendation impression"
     RECOMMENDATION_CLICK = "recommendation_click", "Recommendation click"
+    # A shopper shown an experiment's surface (at most once a day); ``experiments`` says which variant.
+    EXPERIMENT_EXPOSURE = "experiment_exposure", "Experiment exposure"
 
 
 class CustomerEvent(models.Model):

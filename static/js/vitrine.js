@@ -62,6 +62,89 @@
     });
   }
 
+  // AI blocks: report which recommended products were seen and clicked (the events beacon).
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  }
+
+  function sendEvents(events) {
+    if (!events.length) return;
+    var body = JSON.stringify({ events: events });
+    fetch("/api/v1/events", {
+      method: "POST", credentials: "same-origin", keepalive: true, body: body,
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() }
+    }).catch(function () { /* analytics must never disturb shopping */ });
+  }
+
+  // {experiment key: variant} of a block shown under an experiment (data-experiments), sent with its events.
+  function blockExperiments(block) {
+    try { return block.dataset.experiments ? JSON.parse(block.dataset.experiments) : undefined; }
+    catch (error) { return undefined; }
+  }
+
+  function trackBlock(block) {
+    var surface = block.dataset.aiSurface;
+    if (!surface || block.dataset.tracked) return;
+    var experiments = blockExperiments(block);
+    block.dataset.tracked = "1";
+    var items = Array.prototype.slice.call(block.querySelectorAll("[data-product-id]"));
+    var reported = false;
+    function impressions() {
+      if (reported) return;
+      reported = true;
+      sendEvents(items.map(function (item) {
+        return { event_type: "recommendation_impression", product: Number(item.dataset.productId), surface: surface,
+                 experiments: experiments };
+      }));
+    }
+    if ("IntersectionObserver" in window) {
+      var observer = new IntersectionObserver(function (entries) {
+        if (entries.some(function (entry) { return entry.isIntersecting; })) {
+          impressions();
+          observer.disconnect();
+        }
+      });
+      observer.observe(block);
+    } else {
+      impressions();
+    }
+    items.forEach(function (item) {
+      item.addEventListener("click", function () {
+        sendEvents([{ event_type: "recommendation_click", product: Number(item.dataset.productId), surface: surface,
+                      experiments: experiments }]);
+      });
+    });
+  }
+
+  // Personalised blocks: the page carries a shared fallback; the shopper's own version replaces it
+  // once loaded. A failed request leaves the fallback in place.
+  function loadFragments() {
+    document.querySelectorAll("[data-fragment-url]").forEach(function (placeholder) {
+      fetch(placeholder.dataset.fragmentUrl, { credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (html) {
+          if (html === null) return;
+          var holder = document.createElement("div");
+          holder.innerHTML = html.trim();
+          var fresh = holder.firstElementChild;
+          if (fresh) {
+            fresh.classList.add("is-personalised");
+            placeholder.replaceWith(fresh);
+            trackBlock(fresh);
+          } else {
+            placeholder.remove();
+          }
+        })
+        .catch(function () { /* keep the fallback */ });
+    });
+  }
+
+  function setUpAIBlocks() {
+    document.querySelectorAll("[data-ai-surface]:not([data-fragment-url])").forEach(trackBlock);
+    loadFragments();
+  }
+
   function ready(fn) {
     if (document.readyState !== "loading") fn();
     else document.addEventListener("DOMContentLoaded", fn);
@@ -72,5 +155,6 @@
     setUpAutoSubmit();
     setUpGallery();
     setUpVariantPrice();
+    setUpAIBlocks();
   });
 })();

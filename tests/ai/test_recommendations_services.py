@@ -1,7 +1,6 @@
 import datetime as dt
 import uuid
 
-import numpy as np
 import pytest
 from django.core.cache import cache
 from django.utils import timezone
@@ -13,10 +12,9 @@ from ai.recommendations.models import (
     RecommendationEmbedding,
     RecommendationModel,
 )
-from ai.search.models import ProductEmbedding
 from commerce.orders.models import LineItem, Order
 from commerce.orders.services import Shopper, add_to_cart
-from tests.factories import CustomerFactory, ProductFactory, stored_event
+from tests.factories import CustomerFactory, ProductFactory, embedding, stored_event
 
 pytestmark = pytest.mark.django_db
 
@@ -130,23 +128,11 @@ def test_missing_model_is_reported_and_served_as_popularity(shop):
     assert served and {r.strategy for r in served} <= {"category_popular", "popular"}
 
 
-def embed(product, vector):
-    unit = np.asarray(vector, dtype=np.float32) / np.linalg.norm(vector)
-    ProductEmbedding.objects.create(product=product, embedding=unit, text_hash="x", model_version="test")
-
-
-def vector(*hot) -> list[float]:
-    values = [0.01] * 384
-    for index, weight in hot:
-        values[index] = weight
-    return values
-
-
 def test_visitor_list_is_nearest_by_embedding_to_what_they_viewed(shop):
     products, _ = shop
     for i in range(5):
-        embed(products[f"coffee{i}"], vector((0, 1.0), (10 + i, 0.2)))
-        embed(products[f"garden{i}"], vector((1, 1.0), (10 + i, 0.2)))
+        embedding(products[f"coffee{i}"], (0, 1.0), (10 + i, 0.2))
+        embedding(products[f"garden{i}"], (1, 1.0), (10 + i, 0.2))
     visitor = uuid.uuid4()
     stored_event("view", products["garden0"], visitor=visitor)
 
@@ -189,9 +175,9 @@ def test_product_page_similar_then_department_popularity(shop):
 def test_embedding_neighbours_fill_products_the_model_does_not_cover(shop):
     products, _ = shop
     newcomer = ProductFactory(title="New coffee scale", category=products["coffee0"].category)
-    embed(newcomer, vector((0, 1.0)))
-    embed(products["coffee3"], vector((0, 1.0), (5, 0.1)))
-    embed(products["garden3"], vector((1, 1.0)))
+    embedding(newcomer, (0, 1.0))
+    embedding(products["coffee3"], (0, 1.0), (5, 0.1))
+    embedding(products["garden3"], (1, 1.0))
     assert newcomer.pk in services.products_needing_neighbours(100)
 
     services.compute_embedding_neighbours([newcomer.pk])

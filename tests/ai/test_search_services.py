@@ -2,11 +2,12 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from ai import embeddings
 from ai.search import services
-from ai.search.models import ProductEmbedding, SearchQuery
+from ai.search.models import ProductEmbedding, SearchQuery, SearchStatistics
 from ai.search.services import Filters
 from commerce.events import services as events
 from tests.factories import CategoryFactory, CustomerFactory, ProductFactory
@@ -90,6 +91,40 @@ def test_inactive_products_are_never_returned(catalogue):
     catalogue["kettle"].save()
     assert catalogue["kettle"].pk not in ids(services.keyword_search("kettle")[0])
     assert catalogue["kettle"].pk not in ids(services.semantic_search("kettle"))
+
+
+def ivfflat_in_use() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = %s", [services.IVFFLAT_INDEX])
+        return cursor.fetchone() is not None
+
+
+@pytest.mark.django_db(transaction=True)  # the IVFFlat index is built CONCURRENTLY, outside a transaction
+def test_at_scale_the_ivfflat_index_serves_the_same_neighbours(catalogue, monkeypatch):
+    query = "something to make filter coffee by hand"
+    from_hnsw = services.semantic_search(query)
+    garden = Filters(category_id=catalogue["spade"].category_id)
+    monkeypatch.setattr(services, "IVFFLAT_MIN_PRODUCTS", 4)  # the catalogue counts as large
+    monkeypatch.setattr(services, "IVFFLAT_ROWS_PER_LIST", 2)
+    assert services.refresh_vector_index() == 2 and ivfflat_in_use()
+    assert services.ivfflat_probes() == 2  # ≥ IVFFLAT_SCAN_ROWS vectors: every list of this small index
+    from_ivfflat = services.semantic_search(query)
+    assert ids(from_ivfflat) == ids(from_hnsw)
+    assert [score for _, score in from_ivfflat] == pytest.approx([score for _, score in from_hnsw], abs=1e-6)
+    assert set(ids(services.semantic_search("steel", filters=garden))) == {catalogue["spade"].pk,
+                                                                          catalogue["trowel"].pk}
+
+    built = SearchStatistics.objects.get().vector_index_built_at
+    assert services.refresh_vector_index() == 2
+    assert SearchStatistics.objects.get().vector_index_built_at == built  # no drift, no rebuild
+    services.index_products([catalogue["kettle"].pk], force=True)  # 1 of 4 re-embedded: past IVFFLAT_DRIFT
+    assert services.refresh_vector_index() == 2
+    assert SearchStatistics.objects.get().vector_index_built_at > built
+
+    monkeypatch.setattr(services, "IVFFLAT_MIN_PRODUCTS", 5)  # small again: HNSW serves
+    assert services.refresh_vector_index() == 0 and not ivfflat_in_use()
+    assert services.ivfflat_probes() == 0
+    assert set(ids(services.semantic_search(query))) == set(ids(from_hnsw))  # the kettle's vector moved a little
 
 
 def test_reciprocal_rank_fusion_on_hand_made_rankings():

@@ -33,4 +33,7 @@ class Command(BaseCommand):
                 embedded += services.index_products(batch, force=force, paths=paths)
                 bar.update(len(batch))
         vocabulary = services.refresh_term_statistics()
-        self.stdout.write(self.style.SUCCESS(f"embedded {embedded} products; vocabulary {vocabulary} terms"))
+        lists = services.refresh_vector_index()
+        self.stdout.write(self.style.SUCCESS(
+            f"embedded {embedded} products; vocabulary {vocabulary} terms; "
+            + (f"IVFFlat index {lists} lists" if lists else "HNSW index (catalogue below the IVFFlat threshold)")))

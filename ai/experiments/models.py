@@ -1,0 +1,171 @@
+"""A/B experiments on AI surfaces: the experiment (a snippet with inline variants) and the persisted
+assignments of logged-in customers. Anonymous visitors are assigned by hash and need no row
+(``ai.experiments.services``)."""
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from modelcluster.fields import ParentalKey
+from modelcluster.models import ClusterableModel
+from wagtail.models import Orderable
+
+from ai.recommendations.services import Strategy as CarouselStrategy
+from commerce.customers.models import Customer
+
+
+class Surface(models.TextChoices):
+    # Pricing is not offered: a per-visitor price would have to be charged too, and checkout charges
+    # the one store-wide current price (commerce.catalogue.services.unit_price). See docs/experiments.md.
+    RECOMMENDATION_BLOCK = "recommendation_block", "Recommendation block"
+    SEARCH = "search", "Search"
+
+
+class Metric(models.TextChoices):
+    RECOMMENDATION_CTR = "recommendation_ctr", "Recommendation click-through"
+    SEARCH_CONVERSION = "search_conversion", "Search-to-purchase conversion (7 days)"
+    AVERAGE_ORDER_VALUE = "average_order_value", "Average order value"
+    REPEAT_PURCHASE = "repeat_purchase", "30-day repeat purchase"
+
+
+class SearchStrategy:
+    HYBRID = "hybrid"
+    KEYWORD = "keyword"
+
+
+# What a variant may do on each surface. Carousel strategies that need a chosen product (similar,
+# bought together) are left out: an experiment's variants must work on any block they are chosen in.
+STRATEGIES = {
+    Surface.RECOMMENDATION_BLOCK: [
+        (CarouselStrategy.PERSONALISED, "Carousel: personalised (ALS)"),
+        (CarouselStrategy.TRENDING, "Carousel: trending / popularity"),
+        (CarouselStrategy.RECENTLY_VIEWED, "Carousel: recently viewed"),
+    ],
+    Surface.SEARCH: [
+        (SearchStrategy.HYBRID, "Search: hybrid (keyword + semantic)"),
+        (SearchStrategy.KEYWORD, "Search: keyword only"),
+    ],
+}
+STRATEGY_CHOICES = [choice for choices in STRATEGIES.values() for choice in choices]
+
+
+def variant_problems(surface: str, variants: list["Variant"]) -> list[str]:
+    """Why a set of variants cannot run on ``surface`` (empty when it can)."""
+    problems = []
+    if len(variants) < 2:
+        problems.append("An experiment needs at least two variants.")
+    controls = sum(1 for variant in variants if variant.is_control)
+    if controls != 1:
+        problems.append(f"Exactly one variant must be the control ({controls} are).")
+    keys = [variant.key for variant in variants]
+    if len(set(keys)) != len(keys):
+        problems.append("Variant keys must be different.")
+    allowed = {value for value, _ in STRATEGIES.get(surface, [])}
+    surface_name = Surface(surface).label if surface in Surface.values else repr(surface)
+    for variant in variants:
+        if variant.strategy not in allowed:
+            problems.append(f"Variant {variant.key!r}: strategy {variant.strategy!r} does not apply to {surface_name}.")
+        if not variant.weight or variant.weight <= 0:
+            problems.append(f"Variant {variant.key!r}: the weight must be positive.")
+    return problems
+
+
+class Experiment(ClusterableModel):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        RUNNING = "running", "Running"
+        PAUSED = "paused", "Paused"
+        FINISHED = "finished", "Finished"
+
+    key = models.SlugField(max_length=64, unique=True,
+                           help_text="Stable identifier: it seeds the assignment hash and tags events. Never "
+                                     "reuse a key, or shoppers keep their old variants.")
+    name = models.CharField(max_length=200)
+    hypothesis = models.TextField(help_text="What you expect and why, e.g. “Personalised carousels raise the "
+                                            "click-through of the home page carousel by 10%”.")
+    surface = models.CharField(max_length=32, choices=Surface.choices)
+    primary_metric = models.CharField(max_length=32, choices=Metric.choices,
+                                      help_text="The one business metric the decision is made on.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True,
+                              editable=False)
+    starts_at = models.DateTimeField(null=True, blank=True,
+                                     help_text="Set when the experiment is started, if left empty.")
+    ends_at = models.DateTimeField(null=True, blank=True,
+                                   help_text="Optional: after this the surfaces go back to their default.")
+    minimum_sample_size = models.PositiveIntegerField(
+        default=1000, validators=[MinValueValidator(1)],
+        help_text="Exposed shoppers each variant needs before the result may be read (from a power "
+                  "calculation: see docs/experiments.md).")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("manage_experiment", "Can start, pause and finish experiments")]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__isnull=True) | Q(starts_at__isnull=True)
+                                   | Q(ends_at__gt=F("starts_at")), name="experiment_ends_after_start"),
+            models.CheckConstraint(condition=Q(minimum_sample_size__gte=1), name="experiment_min_sample_gte_1"),
+            models.CheckConstraint(condition=~Q(status="running") | Q(starts_at__isnull=False),
+                                   name="experiment_running_has_start"),
+            # Search has no place to choose an experiment: the running one applies everywhere.
+            models.UniqueConstraint(fields=["surface"], condition=Q(status="running", surface="search"),
+                                    name="one_running_search_experiment"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.key})"
+
+    def clean(self):
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": "The experiment must end after it starts."})
+        # In-memory variants too (a cluster being edited), not only stored ones.
+        if problems := variant_problems(self.surface, list(self.variants.all())):
+            raise ValidationError(problems)
+
+    def is_live(self, now=None) -> bool:
+        """Running and inside its dates: surfaces use it."""
+        now = now or timezone.now()
+        return (self.status == self.Status.RUNNING and self.starts_at is not None and self.starts_at <= now
+                and (self.ends_at is None or now < self.ends_at))
+
+    @property
+    def control(self) -> "Variant | None":
+        return next((variant for variant in self.variants.all() if variant.is_control), None)
+
+
+class Variant(Orderable):
+    experiment = ParentalKey(Experiment, on_delete=models.CASCADE, related_name="variants")
+    key = models.SlugField(max_length=32, help_text="Short and stable (e.g. “a”, “b”): events carry it.")
+    name = models.CharField(max_length=100)
+    weight = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)],
+                                         help_text="Relative share of traffic (50 and 50, or 70 and 30).")
+    strategy = models.CharField(max_length=32, choices=STRATEGY_CHOICES)
+    is_control = models.BooleanField(default=False, help_text="The current behaviour, compared against.")
+
+    class Meta(Orderable.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["experiment", "key"], name="variant_key_unique_in_experiment"),
+            models.UniqueConstraint(fields=["experiment"], condition=Q(is_control=True),
+                                    name="one_control_per_experiment"),
+            models.CheckConstraint(condition=Q(weight__gte=1), name="variant_weight_gte_1"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.key})"
+
+
+class ExperimentAssignment(models.Model):
+    """A logged-in customer's variant, fixed the first time, so it follows them across devices."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="assignments")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    variant_key = models.CharField(max_length=32)
+    assigned_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["experiment", "customer"], name="one_assignment_per_customer")]
+
+    def __str__(self):
+        return f"{self.customer_id} → {self.experiment_id}:{self.variant_key}"

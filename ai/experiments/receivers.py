@@ -1,0 +1,19 @@
+"""Keep assignments across login and the cached definitions fresh."""
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from ai.experiments import services
+from ai.experiments.models import Experiment
+from commerce.customers.signals import visitor_identified
+
+
+@receiver(visitor_identified, dispatch_uid="experiments_assign_at_login")
+def assign_at_login(sender, customer, visitor_id, **kwargs):
+    services.assign_at_login(customer.pk, visitor_id)
+
+
+@receiver(post_save, sender=Experiment, dispatch_uid="experiments_forget_saved")
+@receiver(post_delete, sender=Experiment, dispatch_uid="experiments_forget_deleted")
+def forget_definition(sender, instance, **kwargs):
+    services.forget(instance)

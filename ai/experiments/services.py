@@ -1,0 +1,303 @@
+"""Assignment and exposure: which variant a shopper gets, and recording that they saw it.
+
+Anonymous visitors: variant = a hash of (experiment key, visitor id) placed on the variants'
+cumulative weights; nothing is stored, and the same id always lands in the same place. Customers: the
+variant persisted in ``ExperimentAssignment``, created the first time from the hash of the visitor id
+they had (at login, or on first need), so logging in changes nothing and the variant follows them to
+other devices. Bots and shoppers who ask not to be tracked (DNT, Sec-GPC) get the control and are never
+counted: no exposure is recorded, so none of their events enters a metric.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import uuid
+from dataclasses import dataclass, replace
+
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from ai.experiments.models import Experiment, ExperimentAssignment, SearchStrategy, Surface
+from commerce.customers.services import customer_for
+from commerce.events.models import EventType
+from commerce.events.services import record
+
+DEFINITION_KEY = "experiments:definition:{}"
+RUNNING_KEY = "experiments:running:{}"
+ASSIGNMENT_KEY = "experiments:assignment:{}:{}"
+EXPOSED_KEY = "experiments:exposed:{}:{}:{}"
+# Short: a started, paused or edited experiment reaches every process within a minute even if the
+# save-time invalidation (receivers) missed one; reading it costs one Redis GET per surface.
+DEFINITION_TTL = 60
+ASSIGNMENT_TTL = 24 * 3600
+EXPOSURE_DEDUPE_TTL = 26 * 3600  # outlives the calendar day it is keyed on, in any time zone
+HASH_SPACE = 16 ** 15  # 60 bits of the SHA-256: uniform, and exact in a float's 53-bit mantissa after division
+# Crawlers, link previews, monitors and headless browsers. A heuristic: what it misses is spread evenly
+# over the variants (the hash ignores the user agent), so it adds noise, never bias.
+BOT_USER_AGENT = re.compile(
+    r"bot\b|bot/|crawl|spider|slurp|scrape|headless|phantomjs|lighthouse|pagespeed|gtmetrix|pingdom|"
+    r"uptime|monitor|preview|facebookexternalhit|embedly|whatsapp|curl/|wget/|python-requests|"
+    r"python-urllib|aiohttp|httpx|go-http-client|okhttp|java/|libwww|httpclient|^$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class VariantChoice:
+    """What a surface needs of its variant (a cached snapshot, not the model row)."""
+
+    experiment: str
+    key: str
+    strategy: str
+    is_control: bool
+    weight: int
+    counted: bool = True  # False for bots and opted-out shoppers: shown the control, never measured
+
+    @property
+    def tag(self) -> dict[str, str]:
+        """The ``experiments`` value of events produced under this variant (none when not counted)."""
+        return {self.experiment: self.key} if self.counted else {}
+
+
+@dataclass(frozen=True)
+class ExperimentDefinition:
+    key: str
+    surface: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime | None
+    variants: tuple[VariantChoice, ...]
+
+    @property
+    def control(self) -> VariantChoice:
+        return next(variant for variant in self.variants if variant.is_control)
+
+    def is_live(self, now: dt.datetime) -> bool:
+        return self.starts_at <= now and (self.ends_at is None or now < self.ends_at)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """Who is assigned: the visitor id always, the customer when logged in; ``excluded`` when a bot or
+    opted out of tracking."""
+
+    visitor_id: uuid.UUID | None
+    customer_id: int | None = None
+    excluded: bool = False
+
+
+# --- who ------------------------------------------------------------------------------------------
+
+
+def is_bot(user_agent: str) -> bool:
+    return bool(BOT_USER_AGENT.search(user_agent.strip()))
+
+
+def opted_out(request: HttpRequest) -> bool:
+    return request.headers.get("DNT") == "1" or request.headers.get("Sec-GPC") == "1"
+
+
+def unit_for(request_or_shopper) -> Unit:
+    """The unit of a request (headers decide exclusion) or of anything with ``customer`` and
+    ``visitor_id`` (a ``commerce.orders.services.Shopper``: no headers, so never excluded)."""
+    if isinstance(request_or_shopper, Unit):
+        return request_or_shopper
+    if isinstance(request_or_shopper, HttpRequest):
+        request = request_or_shopper
+        customer = customer_for(getattr(request, "user", None))
+        return Unit(visitor_id=getattr(request, "visitor_id", None), customer_id=customer.pk if customer else None,
+                    excluded=is_bot(request.headers.get("User-Agent", "")) or opted_out(request))
+    customer = request_or_shopper.customer
+    return Unit(visitor_id=request_or_shopper.visitor_id, customer_id=customer.pk if customer else None)
+
+
+# --- definitions ------------------------------------------------------------------------------------
+
+
+def definition(experiment_key: str) -> ExperimentDefinition | None:
+    """The running experiment ``experiment_key`` (cached), or None if it is not running."""
+    cache_key = DEFINITION_KEY.format(experiment_key)
+    cached = cache.get(cache_key)
+    if cached is None:
+        experiment = (Experiment.objects.filter(key=experiment_key, status=Experiment.Status.RUNNING)
+                      .prefetch_related("variants").first())
+        cached = _snapshot(experiment) if experiment else False  # False: "not running", cached too
+        cache.set(cache_key, cached, DEFINITION_TTL)
+    return cached or None
+
+
+def running_key(surface: str) -> str | None:
+    """The key of the running experiment on a surface that has at most one (search), cached."""
+    cache_key = RUNNING_KEY.format(surface)
+    key = cache.get(cache_key)
+    if key is None:
+        key = Experiment.objects.filter(surface=surface, status=Experiment.Status.RUNNING).values_list(
+            "key", flat=True).first() or ""
+        cache.set(cache_key, key, DEFINITION_TTL)
+    return key or None
+
+
+def forget(experiment: Experiment) -> None:
+    """Drop the cached definition after a change (save, start, pause, finish)."""
+    cache.delete_many([DEFINITION_KEY.format(experiment.key), RUNNING_KEY.format(experiment.surface)])
+
+
+def _snapshot(experiment: Experiment) -> ExperimentDefinition:
+    variants = tuple(VariantChoice(experiment.key, v.key, v.strategy, v.is_control, v.weight)
+                     for v in sorted(experiment.variants.all(), key=lambda v: (v.sort_order or 0, v.pk or 0)))
+    return ExperimentDefinition(experiment.key, experiment.surface, experiment.starts_at, experiment.ends_at, variants)
+
+
+# --- assignment -----------------------------------------------------------------------------------
+
+
+def hash_point(experiment_key: str, unit_id) -> float:
+    """A uniform point in [0, 1) fixed by (experiment, unit); independent across experiments."""
+    digest = hashlib.sha256(f"{experiment_key}:{unit_id}".encode()).hexdigest()
+    return int(digest[:15], 16) / HASH_SPACE
+
+
+def pick(variants: tuple[VariantChoice, ...] | list[VariantChoice], point: float) -> VariantChoice:
+    """The variant whose slice of the cumulative weights contains ``point``."""
+    total = sum(variant.weight for variant in variants)
+    threshold = point * total
+    cumulative = 0
+    for variant in variants:
+        cumulative += variant.weight
+        if threshold < cumulative:
+            return variant
+    return variants[-1]
+
+
+def hashed_variant(experiment: ExperimentDefinition, unit_id) -> VariantChoice:
+    return pick(experiment.variants, hash_point(experiment.key, unit_id))
+
+
+def persisted_variant(experiment: ExperimentDefinition, customer_id: int, visitor_id) -> VariantChoice:
+    """The customer's stored variant, stored now (from the visitor id they have) if they have none."""
+    by_key = {variant.key: variant for variant in experiment.variants}
+    cache_key = ASSIGNMENT_KEY.format(experiment.key, customer_id)
+    stored = cache.get(cache_key)
+    if stored is None:
+        stored = ExperimentAssignment.objects.filter(experiment__key=experiment.key, customer_id=customer_id
+                                                     ).values_list("variant_key", flat=True).first()
+    if stored is None:
+        stored = hashed_variant(experiment, visitor_id or f"customer:{customer_id}").key
+        stored = _store_assignment(experiment.key, customer_id, stored)
+    cache.set(cache_key, stored, ASSIGNMENT_TTL)
+    # A variant removed from a running experiment (not advised) sends its customers to the control.
+    return by_key.get(stored, experiment.control)
+
+
+def _store_assignment(experiment_key: str, customer_id: int, variant_key: str) -> str:
+    """Insert the assignment unless one exists (two devices at once); returns the one that won."""
+    try:
+        with transaction.atomic():
+            experiment_id = Experiment.objects.values_list("pk", flat=True).get(key=experiment_key)
+            ExperimentAssignment.objects.create(experiment_id=experiment_id, customer_id=customer_id,
+                                                variant_key=variant_key)
+        return variant_key
+    except IntegrityError:
+        return ExperimentAssignment.objects.values_list("variant_key", flat=True).get(
+            experiment__key=experiment_key, customer_id=customer_id)
+
+
+def assign_at_login(customer_id: int, visitor_id) -> int:
+    """Fix the customer's variant in every running experiment from the visitor id they browsed with,
+    so what they saw anonymously is what they keep. Existing assignments win. Returns rows created."""
+    rows = []
+    for experiment in Experiment.objects.filter(status=Experiment.Status.RUNNING).prefetch_related("variants"):
+        snapshot = _snapshot(experiment)
+        rows.append(ExperimentAssignment(experiment=experiment, customer_id=customer_id,
+                                         variant_key=hashed_variant(snapshot, visitor_id).key))
+        cache.delete(ASSIGNMENT_KEY.format(experiment.key, customer_id))
+    return len(ExperimentAssignment.objects.bulk_create(rows, ignore_conflicts=True))
+
+
+def variant_for(experiment_key: str | None, request_or_shopper, *, expose: bool = True) -> VariantChoice | None:
+    """The variant this shopper gets in the running experiment ``experiment_key``, or None when it is
+    not running (the surface then does what it does without an experiment). Records an exposure the
+    first time each day the shopper is shown the surface, unless ``expose`` is False."""
+    if not experiment_key:
+        return None
+    experiment = definition(experiment_key)
+    if experiment is None or not experiment.is_live(timezone.now()):
+        return None
+    unit = unit_for(request_or_shopper)
+    if unit.excluded or (unit.visitor_id is None and unit.customer_id is None):
+        return replace(experiment.control, counted=False)
+    if unit.customer_id is not None:
+        variant = persisted_variant(experiment, unit.customer_id, unit.visitor_id)
+    else:
+        variant = hashed_variant(experiment, unit.visitor_id)
+    if expose:
+        record_exposure(variant, unit)
+    return variant
+
+
+def record_exposure(variant: VariantChoice, unit: Unit, *, now: dt.datetime | None = None) -> bool:
+    """An ``experiment_exposure`` event, at most one per unit, experiment and day. Returns whether one
+    was recorded."""
+    if unit.excluded:
+        return False
+    now = now or timezone.now()
+    unit_id = f"c{unit.customer_id}" if unit.customer_id is not None else f"v{unit.visitor_id}"
+    if not cache.add(EXPOSED_KEY.format(variant.experiment, unit_id, now.date().isoformat()), 1, EXPOSURE_DEDUPE_TTL):
+        return False
+    record(EventType.EXPERIMENT_EXPOSURE, customer_id=unit.customer_id, visitor_id=unit.visitor_id,
+           surface=f"experiment:{variant.experiment}"[:64], experiments=variant.tag, created_at=now)
+    return True
+
+
+# --- lifecycle (admin actions) --------------------------------------------------------------------
+
+
+class TransitionError(ValueError):
+    pass
+
+
+TRANSITIONS = {
+    "start": ({Experiment.Status.DRAFT, Experiment.Status.PAUSED}, Experiment.Status.RUNNING),
+    "pause": ({Experiment.Status.RUNNING}, Experiment.Status.PAUSED),
+    "finish": ({Experiment.Status.RUNNING, Experiment.Status.PAUSED}, Experiment.Status.FINISHED),
+}
+
+
+@transaction.atomic
+def transition(experiment: Experiment, action: str) -> Experiment:
+    """Start, pause or finish. Starting validates the experiment again and fixes its start time."""
+    allowed_from, target = TRANSITIONS[action]
+    experiment = Experiment.objects.select_for_update().get(pk=experiment.pk)
+    if experiment.status not in allowed_from:
+        raise TransitionError(f"A {experiment.get_status_display().lower()} experiment cannot be {action}ed.")
+    now = timezone.now()
+    if action == "start":
+        experiment.full_clean()
+        experiment.starts_at = experiment.starts_at or now
+        if experiment.ends_at is not None and experiment.ends_at <= now:
+            raise TransitionError("Its end date has passed: set a later one (or none) first.")
+        if (experiment.surface == Surface.SEARCH
+                and Experiment.objects.filter(surface=experiment.surface, status=Experiment.Status.RUNNING).exists()):
+            raise TransitionError(f"Another {experiment.get_surface_display().lower()} experiment is running; "
+                                  "pause or finish it first.")
+    if action == "finish" and (experiment.ends_at is None or experiment.ends_at > now):
+        experiment.ends_at = max(now, experiment.starts_at + dt.timedelta(seconds=1)) if experiment.starts_at else None
+    experiment.status = target
+    experiment.save(update_fields=["status", "starts_at", "ends_at", "updated_at"])
+    transaction.on_commit(lambda: forget(experiment))
+    return experiment
+
+
+# --- surfaces -------------------------------------------------------------------------------------
+
+
+def search_options(request_or_shopper) -> dict:
+    """Keyword arguments for ``ai.search.services.search`` under the running search experiment (none
+    running: hybrid, untagged). Records the shopper's exposure."""
+    variant = variant_for(running_key(Surface.SEARCH), request_or_shopper)
+    if variant is None:
+        return {}
+    return {"keyword_only": variant.strategy == SearchStrategy.KEYWORD, "experiments": variant.tag}

@@ -1,0 +1,49 @@
+"""Experiments in the Wagtail admin: the snippet (with inline variants) and a Results button per row."""
+
+from django.urls import reverse
+from wagtail import hooks
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFieldPanel, ObjectList
+from wagtail.admin.widgets.button import Button
+from wagtail.snippets.models import register_snippet
+from wagtail.snippets.views.snippets import SnippetViewSet
+
+from ai.experiments.forms import ExperimentForm
+from ai.experiments.models import Experiment
+from ai.experiments.views import MANAGE_PERMISSION, VIEW_PERMISSION, ExperimentResultsViewSet
+
+
+class ExperimentViewSet(SnippetViewSet):
+    model = Experiment
+    icon = "tasks"
+    menu_label = "Experiments"
+    menu_name = "experiments"
+    menu_order = 230
+    add_to_admin_menu = True
+    list_display = ["name", "key", "surface", "primary_metric", "status", "starts_at", "ends_at"]
+    list_filter = {"status": ["exact"], "surface": ["exact"]}
+    search_fields = ["name", "key"]
+    search_backend_name = None  # plain ORM lookups: experiments are few and not in the search index
+    list_per_page = 50
+    ordering = ["-created_at"]
+    edit_handler = ObjectList([
+        FieldRowPanel([FieldPanel("name"), FieldPanel("key")]),
+        FieldPanel("hypothesis"),
+        FieldRowPanel([FieldPanel("surface"), FieldPanel("primary_metric")]),
+        MultiFieldPanel([FieldRowPanel([FieldPanel("starts_at"), FieldPanel("ends_at")]),
+                         FieldPanel("minimum_sample_size")], heading="Schedule and size"),
+        InlinePanel("variants", heading="Variants", min_num=2,
+                    help_text="One control (today's behaviour) and at least one alternative. Weights are "
+                              "relative shares of traffic. Do not change variants or weights once running: "
+                              "shoppers would move between variants."),
+    ], base_form_class=ExperimentForm)
+
+
+register_snippet(ExperimentViewSet)
+hooks.register("register_admin_viewset", ExperimentResultsViewSet)
+
+
+@hooks.register("register_snippet_listing_buttons")
+def results_button(snippet, user, next_url=None):
+    if not isinstance(snippet, Experiment) or not (user.has_perm(VIEW_PERMISSION) or user.has_perm(MANAGE_PERMISSION)):
+        return []
+    return [Button("Results", reverse("experiments:results", args=[snippet.pk]), icon_name="view", priority=5)]

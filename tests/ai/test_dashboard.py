@@ -1,0 +1,244 @@
+import logging
+import re
+
+import numpy as np
+import pytest
+from celery.signals import task_failure
+from django.contrib.auth.models import Permission
+from django.test import Client
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from ai.dashboard import services
+from ai.recommendations import services as recommendations
+from ai.recommendations.tasks import refresh_visitor_recommendations
+from ai.search.models import ProductEmbedding, SearchQuery
+from commerce.events import services as events
+from tests.factories import PriceChangeFactory, ProductFactory, UserFactory
+from vitrine.celery import app as celery_app
+
+pytestmark = pytest.mark.django_db
+
+DASHBOARD = "/admin/storefront-ai/"
+TRAIN = "/admin/storefront-ai/queue/train/"
+REEMBED = "/admin/storefront-ai/queue/reembed/"
+
+
+def editor(client, *codenames):
+    """A Wagtail editor with exactly these permissions (besides admin access), logged in."""
+    user = UserFactory()
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["access_admin", *codenames]))
+    client.force_login(user)
+    return user
+
+
+def broker_queue_length(queue: str) -> int:
+    """Messages waiting in a Celery queue, read straight from the broker (all priority lists)."""
+    with celery_app.connection_for_read() as connection:
+        return connection.default_channel._size(queue)
+
+
+def section(page: str, name: str) -> str:
+    return re.search(rf'<section id="storefront-ai-{name}".*?</section>', page, re.S).group(0)
+
+
+def embed(product, version="all-MiniLM-L6-v2/onnx-int8-v1"):
+    vector = np.random.default_rng(product.pk).normal(size=384).astype(np.float32)
+    return ProductEmbedding.objects.create(product=product, embedding=vector / np.linalg.norm(vector),
+                                           text_hash="0" * 64, model_version=version)
+
+
+def test_the_dashboard_shows_every_section_with_real_data(admin_client, wagtail_site, shop):
+    products, _ = shop
+    model = recommendations.train_recommendations()
+    for key in ("coffee0", "coffee1", "garden0"):
+        embed(products[key])
+    embed(products["garden1"], version="all-MiniLM-L6-v2/sentence-transformers")
+    SearchQuery.objects.bulk_create(
+        [SearchQuery(query="Coffee", normalized="coffee", result_count=5)] * 3
+        + [SearchQuery(query="flux capacitor", normalized="flux capacitor", result_count=0)])
+    PriceChangeFactory(product=products["coffee2"])
+    events.record("view", product_id=products["coffee3"].pk)
+    refresh_visitor_recommendations.apply(args=["not-a-uuid"])
+
+    response = admin_client.get(DASHBOARD)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Unavailable" not in page
+    recs = section(page, "recommendations")
+    assert model.version in recs and "Last training" in recs and "Catalogue coverage" in recs
+    assert f"of {model.customers} customers with history" in recs and "help-warning" not in recs
+    assert 'action="/admin/storefront-ai/queue/train/"' in recs
+    embeddings = section(page, "embeddings")
+    active = sum(1 for product in products.values() if product.active)
+    assert f"4 of {active} active products" in embeddings
+    assert f"{active - 4} active products have no embedding" in embeddings
+    assert "all-MiniLM-L6-v2/onnx-int8-v1</code>: 3" in embeddings and "sentence-transformers</code>: 1" in embeddings
+    assert "more than one encoder version" in embeddings
+    celery = section(page, "celery")
+    assert re.search(r"<td>batch</td><td>0</td>", celery)
+    assert "1 queued" in celery
+    assert "ValueError" in celery and "ai.recommendations.tasks.refresh_visitor_recommendations" in celery
+    searches = section(page, "searches")
+    assert "coffee" in searches and "flux capacitor" in searches and "4 searches" in searches
+    assert 'href="/admin/reports/search/"' in searches
+    pricing = section(page, "pricing")
+    assert "Pending price changes</th><td>1" in pricing and "Released" in pricing
+    assert 'href="/admin/snippets/pricing/pricechange/?status=pending"' in pricing
+    assert 'href="/admin/pricing/kill-switch/"' in pricing
+
+
+def test_a_stale_or_missing_model_and_an_engaged_kill_switch_are_flagged(admin_client, admin_user, wagtail_site):
+    from ai.pricing import services as pricing
+
+    pricing.engage_kill_switch(admin_user)
+
+    page = admin_client.get(DASHBOARD).content.decode()
+
+    assert "No recommendation model has been trained" in section(page, "recommendations")
+    assert "Dynamic pricing is stopped" in section(page, "pricing")
+    assert "No task has failed recently" in section(page, "celery")
+
+
+def test_the_menu_shows_the_dashboard_only_to_users_with_its_permission(client, wagtail_site):
+    editor(client)
+    assert "/admin/storefront-ai/" not in client.get("/admin/").content.decode()
+
+    editor(client, "view_dashboard")
+    assert "/admin/storefront-ai/" in client.get("/admin/").content.decode()
+
+
+def test_users_without_the_permission_are_refused(client, wagtail_site):
+    editor(client, "view_searchquery", "view_recommendationmodel", "approve_pricechange")
+
+    response = client.get(DASHBOARD)
+
+    assert response.status_code == 302 and response.url == "/admin/"
+    assert client.post(TRAIN).status_code == 302
+    assert broker_queue_length("batch") == 0
+
+
+def test_viewers_see_the_page_but_neither_buttons_nor_links_they_may_not_follow(client, wagtail_site):
+    editor(client, "view_dashboard")
+
+    page = client.get(DASHBOARD).content.decode()
+
+    assert "Recommendation model" in page and "Dynamic pricing" in page
+    assert "/queue/train/" not in page and "/queue/reembed/" not in page
+    assert "/admin/reports/search/" not in section(page, "searches")
+    assert "/admin/pricing/" not in section(page, "pricing")
+    assert client.post(TRAIN).status_code == 302
+    assert broker_queue_length("batch") == 0
+
+
+def test_the_train_button_queues_training_on_the_batch_queue(client, wagtail_site):
+    editor(client, "view_dashboard", "queue_ai_tasks")
+    before = broker_queue_length("batch")
+
+    response = client.post(TRAIN, follow=True)
+
+    assert response.redirect_chain[-1][0] == DASHBOARD
+    assert "Training queued" in response.content.decode()
+    assert broker_queue_length("batch") == before + 1
+    assert re.search(r"<td>batch</td><td>1</td>", section(response.content.decode(), "celery"))
+
+
+def test_the_reembed_button_queues_indexing_of_missing_products(admin_client, wagtail_site):
+    ProductFactory()
+
+    response = admin_client.post(REEMBED, follow=True)
+
+    assert "Re-indexing queued" in response.content.decode()
+    assert broker_queue_length("batch") == 1
+    with celery_app.connection_for_read() as connection:
+        message = connection.default_channel.client.lindex("batch", 0)
+    assert b"ai.search.tasks.reembed_missing_products" in message
+
+
+def test_buttons_accept_only_a_post_with_a_csrf_token(admin_user, wagtail_site):
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(admin_user)
+
+    assert browser.get(TRAIN).status_code == 405
+    assert browser.post(TRAIN).status_code == 403
+    assert broker_queue_length("batch") == 0
+
+
+def test_a_failing_task_is_recorded_by_the_task_failure_signal(wagtail_site):
+    result = refresh_visitor_recommendations.apply(args=["not-a-uuid"])
+
+    assert result.failed()
+    [failure] = services.task_failures()["failures"]
+    assert failure["task"] == "ai.recommendations.tasks.refresh_visitor_recommendations"
+    assert failure["id"] == result.id
+    assert failure["exception"] == "ValueError" and "hexadecimal UUID" in failure["message"]
+
+
+def test_failures_are_kept_newest_first_and_capped(wagtail_site):
+    for n in range(services.FAILURES_KEPT + 5):
+        task_failure.send(sender=refresh_visitor_recommendations, task_id=f"task-{n}",
+                          exception=RuntimeError(f"boom {n}"), args=(), kwargs={}, traceback=None, einfo=None)
+
+    failures = services.task_failures()["failures"]
+
+    assert len(failures) == services.FAILURES_KEPT
+    assert failures[0]["id"] == f"task-{services.FAILURES_KEPT + 4}" and failures[-1]["id"] == "task-5"
+
+
+def test_recording_a_failure_never_raises_when_redis_is_down(monkeypatch, caplog):
+    def redis_down(alias):
+        raise RedisConnectionError("Error 111 connecting to redis")
+
+    monkeypatch.setattr(services, "get_redis_connection", redis_down)
+
+    services.record_task_failure("some.task", "abc", ValueError("bad"))
+
+    assert "could not record the failure of task some.task" in caplog.text
+
+
+def test_a_section_whose_source_raises_shows_unavailable_and_the_page_still_renders(admin_client, wagtail_site,
+                                                                                     monkeypatch, caplog):
+    def broken():
+        raise RuntimeError("model table is locked")
+
+    monkeypatch.setattr(recommendations, "model_health", broken)
+
+    with caplog.at_level(logging.ERROR, logger="ai.dashboard.services"):
+        response = admin_client.get(DASHBOARD)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Unavailable" in section(page, "recommendations")
+    assert 'action="/admin/storefront-ai/queue/train/"' in section(page, "recommendations")
+    assert "Unavailable" not in section(page, "pricing") and "Unavailable" not in section(page, "searches")
+    assert "section 'recommendations' unavailable" in caplog.text and "model table is locked" in caplog.text
+
+
+def test_with_redis_down_the_celery_sections_degrade_and_the_rest_renders(admin_client, wagtail_site, monkeypatch):
+    connect = celery_app.connection_for_read
+
+    def redis_down(*args, **kwargs):
+        raise RedisConnectionError("Error 111 connecting to redis")
+
+    monkeypatch.setattr(celery_app, "connection_for_read",
+                        lambda url=None, **kwargs: connect("redis+socket:///nonexistent/redis.sock", **kwargs))
+    monkeypatch.setattr(events, "queue_depth", redis_down)
+    monkeypatch.setattr(services, "get_redis_connection", redis_down)
+
+    response = admin_client.get(DASHBOARD)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert section(page, "celery").count("Unavailable") == 3
+    assert "Unavailable" not in section(page, "pricing") and "Unavailable" not in section(page, "embeddings")
+
+
+def test_a_button_reports_an_unreachable_broker(admin_client, wagtail_site, monkeypatch):
+    def broker_down():
+        raise RedisConnectionError("Error 111 connecting to redis")
+
+    monkeypatch.setattr(services, "queue_training", broker_down)
+
+    response = admin_client.post(TRAIN, follow=True)
+
+    assert "Could not queue the task" in response.content.decode()

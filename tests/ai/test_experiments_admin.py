@@ -1,0 +1,172 @@
+import datetime as dt
+import uuid
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.utils import timezone
+
+from ai.experiments.models import Experiment
+from commerce.events.services import store_events
+from tests.factories import ExperimentFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+SNIPPETS = "/admin/snippets/experiments/experiment/"
+
+
+def editor(client, *codenames):
+    """A Wagtail editor with exactly these permissions, logged in."""
+    user = UserFactory()
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["access_admin", *codenames]))
+    client.force_login(user)
+    return user
+
+
+def results_url(experiment) -> str:
+    return f"/admin/experiments/{experiment.pk}/results/"
+
+
+def exposures(experiment, variant: str, count: int, days_ago: float = 2) -> None:
+    at = (timezone.now() - dt.timedelta(days=days_ago)).isoformat()
+    store_events([{"id": str(uuid.uuid4()), "created_at": at, "event_type": "experiment_exposure",
+                   "anonymous_id": str(uuid.uuid4()), "experiments": {experiment.key: variant}} for _ in range(count)])
+
+
+def form_data(**overrides) -> dict:
+    data = {"name": "Home carousel", "key": "home-carousel", "hypothesis": "Personalised earns more clicks",
+            "surface": "recommendation_block", "primary_metric": "recommendation_ctr", "minimum_sample_size": "500",
+            "variants-TOTAL_FORMS": "2", "variants-INITIAL_FORMS": "0", "variants-MIN_NUM_FORMS": "0",
+            "variants-MAX_NUM_FORMS": "1000"}
+    for index, (key, strategy, control) in enumerate([("a", "trending", True), ("b", "personalised", False)]):
+        data |= {f"variants-{index}-key": key, f"variants-{index}-name": key.upper(), f"variants-{index}-weight": "50",
+                 f"variants-{index}-strategy": strategy, f"variants-{index}-ORDER": str(index + 1),
+                 f"variants-{index}-id": "", f"variants-{index}-DELETE": ""}
+        if control:
+            data[f"variants-{index}-is_control"] = "on"
+    return data | overrides
+
+
+def test_experiments_are_listed_filterable_and_searchable(admin_client):
+    ExperimentFactory(name="Carousel test")
+    ExperimentFactory(name="Search test", surface="search", status="draft", starts_at=None,
+                      variants=[("a", 1, "hybrid", True), ("b", 1, "keyword", False)])
+
+    assert "Carousel test" in admin_client.get(SNIPPETS).content.decode()
+    drafts = admin_client.get(SNIPPETS, {"status": "draft"}).content.decode()
+    assert "Search test" in drafts and "Carousel test" not in drafts
+    search = admin_client.get(SNIPPETS, {"surface": "search"}).content.decode()
+    assert "Search test" in search and "Carousel test" not in search
+    assert "Carousel test" not in admin_client.get(SNIPPETS, {"q": "Search"}).content.decode()
+
+
+def test_an_experiment_with_its_variants_is_created_as_a_draft(admin_client):
+    response = admin_client.post(f"{SNIPPETS}add/", form_data())
+
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    experiment = Experiment.objects.get(key="home-carousel")
+    assert experiment.status == "draft"
+    assert [(v.key, v.is_control) for v in experiment.variants.order_by("sort_order")] == [("a", True), ("b", False)]
+
+
+def test_the_form_refuses_variants_without_a_control_or_with_another_surfaces_strategy(admin_client):
+    no_control = form_data()
+    del no_control["variants-0-is_control"]
+    wrong_strategy = form_data(surface="search")
+
+    first = admin_client.post(f"{SNIPPETS}add/", no_control).content.decode()
+    second = admin_client.post(f"{SNIPPETS}add/", wrong_strategy).content.decode()
+
+    assert "Exactly one variant must be the control" in first
+    assert "does not apply to Search" in second
+    assert not Experiment.objects.exists()
+
+
+def test_results_show_the_variants_the_srm_warning_and_the_trend(admin_client):
+    experiment = ExperimentFactory(minimum_sample_size=10, primary_metric="search_conversion")
+    exposures(experiment, "a", 300, days_ago=3)
+    exposures(experiment, "b", 200, days_ago=2)
+
+    page = admin_client.get(results_url(experiment)).content.decode()
+
+    assert "Sample ratio mismatch" in page and "300 / 200" in page
+    assert "Search-to-purchase conversion (7 days) (primary)" in page and "Average order value" in page
+    assert "<svg" in page and "<polyline" in page
+    assert "Results" in admin_client.get(SNIPPETS).content.decode()
+
+
+def test_results_export_as_csv(admin_client):
+    experiment = ExperimentFactory()
+    exposures(experiment, "a", 5)
+
+    response = admin_client.get(f"/admin/experiments/{experiment.pk}/results.csv")
+
+    assert response["Content-Type"] == "text/csv"
+    lines = response.content.decode().splitlines()
+    assert lines[0].startswith("experiment,variant,control,weight,units,metric")
+    assert len(lines) == 1 + 2 * 4  # two variants × four metrics
+    assert any(line.startswith(f"{experiment.key},a,True,50,5,search_conversion") for line in lines)
+
+
+def test_only_users_with_view_permission_see_results(client):
+    experiment = ExperimentFactory()
+    editor(client)
+
+    assert client.get(results_url(experiment)).status_code in (302, 403)
+    assert client.get(f"/admin/experiments/{experiment.pk}/results.csv").status_code in (302, 403)
+
+    editor(client, "view_experiment")
+    page = client.get(results_url(experiment))
+    assert page.status_code == 200 and "Pause</button>" not in page.content.decode()
+
+
+def test_managers_start_pause_and_finish_by_post(client):
+    experiment = ExperimentFactory(status="draft", starts_at=None)
+    editor(client, "view_experiment", "manage_experiment")
+
+    assert client.get(f"/admin/experiments/{experiment.pk}/start/").status_code == 405
+    client.post(f"/admin/experiments/{experiment.pk}/start/")
+    experiment.refresh_from_db()
+    assert experiment.status == "running" and experiment.starts_at is not None
+
+    client.post(f"/admin/experiments/{experiment.pk}/pause/")
+    experiment.refresh_from_db()
+    assert experiment.status == "paused"
+
+    client.post(f"/admin/experiments/{experiment.pk}/finish/")
+    experiment.refresh_from_db()
+    assert experiment.status == "finished"
+
+
+def test_viewers_cannot_change_the_status(client):
+    experiment = ExperimentFactory()
+    editor(client, "view_experiment")
+
+    response = client.post(f"/admin/experiments/{experiment.pk}/pause/")
+
+    assert response.status_code in (302, 403)
+    experiment.refresh_from_db()
+    assert experiment.status == "running"
+
+
+def test_the_status_change_needs_the_csrf_token(client):
+    experiment = ExperimentFactory()
+    client.handler.enforce_csrf_checks = True
+    editor(client, "view_experiment", "manage_experiment")
+
+    assert client.post(f"/admin/experiments/{experiment.pk}/pause/").status_code == 403
+    experiment.refresh_from_db()
+    assert experiment.status == "running"
+
+
+def test_an_existing_experiment_is_edited_with_its_variants(admin_client):
+    experiment = ExperimentFactory(status="draft", starts_at=None)
+    a, b = experiment.variants.order_by("sort_order")
+    data = form_data(key=experiment.key, name="Renamed", **{"variants-INITIAL_FORMS": "2", "variants-0-id": str(a.pk),
+                                                          "variants-1-id": str(b.pk), "variants-1-weight": "30"})
+
+    response = admin_client.post(f"{SNIPPETS}edit/{experiment.pk}/", data)
+
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    experiment.refresh_from_db()
+    assert experiment.name == "Renamed"
+    assert sorted(experiment.variants.values_list("key", "weight")) == [("a", 50), ("b", 30)]

@@ -1,0 +1,260 @@
+import datetime as dt
+import random
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from scipy import stats
+
+from ai.experiments import metrics, services
+from commerce.events.services import store_events
+from commerce.orders.models import Order
+from tests.factories import CustomerFactory, ExperimentFactory
+
+pytestmark = pytest.mark.django_db
+
+NOW = timezone.now().replace(microsecond=0)
+
+
+def event(event_type: str, experiment, variant: str, *, visitor=None, customer=None, at: dt.datetime) -> dict:
+    return {"id": str(uuid.uuid4()), "created_at": at.isoformat(), "event_type": event_type,
+            "customer_id": customer.pk if customer else None, "anonymous_id": str(visitor) if visitor else None,
+            "experiments": {experiment.key: variant}}
+
+
+def orders(*placed: tuple) -> None:
+    """(visitor or customer, total, at[, status]) each; created_at set as given."""
+    made = []
+    for number, (who, total, at, *status) in enumerate(placed):
+        owner = {"customer": who} if hasattr(who, "user") else {"visitor_id": who}
+        made.append(Order(number=f"T{number:07d}", email="shopper@example.com", full_name="S", line1="1 Road",
+                          city="Leeds", postcode="LS1", currency="GBP", total=Decimal(total), created_at=at,
+                          status=status[0] if status else Order.Status.PLACED, **owner))
+    times = [order.created_at for order in made]
+    created = Order.objects.bulk_create(made)  # stamps created_at with now (auto_now_add): set it back
+    for order, at in zip(created, times, strict=True):
+        order.created_at = at
+    Order.objects.bulk_update(created, ["created_at"])
+
+
+def exposed(experiment, variant: str, count: int, *, days_ago: float = 40) -> list[uuid.UUID]:
+    visitors = [uuid.uuid4() for _ in range(count)]
+    store_events([event("experiment_exposure", experiment, variant, visitor=v, at=NOW - dt.timedelta(days=days_ago))
+                  for v in visitors])
+    return visitors
+
+
+# --- statistics on hand-computed cases ------------------------------------------------------------
+
+
+def test_the_wilson_interval_of_20_in_100():
+    interval = metrics.wilson_interval(20, 100)
+
+    assert interval.value == 0.2
+    assert interval.low == pytest.approx(0.13332, abs=1e-4) and interval.high == pytest.approx(0.28883, abs=1e-4)
+
+
+def test_the_wilson_interval_stays_inside_0_and_1():
+    none_in_ten = metrics.wilson_interval(0, 10)
+    assert none_in_ten.low == 0.0 and none_in_ten.high == pytest.approx(0.2775, abs=1e-4)
+    assert metrics.wilson_interval(10, 10).high == pytest.approx(1.0)
+    assert metrics.wilson_interval(0, 0) is None
+
+
+def test_the_t_interval_of_a_mean():
+    # 10, 20, 30: mean 20, s = 10, t(0.975, 2) = 4.3027 → 20 ± 24.841
+    interval = metrics.mean_interval(3, 20.0, 100.0)
+
+    assert (interval.low, interval.high) == (pytest.approx(-4.841, abs=1e-3), pytest.approx(44.841, abs=1e-3))
+
+
+def test_the_two_proportion_z_test_and_the_interval_of_the_difference():
+    # 100/1000 vs 130/1000: pooled 0.115, z = 0.03 / 0.014267 = 2.1027; unpooled se 0.014251
+    comparison = metrics.compare_proportions(100, 1000, 130, 1000)
+
+    assert comparison.difference == pytest.approx(0.03)
+    assert comparison.p_value == pytest.approx(0.03549, abs=1e-4) and comparison.significant
+    assert (comparison.low, comparison.high) == (pytest.approx(0.00207, abs=1e-4), pytest.approx(0.05793, abs=1e-4))
+
+
+def test_welch_t_test_matches_scipy_on_the_raw_values():
+    control, treatment = [10.0, 12.0, 9.0, 11.0, 13.0], [14.0, 15.0, 11.0, 18.0, 16.0, 17.0]
+    summary = [(len(v), sum(v) / len(v), stats.tvar(v)) for v in (control, treatment)]
+
+    comparison = metrics.compare_means(*summary)
+
+    expected = stats.ttest_ind(treatment, control, equal_var=False)
+    interval = expected.confidence_interval(0.95)
+    assert comparison.p_value == pytest.approx(expected.pvalue) and comparison.significant
+    assert (comparison.low, comparison.high) == (pytest.approx(interval.low), pytest.approx(interval.high))
+
+
+def test_sample_ratio_mismatch_is_flagged_at_5000_vs_4500_but_not_5000_vs_4980():
+    assert metrics.sample_ratio_mismatch([5000, 4500], [50, 50]).mismatch
+    assert not metrics.sample_ratio_mismatch([5000, 4980], [50, 50]).mismatch
+    assert not metrics.sample_ratio_mismatch([7000, 3010], [70, 30]).mismatch
+    assert metrics.sample_ratio_mismatch([5000, 5000], [70, 30]).mismatch
+
+
+# --- metrics from events and orders ----------------------------------------------------------------
+
+
+def test_search_to_purchase_conversion_counts_units_buying_within_7_days_of_exposure():
+    experiment = ExperimentFactory(primary_metric="search_conversion")
+    a, b = exposed(experiment, "a", 10), exposed(experiment, "b", 10)
+    at = NOW - dt.timedelta(days=40)
+    orders(
+        (a[0], "10", at + dt.timedelta(days=1)), (a[1], "10", at + dt.timedelta(days=6)),
+        (a[1], "10", at + dt.timedelta(days=6, hours=1)),  # a second order: still one converted unit
+        (a[2], "10", at + dt.timedelta(days=8)),  # too late
+        (a[3], "10", at - dt.timedelta(days=1)),  # before exposure
+        (a[4], "10", at + dt.timedelta(days=1), Order.Status.CANCELLED),
+        *[(visitor, "10", at + dt.timedelta(days=2)) for visitor in b[:5]],
+    )
+
+    result = metrics.results(experiment, as_of=NOW)
+
+    control, treatment = result.variants
+    conversion = "search_conversion"
+    assert (control.units, treatment.units) == (10, 10)
+    assert control.metrics[conversion].estimate.value == pytest.approx(0.2)
+    assert treatment.metrics[conversion].estimate.value == pytest.approx(0.5)
+    assert treatment.metrics[conversion].estimate.low == pytest.approx(metrics.wilson_interval(5, 10).low)
+    assert treatment.metrics[conversion].comparison.difference == pytest.approx(0.3)
+
+
+def test_a_customers_exposures_on_several_devices_are_one_unit():
+    experiment = ExperimentFactory()
+    customer = CustomerFactory()
+    at = NOW - dt.timedelta(days=5)
+    store_events([event("experiment_exposure", experiment, "b", customer=customer, visitor=uuid.uuid4(),
+                        at=at + dt.timedelta(hours=hour)) for hour in range(3)])
+    orders((customer, "42.00", at + dt.timedelta(days=1)))
+
+    treatment = metrics.results(experiment, as_of=NOW).variants[1]
+
+    assert treatment.units == 1
+    assert treatment.metrics["search_conversion"].tally.total == 1
+    assert treatment.metrics["average_order_value"].estimate.value == pytest.approx(42.0)
+
+
+def test_average_order_value_uses_the_orders_of_exposed_units_after_exposure():
+    experiment = ExperimentFactory(primary_metric="average_order_value")
+    [shopper] = exposed(experiment, "a", 1)
+    at = NOW - dt.timedelta(days=40)
+    orders((shopper, "10", at + dt.timedelta(days=1)), (shopper, "20", at + dt.timedelta(days=20)),
+           (shopper, "30", at + dt.timedelta(days=30)), (shopper, "500", at - dt.timedelta(days=1)))
+
+    aov = metrics.results(experiment, as_of=NOW).variants[0].metrics["average_order_value"]
+
+    assert aov.tally.n == 3 and aov.estimate.value == pytest.approx(20.0)
+    assert (aov.estimate.low, aov.estimate.high) == (pytest.approx(-4.841, abs=1e-3), pytest.approx(44.841, abs=1e-3))
+
+
+def test_repeat_purchase_counts_purchasers_buying_again_within_30_days_of_their_first_purchase():
+    experiment = ExperimentFactory(primary_metric="repeat_purchase", starts_at=NOW - dt.timedelta(days=120))
+    again, late, once, recent = exposed(experiment, "a", 4, days_ago=100)
+    at = NOW - dt.timedelta(days=100)
+    orders((again, "10", at + dt.timedelta(days=1)), (again, "10", at + dt.timedelta(days=25)),
+           (late, "10", at + dt.timedelta(days=1)), (late, "10", at + dt.timedelta(days=40)),
+           (once, "10", at + dt.timedelta(days=2)),
+           (recent, "10", NOW - dt.timedelta(days=10)))  # its 30 days have not passed: not counted yet
+
+    repeat = metrics.results(experiment, as_of=NOW).variants[0].metrics["repeat_purchase"]
+
+    assert (repeat.tally.n, repeat.tally.total) == (3, 1)
+    assert repeat.estimate.low == pytest.approx(metrics.wilson_interval(1, 3).low)
+
+
+def test_click_through_is_clicks_over_impressions_of_tagged_beacon_events():
+    experiment = ExperimentFactory()
+    at, visitor = NOW - dt.timedelta(days=1), uuid.uuid4()
+    store_events(
+        [event("recommendation_impression", experiment, "a", visitor=visitor, at=at) for _ in range(100)]
+        + [event("recommendation_click", experiment, "a", visitor=visitor, at=at) for _ in range(20)]
+        + [event("recommendation_impression", experiment, "b", visitor=visitor, at=at) for _ in range(50)]
+        + [event("recommendation_click", experiment, "b", visitor=visitor, at=at) for _ in range(15)]
+        + [{**event("recommendation_click", experiment, "a", visitor=visitor, at=at), "experiments": {}}]
+    )
+
+    control, treatment = metrics.results(experiment, as_of=NOW).variants
+
+    ctr = "recommendation_ctr"
+    assert control.metrics[ctr].estimate == metrics.wilson_interval(20, 100)
+    assert treatment.metrics[ctr].estimate.value == pytest.approx(0.3)
+    assert treatment.metrics[ctr].comparison == metrics.compare_proportions(20, 100, 15, 50, alpha=0.05)
+
+
+def test_results_report_a_sample_ratio_mismatch_and_are_never_ready_then():
+    experiment = ExperimentFactory(minimum_sample_size=10)
+    exposed(experiment, "a", 300)
+    exposed(experiment, "b", 200)
+
+    result = metrics.results(experiment, as_of=NOW)
+
+    assert result.sample_ratio.mismatch and not result.ready_to_decide
+    assert "Sample ratio mismatch" in result.verdict
+
+
+def test_the_daily_trend_is_the_cumulative_primary_metric():
+    experiment = ExperimentFactory(primary_metric="search_conversion")
+    day1, day2 = exposed(experiment, "a", 4, days_ago=3), exposed(experiment, "a", 4, days_ago=2)
+    orders((day1[0], "10", NOW - dt.timedelta(days=2, hours=12)), (day2[0], "10", NOW - dt.timedelta(days=1)),
+           (day2[1], "10", NOW - dt.timedelta(days=1)))
+
+    trend = metrics.results(experiment, as_of=NOW).trend
+
+    assert [value for _, value in trend["a"]] == [pytest.approx(0.25), pytest.approx(3 / 8)]
+    assert [value for _, value in trend["b"]] == [None, None]
+
+
+# --- end to end on simulated shoppers ----------------------------------------------------------------
+
+
+def simulate(experiment, conversion: dict[str, float], *, shoppers: int = 4000, seed: int = 20261124) -> None:
+    """Shoppers split by the real assignment function, each buying within 7 days with their variant's rate."""
+    rng = random.Random(seed)
+    definition = services.definition(experiment.key)
+    start = NOW - dt.timedelta(days=20)
+    exposures, purchases = [], []
+    for _ in range(shoppers):
+        visitor = uuid.UUID(int=rng.getrandbits(128), version=4)
+        variant = services.hashed_variant(definition, visitor).key
+        seen = start + dt.timedelta(minutes=rng.randrange(10 * 24 * 60))
+        exposures.append(event("experiment_exposure", experiment, variant, visitor=visitor, at=seen))
+        if rng.random() < conversion[variant]:
+            purchases.append((visitor, f"{rng.uniform(20, 80):.2f}", seen + dt.timedelta(hours=rng.uniform(1, 150))))
+    store_events(exposures)
+    orders(*purchases)
+
+
+def test_a_planted_30_percent_lift_in_conversion_is_detected():
+    # A fixed key and seed: the split and the purchases are the same on every run.
+    experiment = ExperimentFactory(key="planted-lift", surface="search", primary_metric="search_conversion",
+                                   minimum_sample_size=1000,
+                                   variants=[("a", 1, "hybrid", True), ("b", 1, "keyword", False)])
+    simulate(experiment, {"a": 0.20, "b": 0.26})
+
+    result = metrics.results(experiment, as_of=NOW)
+
+    control, treatment = result.variants
+    lift = treatment.metrics["search_conversion"].comparison
+    assert not result.sample_ratio.mismatch
+    assert lift.significant and 0 < lift.low < 0.06 < lift.high  # the planted +6 points lies in the interval
+    assert result.ready_to_decide and "b (+)" in result.verdict
+
+
+def test_two_identical_variants_show_no_significant_difference():
+    experiment = ExperimentFactory(key="a-a-test", surface="search", primary_metric="search_conversion",
+                                   minimum_sample_size=1000,
+                                   variants=[("a", 1, "hybrid", True), ("b", 1, "hybrid", False)])
+    simulate(experiment, {"a": 0.20, "b": 0.20})
+
+    result = metrics.results(experiment, as_of=NOW)
+
+    treatment = result.variants[1]
+    assert not result.sample_ratio.mismatch
+    assert not treatment.metrics["search_conversion"].comparison.significant
+    assert not treatment.metrics["average_order_value"].comparison.significant
+    assert not result.ready_to_decide and "no significant difference" in result.verdict

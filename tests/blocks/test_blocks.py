@@ -1,0 +1,179 @@
+import logging
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from wagtail.blocks import StructBlockValidationError
+
+from ai.recommendations import services as recommendations
+from ai.search import services as search
+from ai.search import tasks as search_tasks
+from blocks.blocks import (
+    DynamicallyPricedProductBlock,
+    OptionalSnippetChooserBlock,
+    RecommendationCarouselBlock,
+    SemanticSearchBlock,
+    StorefrontStreamBlock,
+)
+from commerce.catalogue.services import set_current_price
+from tests.factories import ProductFactory, stored_event
+
+pytestmark = pytest.mark.django_db
+
+
+def trending(count=4, **extra):
+    return ("recommendations", {"title": "Trending now", "strategy": "trending", "count": count,
+                                "fallback": "trending", **extra})
+
+
+def test_trending_carousel_renders_popular_products_with_reasons(trained, publish):
+    products, _ = trained
+    publish(trending())
+    html = Client().get("/").content.decode()
+    assert "Trending now" in html and 'data-strategy="trending"' in html
+    assert "Popular right now" in html
+    assert products["retired"].title not in html and products["sold_out"].title not in html
+
+
+def test_similar_carousel_shows_the_products_like_the_chosen_one(trained, publish):
+    products, _ = trained
+    publish(("recommendations", {"title": "More like this", "strategy": "similar", "count": 3,
+                                 "product": products["coffee2"].pk, "fallback": "hide"}))
+    html = Client().get("/").content.decode()
+    assert "Similar to Coffee thing 2" in html
+    assert f'data-product-id="{products["coffee2"].pk}"' not in html
+
+
+def test_carousel_with_a_cold_cache_and_no_history_hides_or_falls_back(wagtail_site, publish):
+    publish(("recommendations", {"title": "Bought together", "strategy": "bought_together", "count": 4,
+                                 "product": ProductFactory().pk, "fallback": "hide"}))
+    response = Client().get("/")
+    assert response.status_code == 200 and "Bought together" not in response.content.decode()
+
+
+def test_a_raising_service_is_logged_and_replaced_by_the_fallback(trained, publish, monkeypatch, caplog):
+    products, _ = trained
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("recommendation store unreachable")
+
+    monkeypatch.setattr(recommendations, "carousel", broken)
+    publish(trending(), ("paragraph", "<p>Still here</p>"))
+    with caplog.at_level(logging.ERROR):
+        response = Client().get("/")
+    html = response.content.decode()
+    assert response.status_code == 200 and "Still here" in html
+    assert "ai-block--fallback" in html and "Trending now" in html  # catalogue products instead
+    assert "recommendation store unreachable" in caplog.text
+
+
+def test_a_block_whose_fallback_fails_too_is_left_out(trained, publish, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("down")
+
+    monkeypatch.setattr(recommendations, "carousel", broken)
+    monkeypatch.setattr(RecommendationCarouselBlock, "fallback_products", broken)
+    publish(trending(), ("paragraph", "<p>Still here</p>"))
+    response = Client().get("/")
+    assert response.status_code == 200 and "Still here" in response.content.decode()
+    assert "Trending now" not in response.content.decode()
+
+
+def test_shared_fragment_is_cached_and_retired_by_a_price_change_and_by_publishing(
+        trained, publish, django_capture_on_commit_callbacks):
+    products, _ = trained
+    home, _ = publish(trending(count=8))
+    first = Client().get("/").content.decode()
+    shown = next(p for p in products.values() if f'data-product-id="{p.pk}"' in first)
+    assert any(key.startswith("blocks:html:") for key in cache.keys("blocks:html:*"))
+
+    with django_capture_on_commit_callbacks(execute=True):  # after commit the catalogue version moves
+        set_current_price(shown.pk, shown.price - 1, expected=shown.price)
+    assert f"{shown.price - 1:.2f}" in Client().get("/").content.decode()
+
+    publish(trending(count=8, title="Fresh this week"))
+    assert "Fresh this week" in Client().get("/").content.decode()
+
+
+def test_personalised_carousel_renders_the_fallback_and_a_fragment_address(trained, publish):
+    home, (block_id,) = publish(("recommendations", {"title": "Picked for you", "strategy": "personalised",
+                                                      "count": 4, "fallback": "trending"}))
+    html = Client().get("/").content.decode()
+    assert f'data-fragment-url="/fragments/{home.pk}/{block_id}/"' in html
+    assert 'data-strategy="trending"' in html  # the shared fallback, until the script swaps it
+
+
+def test_carousel_refuses_similar_without_a_product():
+    block = RecommendationCarouselBlock()
+    with pytest.raises(StructBlockValidationError) as error:
+        block.clean(block.to_python({"title": "Like this", "strategy": "similar", "count": 4, "fallback": "hide"}))
+    assert "Choose the product" in str(error.value.block_errors["product"])
+
+
+def test_curated_search_queues_its_query_once_then_serves_the_cached_results(wagtail_site, publish, monkeypatch):
+    lamp = ProductFactory(title="Brass Reading Lamp")
+    queued = []
+    monkeypatch.setattr(search_tasks.refresh_curated_results, "delay", lambda *args: queued.append(args))
+    value = {"title": "For readers", "mode": "curated", "query": "reading lamp", "in_stock": True, "count": 4}
+    publish(("semantic_search", value))
+
+    Client().get("/")
+    Client().get("/")
+    assert len(queued) == 1  # one task, however many shoppers came before it ran
+
+    search.index_products([lamp.pk])
+    search.refresh_term_statistics()
+    search.refresh_curated_results(*queued[0][:1], SemanticSearchBlock().filters(
+        SemanticSearchBlock().to_python(value)), 4)
+    html = Client().get("/").content.decode()
+    assert "For readers" in html and f'data-product-id="{lamp.pk}"' in html
+
+
+def test_search_box_shows_results_for_what_the_shopper_typed(wagtail_site, publish):
+    lamp = ProductFactory(title="Brass Reading Lamp")
+    search.index_products([lamp.pk])
+    search.refresh_term_statistics()
+    publish(("semantic_search", {"title": "Find it", "mode": "box", "in_stock": True, "count": 4}))
+    assert 'type="search"' in Client().get("/").content.decode()
+    html = Client().get("/", {"q": "reading lamp"}).content.decode()
+    assert f'data-product-id="{lamp.pk}"' in html
+    assert 'value="reading lamp"' in html  # the box keeps what was typed
+
+
+def test_priced_products_show_the_live_price_struck_base_stock_and_add_to_cart(wagtail_site, publish):
+    on_sale = ProductFactory(title="Linen Apron", base_price=20)
+    sold_out = ProductFactory(title="Oak Board", stock=0)
+    set_current_price(on_sale.pk, on_sale.base_price - 5, expected=on_sale.base_price)
+    publish(("priced_products", {"title": "This week's prices", "products": [on_sale.pk, sold_out.pk]}))
+    html = Client().get("/").content.decode()
+    assert "15.00" in html and "<s class=\"price__was\">£20.00</s>" in html
+    assert "Sold out" in html and 'action="/cart/add/"' in html and "csrfmiddlewaretoken" in html
+
+
+def test_recently_viewed_is_per_shopper_and_trending_is_shared():
+    block = RecommendationCarouselBlock()
+    assert block.is_per_shopper(block.to_python({"strategy": "recently_viewed"}))
+    assert not block.is_per_shopper(block.to_python({"strategy": "trending"}))
+
+
+def test_every_ai_block_has_an_api_representation_and_a_realistic_preview(trained):
+    products, _ = trained
+    stream = StorefrontStreamBlock()
+    for name in ("recommendations", "semantic_search", "priced_products"):
+        block = stream.child_blocks[name]
+        preview = block.get_preview_value()
+        html = block.render(preview, {})
+        assert block.meta.description and block.meta.icon and block.meta.template
+        assert "data-product-id" in html or "product-card" in html, name
+        assert isinstance(block.get_api_representation(preview), dict)
+    stored_event("view", products["coffee1"])
+    assert DynamicallyPricedProductBlock().get_api_representation(
+        {"title": "", "products": [products["coffee1"]]})["products"][0]["price"] == "12.50"
+
+
+def test_an_empty_optional_chooser_costs_no_query_and_a_filled_one_loads_its_object(django_assert_num_queries):
+    chooser = OptionalSnippetChooserBlock("catalogue.Product", required=False)
+    with django_assert_num_queries(0):
+        assert chooser.bulk_to_python([None, None]) == [None, None]
+    product = ProductFactory()
+    assert chooser.bulk_to_python([None, product.pk]) == [None, product]
