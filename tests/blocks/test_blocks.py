@@ -177,3 +177,19 @@ def test_an_empty_optional_chooser_costs_no_query_and_a_filled_one_loads_its_obj
         assert chooser.bulk_to_python([None, None]) == [None, None]
     product = ProductFactory()
     assert chooser.bulk_to_python([None, product.pk]) == [None, product]
+
+
+def test_a_raising_search_service_falls_back_to_the_department(wagtail_site, publish, monkeypatch, caplog):
+    lamp = ProductFactory(title="Brass Reading Lamp")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("search index unavailable")
+
+    monkeypatch.setattr(search, "curated_results", broken)
+    publish(("semantic_search", {"title": "For readers", "mode": "curated", "query": "reading lamp",
+                                 "in_stock": True, "count": 4}))
+    with caplog.at_level(logging.ERROR):
+        response = Client().get("/")
+    html = response.content.decode()
+    assert response.status_code == 200 and "ai-block--fallback" in html and lamp.title in html
+    assert "search index unavailable" in caplog.text
