@@ -28,6 +28,11 @@ def search_report_urls():
     return [path("reports/search/", SearchReportView.as_view(), name="search_report")]
 
 
+class SearchReportMenuItem(MenuItem):
+    def is_shown(self, request):  # only to those the report itself admits
+        return request.user.has_perm("search.view_searchquery")
+
+
 @hooks.register("register_reports_menu_item")
 def search_report_menu_item():
-    return MenuItem("Search", reverse("search_report"), icon_name="search", order=700)
+    return SearchReportMenuItem("Search", reverse("search_report"), icon_name="search", order=700)

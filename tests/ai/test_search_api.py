@@ -104,3 +104,8 @@ def test_admin_search_report_needs_permission(client, django_user_model):
     editor.user_permissions.add(Permission.objects.get(codename="access_admin"))
     client.force_login(editor)
     assert client.get("/admin/reports/search/").status_code in (302, 403)
+    assert '"url": "/admin/reports/search/"' not in client.get("/admin/").content.decode()  # nor in the menu
+
+
+def test_the_search_report_is_in_the_reports_menu_of_those_allowed(admin_client, wagtail_site):
+    assert '"url": "/admin/reports/search/"' in admin_client.get("/admin/").content.decode()
