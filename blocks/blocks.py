@@ -120,15 +120,21 @@ class ProductGridBlock(blocks.StructBlock):
         return {"title": "Editors' picks", "products": list(Product.objects.active().order_by("-stock")[:8])}
 
 
-def _catalogue_version(request) -> int:
-    """``catalogue_version()`` read once per request, however many blocks the page has (a Redis round
-    trip each otherwise)."""
-    version = getattr(request, "_vitrine_catalogue_version", None)
-    if version is None:
-        version = catalogue.catalogue_version()
+def _request_versions(request) -> dict:
+    """What shared-fragment keys are made of — the catalogue version, the current recommendation model
+    and the search index version — read from Redis in one round trip per request, however many blocks
+    the page has."""
+    versions = getattr(request, "_vitrine_versions", None)
+    if versions is None:
+        keys = {"catalogue": catalogue.CATALOGUE_VERSION_KEY, "model": recommendations.MODEL_KEY,
+                "index": search.cache_key("index-version")}
+        found = cache.get_many(list(keys.values()))
+        model = found[keys["model"]] if keys["model"] in found else recommendations.current_model()
+        versions = {"catalogue": found.get(keys["catalogue"]) or catalogue.catalogue_version(),
+                    "model": model.version if model else "no-model", "index": found.get(keys["index"], 0)}
         if request is not None:
-            request._vitrine_catalogue_version = version
-    return version
+            request._vitrine_versions = versions
+    return versions
 
 
 class OptionalSnippetChooserBlock(SnippetChooserBlock):
@@ -158,8 +164,8 @@ class AIBlock(blocks.StructBlock):
     def is_per_shopper(self, value) -> bool:
         return False
 
-    def data_version(self, value) -> str:
-        """Identifies the AI data this block shows (a model or index version)."""
+    def data_version(self, value, versions: dict) -> str:
+        """Identifies the AI data this block shows (a model or index version, from ``versions``)."""
         return ""
 
     def fallback_products(self, value) -> list:
@@ -196,8 +202,9 @@ class AIBlock(blocks.StructBlock):
         page, block_id = context.get("page"), context.get("block_id")
         if page is None or not block_id or getattr(page, "live_revision_id", None) is None:
             return None  # previews and unsaved pages are never cached
-        return (f"blocks:html:{page.live_revision_id}:{block_id}:{_catalogue_version(context.get('request'))}:"
-                f"{self.data_version(value)}")
+        versions = _request_versions(context.get("request"))
+        return (f"blocks:html:{page.live_revision_id}:{block_id}:{versions['catalogue']}:"
+                f"{self.data_version(value, versions)}")
 
     def _fragment_url(self, value, context) -> str | None:
         page, block_id = context.get("page"), context.get("block_id")
@@ -258,10 +265,9 @@ class RecommendationCarouselBlock(AIBlock):
             return None
         return running.key
 
-    def data_version(self, value) -> str:
-        model = recommendations.current_model()
+    def data_version(self, value, versions: dict) -> str:
         # Starting or stopping the experiment changes whether the shared HTML points to a fragment.
-        return (model.version if model else "no-model") + (":experiment" if self.live_experiment(value) else "")
+        return versions["model"] + (":experiment" if self.live_experiment(value) else "")
 
     def fallback_products(self, value) -> list:
         return list(catalogue.listing(value["category"]).values_list("pk", flat=True)[: value["count"]])
@@ -341,8 +347,8 @@ class SemanticSearchBlock(AIBlock):
     def is_per_shopper(self, value) -> bool:
         return value["mode"] == "box"
 
-    def data_version(self, value) -> str:
-        return str(cache.get(search.cache_key("index-version"), 0))
+    def data_version(self, value, versions: dict) -> str:
+        return str(versions["index"])
 
     def fallback_products(self, value) -> list:
         return list(catalogue.listing(value["category"]).values_list("pk", flat=True)[: value["count"]])
