@@ -47,6 +47,8 @@ import time
 import uuid
 from decimal import Decimal
 
+from bench import percentile
+
 # Bench partitions for (c): a window nobody else uses, named like every monthly partition so the
 # retention task can parse (and will never drop) them.
 AGG_MONTHS = [dt.date(2199, 1, 1), dt.date(2199, 2, 1), dt.date(2199, 3, 1)]
@@ -58,11 +60,6 @@ POLL_S = 0.002
 
 def _env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
-
-
-def _percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
 # --- the drainer subprocess ---------------------------------------------------------------------------
@@ -121,7 +118,7 @@ def _record_range(start: int, count: int, marker: str) -> None:
                         session_id=f"bench{n // 8}")
         latencies[i] = perf() - t
     print(json.dumps({"seconds": perf() - first, "started": time.time() - (perf() - first),
-                      "p50": _percentile(latencies, 50), "p99": _percentile(latencies, 99),
+                      "p50": percentile(latencies, 50), "p99": percentile(latencies, 99),
                       "max": max(latencies)}), flush=True)
 
 
@@ -304,8 +301,8 @@ def capacities(events: int) -> dict:
     return {
         "events": events,
         "record_only_per_s": round(events / (recorded - first)),
-        "record_only_us_p50": round(_percentile(latencies, 50) * 1e6, 1),
-        "record_only_us_p99": round(_percentile(latencies, 99) * 1e6, 1),
+        "record_only_us_p50": round(percentile(latencies, 50) * 1e6, 1),
+        "record_only_us_p99": round(percentile(latencies, 99) * 1e6, 1),
         "drain_only_per_s": round(events / (done - started)),
         "lost": events - distinct,
         "duplicated": rows - distinct,

@@ -53,6 +53,8 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+from bench import percentile
+
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTS = int(os.environ.get("BENCH_PAGES_PRODUCTS", "2000"))
 CUSTOMERS = int(os.environ.get("BENCH_PAGES_CUSTOMERS", "300"))
@@ -89,11 +91,6 @@ class Shopper(FastHttpUser):
     def page(self):
         self.client.get(random.choice(PATHS), name="page")
 '''
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
 # --- the anti-pattern: recommendations computed in the request (served by bench.pages_urls) ---------

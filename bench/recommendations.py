@@ -27,7 +27,7 @@ from django.db import connection
 
 from ai.recommendations import services
 from ai.search.evaluation import scratch_database
-from bench.search import percentile
+from bench import percentile
 from commerce.catalogue.models import Product
 from commerce.customers.models import Customer
 from commerce.orders.services import Shopper, add_to_cart

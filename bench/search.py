@@ -29,17 +29,13 @@ from django.test import Client
 from ai import embeddings
 from ai.search import services
 from ai.search.evaluation import scratch_database
+from bench import percentile
 from commerce.catalogue.models import Product
 
 PRODUCTS = int(os.environ.get("BENCH_SEARCH_PRODUCTS", "100000"))
 QUERIES = int(os.environ.get("BENCH_SEARCH_QUERIES", "200"))
 # Measured: larger batches stop paying off past ~512 texts with length-sorted int8 inference.
 BATCH_SIZE = 512
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
 def build_index() -> dict:

@@ -120,7 +120,7 @@ class ProductGridBlock(blocks.StructBlock):
         return {"title": "Editors' picks", "products": list(Product.objects.active().order_by("-stock")[:8])}
 
 
-def _request_versions(request) -> dict:
+def request_versions(request) -> dict:
     """What shared-fragment keys are made of — the catalogue version, the current recommendation model
     and the search index version — read from Redis in one round trip per request, however many blocks
     the page has."""
@@ -169,8 +169,9 @@ class AIBlock(blocks.StructBlock):
         return ""
 
     def fallback_products(self, value) -> list:
-        """What to show when the AI service fails: a catalogue-only choice, no AI involved."""
-        return []
+        """What to show when the AI service fails, no AI involved: the first products of the block's
+        department (or of the shop), as many as the block shows."""
+        return list(catalogue.listing(value.get("category")).values_list("pk", flat=True)[: value.get("count", 8)])
 
     def render(self, value, context=None):
         context = dict(context or {})
@@ -202,7 +203,7 @@ class AIBlock(blocks.StructBlock):
         page, block_id = context.get("page"), context.get("block_id")
         if page is None or not block_id or getattr(page, "live_revision_id", None) is None:
             return None  # previews and unsaved pages are never cached
-        versions = _request_versions(context.get("request"))
+        versions = request_versions(context.get("request"))
         return (f"blocks:html:{page.live_revision_id}:{block_id}:{versions['catalogue']}:"
                 f"{self.data_version(value, versions)}")
 
@@ -268,9 +269,6 @@ class RecommendationCarouselBlock(AIBlock):
     def data_version(self, value, versions: dict) -> str:
         # Starting or stopping the experiment changes whether the shared HTML points to a fragment.
         return versions["model"] + (":experiment" if self.live_experiment(value) else "")
-
-    def fallback_products(self, value) -> list:
-        return list(catalogue.listing(value["category"]).values_list("pk", flat=True)[: value["count"]])
 
     def get_context(self, value, parent_context=None):
         context = super().get_context(value, parent_context)
@@ -349,9 +347,6 @@ class SemanticSearchBlock(AIBlock):
 
     def data_version(self, value, versions: dict) -> str:
         return str(versions["index"])
-
-    def fallback_products(self, value) -> list:
-        return list(catalogue.listing(value["category"]).values_list("pk", flat=True)[: value["count"]])
 
     def render(self, value, context=None):
         # A box's results depend on what this shopper typed: never from the shared cache.

@@ -7,8 +7,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_cookie
 from wagtail.models import Page
 
-from ai.recommendations.services import current_model
-from commerce.catalogue.services import catalogue_version
+from blocks.blocks import request_versions
 from commerce.customers.services import customer_for
 
 PERSONAL_FRAGMENT_TTL = 60  # fresh enough after an add-to-cart refresh; spares a render per page view
@@ -18,9 +17,8 @@ def personal_fragment_key(request, page: Page, block_id: str) -> str:
     """Keyed by the shopper (customer, else visitor): one shopper's fragment is never served to another."""
     customer = customer_for(request.user)
     owner = f"c{customer.pk}" if customer else f"v{request.visitor_id}"
-    model = current_model()
-    return (f"blocks:personal:{owner}:{page.live_revision_id}:{block_id}:{catalogue_version()}:"
-            f"{model.version if model else 'no-model'}")
+    versions = request_versions(request)
+    return f"blocks:personal:{owner}:{page.live_revision_id}:{block_id}:{versions['catalogue']}:{versions['model']}"
 
 
 @require_GET

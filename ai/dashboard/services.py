@@ -68,7 +68,7 @@ def embedding_status() -> dict:
     stats = embedded.aggregate(embedded=Count("pk"), newest=Max("updated_at"), oldest=Min("updated_at"))
     versions = list(embedded.values("model_version").annotate(products=Count("pk"))
                     .order_by("-products", "model_version"))
-    missing = len(search.products_needing_index())
+    missing = search.unindexed_products().count()
     return {
         "active_products": active, "embedded": stats["embedded"],
         "coverage": stats["embedded"] / active if active else 1.0,

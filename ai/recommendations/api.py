@@ -8,8 +8,7 @@ from rest_framework.views import APIView
 
 from ai.recommendations.services import SURFACES, recommend
 from commerce.catalogue.models import Product
-from commerce.orders.models import CartLine
-from commerce.orders.services import shopper_for
+from commerce.orders.services import find_cart, shopper_for
 
 
 class RecommendationParamsSerializer(serializers.Serializer):
@@ -51,9 +50,8 @@ class RecommendationView(APIView):
         if product_id is not None and not Product.objects.active().filter(pk=product_id).exists():
             raise NotFound(f"No product {product_id}.")
         shopper = shopper_for(request._request)
-        owner = {"cart__customer": shopper.customer} if shopper.customer else {"cart__visitor_id": shopper.visitor_id}
-        in_cart = list(CartLine.objects.filter(**owner).values_list("product_id", flat=True)) \
-            if data["surface"] == "cart" else []
+        cart = find_cart(shopper) if data["surface"] == "cart" else None
+        in_cart = list(cart.lines.values_list("product_id", flat=True)) if cart else []
         results = recommend(data["surface"], customer_id=shopper.customer.pk if shopper.customer else None,
                             visitor_id=shopper.visitor_id, product_id=product_id, cart_product_ids=in_cart,
                             limit=data["limit"])

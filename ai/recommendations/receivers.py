@@ -1,9 +1,13 @@
 """Shop signals that make recommendations fresher: an add-to-cart refreshes the customer's list within
-seconds; product views refresh an anonymous visitor's session list (debounced)."""
+seconds; product views refresh an anonymous visitor's session list (debounced); a saved product's
+embedding-based "similar" list is marked for recomputation."""
 
+from django.db import transaction
+from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from ai.recommendations import services, tasks
+from commerce.catalogue.models import Product
 from commerce.catalogue.signals import product_viewed
 from commerce.orders.signals import cart_changed
 
@@ -21,3 +25,10 @@ def refresh_session_after_view(sender, product, customer, visitor_id, **kwargs):
     if visitor_id and services.claim_visitor_refresh(visitor_id):
         tasks.refresh_visitor_recommendations.apply_async((str(visitor_id),),
                                                           countdown=services.VISITOR_REFRESH_DELAY)
+
+
+@receiver(post_save, sender=Product, dispatch_uid="recommendations_forget_neighbours_on_save")
+def forget_neighbours_after_save(sender, instance, raw=False, **kwargs):
+    # Its text may have changed: its embedding-based "similar" list is recomputed by the next beat run.
+    if not raw:
+        transaction.on_commit(lambda: services.forget_product_neighbours(instance.pk))

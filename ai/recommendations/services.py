@@ -454,9 +454,10 @@ def products_needing_neighbours(limit: int) -> list[int]:
 
 def compute_embedding_neighbours(product_ids: list[int], count: int = SIMILAR_COUNT) -> int:
     """Similar products by text embedding for products the ALS model does not cover (new or never
-    bought). One HNSW query per product. Returns how many lists were written."""
+    bought): one nearest-neighbour query per product, the lists written in one upsert. Returns how
+    many lists were written."""
     now = timezone.now()
-    written = 0
+    rows = []
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL hnsw.ef_search = 100")
         for product_id in product_ids:
@@ -473,13 +474,14 @@ def compute_embedding_neighbours(product_ids: list[int], count: int = SIMILAR_CO
                 [count * 2, product_id, product_id, count],
             )
             neighbours = cursor.fetchall()
-            ProductRecommendations.objects.update_or_create(
-                product_id=product_id,
-                defaults={"similar_ids": [pid for pid, _ in neighbours],
-                          "similar_scores": [round(float(score), 5) for _, score in neighbours],
-                          "similar_source": ProductRecommendations.Source.EMBEDDING, "computed_at": now})
-            written += 1
-    return written
+            rows.append(ProductRecommendations(
+                product_id=product_id, similar_ids=[pid for pid, _ in neighbours],
+                similar_scores=[round(float(score), 5) for _, score in neighbours],
+                similar_source=ProductRecommendations.Source.EMBEDDING, computed_at=now))
+        ProductRecommendations.objects.bulk_create(
+            rows, update_conflicts=True, unique_fields=["product"],
+            update_fields=["similar_ids", "similar_scores", "similar_source", "computed_at"])
+    return len(rows)
 
 
 def forget_product_neighbours(product_id: int) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from ai import embeddings
@@ -309,10 +309,13 @@ def _bump_index_version() -> None:
         cache.set(cache_key("index-version"), 1, None)
 
 
-def products_needing_index(limit: int | None = None) -> list[int]:
+def unindexed_products() -> QuerySet[Product]:
     """Active products with no embedding yet (the resumable part of a bulk re-index)."""
-    ids = Product.objects.filter(active=True).exclude(
-        pk__in=ProductEmbedding.objects.values("product_id")).order_by("pk").values_list("pk", flat=True)
+    return Product.objects.filter(active=True).exclude(pk__in=ProductEmbedding.objects.values("product_id"))
+
+
+def products_needing_index(limit: int | None = None) -> list[int]:
+    ids = unindexed_products().order_by("pk").values_list("pk", flat=True)
     return list(ids[:limit] if limit else ids)
 
 
@@ -579,9 +582,7 @@ def search(query: str, *, customer_id: int | None = None, visitor_id=None, filte
     query = normalize_query(query)[:MAX_QUERY_LENGTH]
     results_key = None
     if customer_id is None and not keyword_only:
-        version = cache.get(cache_key("index-version"), 0)
-        digest = hashlib.sha1(repr((query, filters, limit)).encode()).hexdigest()
-        results_key = cache_key(f"results:{version}:{digest}")
+        results_key = results_cache_key("results", query, filters, limit)
         cached = cache.get(results_key)
         if cached is not None:
             results = SearchResults(**cached)
@@ -607,23 +608,25 @@ def search(query: str, *, customer_id: int | None = None, visitor_id=None, filte
     return results
 
 
-def _curated_key(query: str, filters: Filters, limit: int) -> str:
-    version = cache.get(cache_key("index-version"), 0)
+def results_cache_key(kind: str, query: str, filters: Filters, limit: int, *, versioned: bool = True) -> str:
+    """The cache key of a result list (``kind``: anonymous results, curated lists, their claims);
+    ``versioned`` keys carry the index version, so any re-index retires them all at once."""
     digest = hashlib.sha1(repr((normalize_query(query), filters, limit)).encode()).hexdigest()
-    return cache_key(f"curated:{version}:{digest}")
+    version = f"{cache.get(cache_key('index-version'), 0)}:" if versioned else ""
+    return cache_key(f"{kind}:{version}{digest}")
 
 
 def curated_results(query: str, filters: Filters = Filters(), limit: int = 12) -> list[int] | None:
     """A merchandiser's fixed query ("gifts for coffee lovers") as product ids, from the cache only;
     None until ``refresh_curated_results`` (a task) has run it. Retired by any re-index."""
-    return cache.get(_curated_key(query, filters, limit))
+    return cache.get(results_cache_key("curated", query, filters, limit))
 
 
 def refresh_curated_results(query: str, filters: Filters = Filters(), limit: int = 12) -> list[int]:
     """Run a fixed query (hybrid, as an anonymous shopper sees it, not logged) and cache its ids."""
     ranked, _, _ = hybrid_rank(normalize_query(query), filters=filters, limit=limit)
     ids = [pid for pid, _ in ranked]
-    cache.set(_curated_key(query, filters, limit), ids, CURATED_RESULTS_TTL)
+    cache.set(results_cache_key("curated", query, filters, limit), ids, CURATED_RESULTS_TTL)
     return ids
 
 

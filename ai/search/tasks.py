@@ -1,7 +1,5 @@
 """Thin Celery wrappers over ai.search.services; each takes ids, re-fetches and is safe to repeat."""
 
-import hashlib
-
 from celery import shared_task
 from django.core.cache import cache
 
@@ -59,7 +57,7 @@ def refresh_search_statistics():
 
 def queue_curated_results(query: str, filters: services.Filters, limit: int) -> None:
     """Queue a curated query once, however many pages ask for it before it has run."""
-    claim = services.cache_key("curated-pending:" + hashlib.sha1(repr((query, filters, limit)).encode()).hexdigest())
+    claim = services.results_cache_key("curated-pending", query, filters, limit, versioned=False)
     if cache.add(claim, 1, CURATED_CLAIM_SECONDS):
         refresh_curated_results.delay(query, filters.category_id, filters.min_price, filters.max_price,
                                       filters.in_stock, limit)

@@ -187,6 +187,20 @@ def test_embedding_neighbours_fill_products_the_model_does_not_cover(shop):
     assert newcomer.pk not in services.products_needing_neighbours(100)
 
 
+def test_saving_a_product_marks_its_embedding_neighbours_for_recomputation(shop, django_capture_on_commit_callbacks):
+    products, _ = shop
+    newcomer = ProductFactory(title="New coffee scale", category=products["coffee0"].category)
+    embedding(newcomer, (0, 1.0))
+    embedding(products["coffee3"], (0, 1.0), (5, 0.1))
+    services.compute_embedding_neighbours([newcomer.pk])
+
+    newcomer.title = "Coffee scale with timer"
+    with django_capture_on_commit_callbacks(execute=True):
+        newcomer.save()
+
+    assert newcomer.pk in services.products_needing_neighbours(100)
+
+
 def test_bought_together_comes_from_shared_orders(shop):
     products, customers = shop
     for n in range(3):

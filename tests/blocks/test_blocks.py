@@ -16,7 +16,7 @@ from blocks.blocks import (
     StorefrontStreamBlock,
 )
 from commerce.catalogue.services import set_current_price
-from tests.factories import ProductFactory, stored_event
+from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -166,7 +166,6 @@ def test_every_ai_block_has_an_api_representation_and_a_realistic_preview(traine
         assert block.meta.description and block.meta.icon and block.meta.template
         assert "data-product-id" in html or "product-card" in html, name
         assert isinstance(block.get_api_representation(preview), dict)
-    stored_event("view", products["coffee1"])
     assert DynamicallyPricedProductBlock().get_api_representation(
         {"title": "", "products": [products["coffee1"]]})["products"][0]["price"] == "12.50"
 
