@@ -28,6 +28,7 @@ from ai.search import services as search
 from ai.search import tasks as search_tasks
 from commerce.catalogue import services as catalogue
 from commerce.catalogue.models import Product
+from commerce.customers.experiments import price_list_for
 from commerce.customers.services import customer_for
 
 logger = logging.getLogger(__name__)
@@ -121,9 +122,9 @@ class ProductGridBlock(blocks.StructBlock):
 
 
 def request_versions(request) -> dict:
-    """What shared-fragment keys are made of — the catalogue version, the current recommendation model
-    and the search index version — read from Redis in one round trip per request, however many blocks
-    the page has."""
+    """What shared-fragment keys are made of — the catalogue version, the current recommendation model,
+    the search index version (read from Redis in one round trip per request, however many blocks the
+    page has) and the shopper's price list (every AI block shows prices)."""
     versions = getattr(request, "_vitrine_versions", None)
     if versions is None:
         keys = {"catalogue": catalogue.CATALOGUE_VERSION_KEY, "model": recommendations.MODEL_KEY,
@@ -131,7 +132,8 @@ def request_versions(request) -> dict:
         found = cache.get_many(list(keys.values()))
         model = found[keys["model"]] if keys["model"] in found else recommendations.current_model()
         versions = {"catalogue": found.get(keys["catalogue"]) or catalogue.catalogue_version(),
-                    "model": model.version if model else "no-model", "index": found.get(keys["index"], 0)}
+                    "model": model.version if model else "no-model", "index": found.get(keys["index"], 0),
+                    "prices": price_list_for(request)}
         if request is not None:
             request._vitrine_versions = versions
     return versions
@@ -153,7 +155,8 @@ class AIBlock(blocks.StructBlock):
     ``get_context`` reads caches and precomputed tables through ``ai.*`` serving functions. The HTML of
     blocks that are the same for every shopper is cached per page revision, block, catalogue version
     and AI data version (``data_version``), so publishing, a product or price change or a new model
-    retires it. Shopper-specific blocks (``is_per_shopper``) render their shared fallback plus the
+    retires it; it is kept per price list too (a pricing experiment's variants see different prices).
+    Shopper-specific blocks (``is_per_shopper``) render their shared fallback plus the
     address of their own fragment, which the page's script fetches after load (without JS the
     fallback stays). An exception anywhere is logged and the block's fallback is rendered instead;
     if even that fails the block renders nothing: the page always renders.
@@ -164,8 +167,9 @@ class AIBlock(blocks.StructBlock):
     def is_per_shopper(self, value) -> bool:
         return False
 
-    def data_version(self, value, versions: dict) -> str:
-        """Identifies the AI data this block shows (a model or index version, from ``versions``)."""
+    def data_version(self, value, request) -> str:
+        """Identifies the AI data this block shows this shopper (a model or index version, from
+        ``request_versions``; an experiment's variant)."""
         return ""
 
     def fallback_products(self, value) -> list:
@@ -193,7 +197,7 @@ class AIBlock(blocks.StructBlock):
         try:
             return render_to_string(self.fallback_template, {
                 "value": value, "products": catalogue.cards(self.fallback_products(value)),
-                "block_id": context.get("block_id")})
+                "block_id": context.get("block_id"), "price_list": price_list_for(context.get("request"))})
         except Exception:
             logger.exception("fallback of %s %s failed too; the block is left out", type(self).__name__,
                              context.get("block_id"))
@@ -203,9 +207,10 @@ class AIBlock(blocks.StructBlock):
         page, block_id = context.get("page"), context.get("block_id")
         if page is None or not block_id or getattr(page, "live_revision_id", None) is None:
             return None  # previews and unsaved pages are never cached
-        versions = request_versions(context.get("request"))
-        return (f"blocks:html:{page.live_revision_id}:{block_id}:{versions['catalogue']}:"
-                f"{self.data_version(value, versions)}")
+        request = context.get("request")
+        versions = request_versions(request)
+        return (f"blocks:html:{page.live_revision_id}:{block_id}:{versions['catalogue']}:{versions['prices']}:"
+                f"{self.data_version(value, request)}")
 
     def _fragment_url(self, value, context) -> str | None:
         page, block_id = context.get("page"), context.get("block_id")
@@ -216,6 +221,7 @@ class AIBlock(blocks.StructBlock):
     def get_context(self, value, parent_context=None):
         context = super().get_context(value, parent_context)
         context["block_id"] = (parent_context or {}).get("block_id")
+        context["price_list"] = price_list_for(context.get("request"))  # the one its cache key was made with
         return context
 
 
@@ -266,9 +272,9 @@ class RecommendationCarouselBlock(AIBlock):
             return None
         return running.key
 
-    def data_version(self, value, versions: dict) -> str:
+    def data_version(self, value, request) -> str:
         # Starting or stopping the experiment changes whether the shared HTML points to a fragment.
-        return versions["model"] + (":experiment" if self.live_experiment(value) else "")
+        return request_versions(request)["model"] + (":experiment" if self.live_experiment(value) else "")
 
     def get_context(self, value, parent_context=None):
         context = super().get_context(value, parent_context)
@@ -345,8 +351,11 @@ class SemanticSearchBlock(AIBlock):
     def is_per_shopper(self, value) -> bool:
         return value["mode"] == "box"
 
-    def data_version(self, value, versions: dict) -> str:
-        return str(versions["index"])
+    def data_version(self, value, request) -> str:
+        # A keyword-only search variant has its own curated list; asking records the shopper's exposure
+        # on every view, cached HTML or not.
+        keyword_only = experiments.search_options(request).get("keyword_only") if request is not None else False
+        return f"{request_versions(request)['index']}{':keyword' if keyword_only else ''}"
 
     def render(self, value, context=None):
         # A box's results depend on what this shopper typed: never from the shared cache.
@@ -360,13 +369,15 @@ class SemanticSearchBlock(AIBlock):
         ids, query = None, ""
         if value["mode"] == "curated":
             query = value["query"]
-            ids = search.curated_results(query, self.filters(value), value["count"])
+            keyword_only = bool(request is not None and experiments.search_options(request).get("keyword_only"))
+            ids = search.curated_results(query, self.filters(value), value["count"], keyword_only=keyword_only)
             if ids is None:  # not run yet: queued once for every later shopper; the department meanwhile
-                search_tasks.queue_curated_results(query, self.filters(value), value["count"])
+                search_tasks.queue_curated_results(query, self.filters(value), value["count"],
+                                                   keyword_only=keyword_only)
                 ids = self.fallback_products(value)
         elif request is not None and (query := request.GET.get("q", "").strip()[:search.MAX_QUERY_LENGTH]):
-            ids = search.search(query, visitor_id=getattr(request, "visitor_id", None),
-                                filters=self.filters(value), limit=value["count"]).product_ids
+            ids = search.search(query, visitor_id=getattr(request, "visitor_id", None), filters=self.filters(value),
+                                limit=value["count"], **experiments.search_options(request)).product_ids
         context.update(products=catalogue.cards(ids or []), query=query)
         return context
 

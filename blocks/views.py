@@ -18,7 +18,8 @@ def personal_fragment_key(request, page: Page, block_id: str) -> str:
     customer = customer_for(request.user)
     owner = f"c{customer.pk}" if customer else f"v{request.visitor_id}"
     versions = request_versions(request)
-    return f"blocks:personal:{owner}:{page.live_revision_id}:{block_id}:{versions['catalogue']}:{versions['model']}"
+    return (f"blocks:personal:{owner}:{page.live_revision_id}:{block_id}:{versions['catalogue']}:"
+            f"{versions['prices']}:{versions['model']}")
 
 
 @require_GET

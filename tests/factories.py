@@ -157,3 +157,28 @@ class ExperimentFactory(factory.django.DjangoModelFactory):
         for order, (key, weight, strategy, is_control) in enumerate(specs):
             Variant.objects.create(experiment=experiment, key=key, name=key.upper(), weight=weight,
                                    strategy=strategy, is_control=is_control, sort_order=order)
+
+
+def visitor_in(experiment, variant: str) -> uuid.UUID:
+    """A visitor id the running ``experiment`` hashes into ``variant``."""
+    from ai.experiments import services
+
+    definition = services.definition(experiment.key)
+    return next(v for v in iter(uuid.uuid4, None) if services.hashed_variant(definition, v).key == variant)
+
+
+BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Version/17.5 Safari/605.1.15"
+
+
+def browse_as(client, visitor: uuid.UUID, **headers):
+    """The test client as the shopper with this visitor cookie (signed as VisitorMiddleware signs it),
+    with a browser's user agent (experiments leave bots out)."""
+    from django.core import signing
+
+    from commerce.customers.middleware import VisitorMiddleware
+    from commerce.customers.services import VISITOR_COOKIE
+
+    client.cookies[VISITOR_COOKIE] = signing.get_cookie_signer(
+        salt=VISITOR_COOKIE + VisitorMiddleware.salt).sign(str(visitor))
+    client.defaults.update({"HTTP_USER_AGENT": BROWSER, **headers})
+    return client

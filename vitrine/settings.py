@@ -204,6 +204,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "commerce.orders.context_processors.cart_summary",
                 "commerce.catalogue.context_processors.navigation",
+                "commerce.catalogue.context_processors.price_list",
             ],
         },
     },
@@ -270,6 +271,8 @@ VITRINE_PRODUCTS_PER_PAGE = 24
 VITRINE_EVENT_WEIGHTS = {"view": 1.0, "add_to_cart": 4.0, "purchase": 10.0, "return": -10.0}
 VITRINE_EVENT_RETENTION_MONTHS = int(os.environ.get("VITRINE_EVENT_RETENTION_MONTHS", "24"))
 VITRINE_EVENT_BEACON_RATE = os.environ.get("VITRINE_EVENT_BEACON_RATE", "240/min")
+# Answers the shop asks of A/B experiments (price list, order tags): commerce.customers.experiments.
+VITRINE_SHOPPER_EXPERIMENTS = "ai.experiments.storefront"
 
 LOGGING = {
     "version": 1,

@@ -167,12 +167,21 @@ def _exposed_cte() -> str:
             ORDER BY unit, exposed_at
         ),
         unit_orders AS (
-            SELECT x.unit, x.variant, x.exposed_at, o.created_at AS ordered_at, o.total
+            -- A unit's orders after its exposure: a customer's own, their guest orders from any browser
+            -- linked to them at login, and an anonymous visitor's. UNION (with the order id) counts an
+            -- order found twice once.
+            SELECT x.unit, x.variant, x.exposed_at, o.id, o.created_at AS ordered_at, o.total
             FROM exposed x JOIN orders_order o ON o.customer_id = x.customer_id
             WHERE x.customer_id IS NOT NULL AND o.created_at >= x.exposed_at AND o.created_at < %(as_of)s
               AND o.status <> 'cancelled'
-            UNION ALL
-            SELECT x.unit, x.variant, x.exposed_at, o.created_at, o.total
+            UNION
+            SELECT x.unit, x.variant, x.exposed_at, o.id, o.created_at, o.total
+            FROM exposed x JOIN events_visitorlink l ON l.customer_id = x.customer_id
+                 JOIN orders_order o ON o.visitor_id = l.visitor_id AND o.customer_id IS NULL
+            WHERE x.customer_id IS NOT NULL AND o.created_at >= x.exposed_at AND o.created_at < %(as_of)s
+              AND o.status <> 'cancelled'
+            UNION
+            SELECT x.unit, x.variant, x.exposed_at, o.id, o.created_at, o.total
             FROM exposed x JOIN orders_order o ON o.visitor_id = x.anonymous_id
             WHERE x.customer_id IS NULL AND o.created_at >= x.exposed_at AND o.created_at < %(as_of)s
               AND o.status <> 'cancelled'

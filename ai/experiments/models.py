@@ -2,7 +2,7 @@
 assignments of logged-in customers. Anonymous visitors are assigned by hash and need no row
 (``ai.experiments.services``)."""
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -12,14 +12,19 @@ from modelcluster.models import ClusterableModel
 from wagtail.models import Orderable
 
 from ai.recommendations.services import Strategy as CarouselStrategy
+from commerce.catalogue.models import PriceList
 from commerce.customers.models import Customer
 
 
 class Surface(models.TextChoices):
-    # Pricing is not offered: a per-visitor price would have to be charged too, and checkout charges
-    # the one store-wide current price (commerce.catalogue.services.unit_price). See docs/experiments.md.
     RECOMMENDATION_BLOCK = "recommendation_block", "Recommendation block"
     SEARCH = "search", "Search"
+    PRICING = "pricing", "Pricing"
+
+
+# Surfaces with no place to choose an experiment: the running one applies to every page, so at most
+# one runs at a time.
+STORE_WIDE_SURFACES = (Surface.SEARCH, Surface.PRICING)
 
 
 class Metric(models.TextChoices):
@@ -34,6 +39,13 @@ class SearchStrategy:
     KEYWORD = "keyword"
 
 
+class PricingStrategy:
+    DYNAMIC = "dynamic"  # the current price, moved by the pricing engine
+    BASE = "base"  # the base price an editor set: the price without dynamic pricing
+
+    PRICE_LISTS = {DYNAMIC: PriceList.CURRENT, BASE: PriceList.BASE}
+
+
 # What a variant may do on each surface. Carousel strategies that need a chosen product (similar,
 # bought together) are left out: an experiment's variants must work on any block they are chosen in.
 STRATEGIES = {
@@ -45,6 +57,10 @@ STRATEGIES = {
     Surface.SEARCH: [
         (SearchStrategy.HYBRID, "Search: hybrid (keyword + semantic)"),
         (SearchStrategy.KEYWORD, "Search: keyword only"),
+    ],
+    Surface.PRICING: [
+        (PricingStrategy.DYNAMIC, "Pricing: dynamic price"),
+        (PricingStrategy.BASE, "Pricing: base price"),
     ],
 }
 STRATEGY_CHOICES = [choice for choices in STRATEGIES.values() for choice in choices]
@@ -109,9 +125,9 @@ class Experiment(ClusterableModel):
             models.CheckConstraint(condition=Q(minimum_sample_size__gte=1), name="experiment_min_sample_gte_1"),
             models.CheckConstraint(condition=~Q(status="running") | Q(starts_at__isnull=False),
                                    name="experiment_running_has_start"),
-            # Search has no place to choose an experiment: the running one applies everywhere.
-            models.UniqueConstraint(fields=["surface"], condition=Q(status="running", surface="search"),
-                                    name="one_running_search_experiment"),
+            models.UniqueConstraint(fields=["surface"],
+                                    condition=Q(status="running", surface__in=STORE_WIDE_SURFACES),
+                                    name="one_running_store_wide_experiment"),
         ]
 
     def __str__(self):
@@ -120,9 +136,15 @@ class Experiment(ClusterableModel):
     def clean(self):
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             raise ValidationError({"ends_at": "The experiment must end after it starts."})
+        errors = {}
+        if self.primary_metric == Metric.RECOMMENDATION_CTR and self.surface != Surface.RECOMMENDATION_BLOCK:
+            errors["primary_metric"] = ("Click-through is measured on recommendation blocks only: choose a "
+                                        "purchase metric for this surface.")
         # In-memory variants too (a cluster being edited), not only stored ones.
         if problems := variant_problems(self.surface, list(self.variants.all())):
-            raise ValidationError(problems)
+            errors[NON_FIELD_ERRORS] = problems
+        if errors:
+            raise ValidationError(errors)
 
     def is_live(self, now=None) -> bool:
         """Running and inside its dates: surfaces use it."""

@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from ai.experiments.models import Experiment, ExperimentAssignment, SearchStrategy, Surface
+from ai.experiments.models import STORE_WIDE_SURFACES, Experiment, ExperimentAssignment, SearchStrategy, Surface
 from commerce.customers.services import customer_for
 from commerce.events.models import EventType
 from commerce.events.services import record
@@ -130,7 +130,7 @@ def definition(experiment_key: str) -> ExperimentDefinition | None:
 
 
 def running_key(surface: str) -> str | None:
-    """The key of the running experiment on a surface that has at most one (search), cached."""
+    """The key of the running experiment on a store-wide surface (search, pricing), cached."""
     cache_key = RUNNING_KEY.format(surface)
     key = cache.get(cache_key)
     if key is None:
@@ -140,9 +140,20 @@ def running_key(surface: str) -> str | None:
     return key or None
 
 
+def running_keys() -> list[str]:
+    """The keys of every running experiment, cached."""
+    cache_key = RUNNING_KEY.format("all")
+    keys = cache.get(cache_key)
+    if keys is None:
+        keys = list(Experiment.objects.filter(status=Experiment.Status.RUNNING).values_list("key", flat=True))
+        cache.set(cache_key, keys, DEFINITION_TTL)
+    return keys
+
+
 def forget(experiment: Experiment) -> None:
     """Drop the cached definition after a change (save, start, pause, finish)."""
-    cache.delete_many([DEFINITION_KEY.format(experiment.key), RUNNING_KEY.format(experiment.surface)])
+    cache.delete_many([DEFINITION_KEY.format(experiment.key), RUNNING_KEY.format(experiment.surface),
+                       RUNNING_KEY.format("all")])
 
 
 def _snapshot(experiment: Experiment) -> ExperimentDefinition:
@@ -279,7 +290,7 @@ def transition(experiment: Experiment, action: str) -> Experiment:
         experiment.starts_at = experiment.starts_at or now
         if experiment.ends_at is not None and experiment.ends_at <= now:
             raise TransitionError("Its end date has passed: set a later one (or none) first.")
-        if (experiment.surface == Surface.SEARCH
+        if (experiment.surface in STORE_WIDE_SURFACES
                 and Experiment.objects.filter(surface=experiment.surface, status=Experiment.Status.RUNNING).exists()):
             raise TransitionError(f"Another {experiment.get_surface_display().lower()} experiment is running; "
                                   "pause or finish it first.")
@@ -296,8 +307,12 @@ def transition(experiment: Experiment, action: str) -> Experiment:
 
 def search_options(request_or_shopper) -> dict:
     """Keyword arguments for ``ai.search.services.search`` under the running search experiment (none
-    running: hybrid, untagged). Records the shopper's exposure."""
-    variant = variant_for(running_key(Surface.SEARCH), request_or_shopper)
-    if variant is None:
-        return {}
-    return {"keyword_only": variant.strategy == SearchStrategy.KEYWORD, "experiments": variant.tag}
+    running: hybrid, untagged). Records the shopper's exposure; asked once per request."""
+    options = getattr(request_or_shopper, "_vitrine_search_options", None)
+    if options is None:
+        variant = variant_for(running_key(Surface.SEARCH), request_or_shopper)
+        options = {} if variant is None else {"keyword_only": variant.strategy == SearchStrategy.KEYWORD,
+                                              "experiments": variant.tag}
+        if isinstance(request_or_shopper, HttpRequest):
+            request_or_shopper._vitrine_search_options = options
+    return options

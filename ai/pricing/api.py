@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from ai.pricing.models import PriceHistory
 from ai.pricing.services import price_report
+from commerce.customers.experiments import price_list_for
 
 
 class LastChangeSerializer(serializers.Serializer):
@@ -21,7 +22,9 @@ class LastChangeSerializer(serializers.Serializer):
 class PriceSerializer(serializers.Serializer):
     product_id = serializers.IntegerField()
     currency = serializers.CharField()
-    price = serializers.DecimalField(max_digits=10, decimal_places=2, help_text="What a shopper pays now.")
+    price = serializers.DecimalField(
+        max_digits=10, decimal_places=2,
+        help_text="What this shopper pays now (the base price in a pricing experiment's base-price variant).")
     base_price = serializers.DecimalField(max_digits=10, decimal_places=2)
     last_change = LastChangeSerializer(allow_null=True, help_text="Null when the price never changed.")
 
@@ -29,7 +32,7 @@ class PriceSerializer(serializers.Serializer):
 class PriceView(APIView):
     @extend_schema(responses={200: PriceSerializer, 404: OpenApiResponse(description="Unknown or inactive product.")})
     def get(self, request, product_id: int):
-        report = price_report(product_id)
+        report = price_report(product_id, price_list_for(request._request))
         if report is None:
             raise NotFound("No product with this id is for sale.")
         return Response(PriceSerializer(report).data)

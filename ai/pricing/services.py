@@ -36,8 +36,8 @@ from ai.pricing.models import (
     ceil_cents,
     floor_cents,
 )
-from commerce.catalogue.models import Category, Product
-from commerce.catalogue.services import product_price, restore_base_prices, set_current_prices
+from commerce.catalogue.models import Category, PriceList, Product
+from commerce.catalogue.services import product_price, restore_base_prices, set_current_prices, unit_price
 from commerce.events.services import product_demand_query
 
 logger = logging.getLogger(__name__)
@@ -635,8 +635,9 @@ def latest_model() -> demand_model.TrainedModel | None:
 # --- reads --------------------------------------------------------------------------------------------------
 
 
-def price_report(product_id: int) -> dict | None:
-    """What ``GET /api/v1/prices/{id}`` returns; None for a product that is unknown or not sold."""
+def price_report(product_id: int, price_list: str = PriceList.CURRENT) -> dict | None:
+    """What ``GET /api/v1/prices/{id}`` returns (``price``: what a shopper on ``price_list`` pays); None
+    for a product that is unknown or not sold."""
     price = product_price(product_id)
     if price is None:
         return None
@@ -644,7 +645,7 @@ def price_report(product_id: int) -> dict | None:
     return {
         "product_id": product_id,
         "currency": price.currency,
-        "price": price.price,
+        "price": unit_price(price, None, price_list),
         "base_price": price.base_price,
         "last_change": None if last is None else {
             "previous_price": last.previous_price, "price": last.price, "changed_at": last.changed_at,

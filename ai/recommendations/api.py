@@ -7,7 +7,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ai.recommendations.services import SURFACES, recommend
-from commerce.catalogue.models import Product
+from commerce.catalogue.models import PriceList, Product
+from commerce.catalogue.services import unit_price
 from commerce.orders.services import find_cart, shopper_for
 
 
@@ -24,11 +25,18 @@ class RecommendationParamsSerializer(serializers.Serializer):
         return data
 
 
+class ShopperPriceField(serializers.DecimalField):
+    """The product's price on the shopper's price list (``price_list`` in the serializer context)."""
+
+    def get_attribute(self, instance):
+        return unit_price(instance.product, None, self.context.get("price_list", PriceList.CURRENT))
+
+
 class RecommendationSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="product.pk")
     title = serializers.CharField(source="product.title")
     url = serializers.CharField(source="product.get_absolute_url")
-    price = serializers.DecimalField(source="product.price", max_digits=10, decimal_places=2)
+    price = ShopperPriceField(max_digits=10, decimal_places=2)
     currency = serializers.CharField(source="product.currency")
     score = serializers.FloatField()
     reason = serializers.CharField()
@@ -55,4 +63,5 @@ class RecommendationView(APIView):
         results = recommend(data["surface"], customer_id=shopper.customer.pk if shopper.customer else None,
                             visitor_id=shopper.visitor_id, product_id=product_id, cart_product_ids=in_cart,
                             limit=data["limit"])
-        return Response({"surface": data["surface"], "results": RecommendationSerializer(results, many=True).data})
+        return Response({"surface": data["surface"], "results": RecommendationSerializer(
+            results, many=True, context={"price_list": shopper.price_list}).data})

@@ -8,6 +8,8 @@ from rest_framework.views import APIView
 from ai.experiments.services import search_options
 from ai.search.services import MAX_QUERY_LENGTH, Filters, search
 from commerce.catalogue.models import Category, Product
+from commerce.catalogue.services import unit_price
+from commerce.customers.experiments import price_list_for
 from commerce.customers.services import customer_for
 
 
@@ -60,12 +62,13 @@ class SearchResponseSerializer(serializers.Serializer):
     results = SearchResultSerializer(many=True)
 
 
-def result_rows(results) -> list[dict]:
-    products = Product.objects.only("title", "slug", "price", "currency", "stock").in_bulk(results.product_ids)
+def result_rows(results, price_list: str) -> list[dict]:
+    products = Product.objects.only("title", "slug", "price", "base_price", "currency", "stock").in_bulk(
+        results.product_ids)
     return [
         {"id": pid, "title": products[pid].title, "url": products[pid].get_absolute_url(),
-         "price": products[pid].price, "currency": products[pid].currency, "in_stock": products[pid].stock > 0,
-         "score": score}
+         "price": unit_price(products[pid], None, price_list), "currency": products[pid].currency,
+         "in_stock": products[pid].stock > 0, "score": score}
         for pid, score in zip(results.product_ids, results.scores, strict=True) if pid in products
     ]
 
@@ -81,4 +84,4 @@ class SearchView(APIView):
                          limit=params.validated_data["limit"], **search_options(request._request))
         return Response({"query": results.query, "method": results.method,
                          "corrected_terms": results.corrected_terms, "query_id": results.query_log_id,
-                         "results": result_rows(results)})
+                         "results": result_rows(results, price_list_for(request._request))})

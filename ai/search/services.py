@@ -616,17 +616,28 @@ def results_cache_key(kind: str, query: str, filters: Filters, limit: int, *, ve
     return cache_key(f"{kind}:{version}{digest}")
 
 
-def curated_results(query: str, filters: Filters = Filters(), limit: int = 12) -> list[int] | None:
+def _curated_kind(keyword_only: bool) -> str:
+    return "curated-keyword" if keyword_only else "curated"
+
+
+def curated_results(query: str, filters: Filters = Filters(), limit: int = 12, *,
+                    keyword_only: bool = False) -> list[int] | None:
     """A merchandiser's fixed query ("gifts for coffee lovers") as product ids, from the cache only;
-    None until ``refresh_curated_results`` (a task) has run it. Retired by any re-index."""
-    return cache.get(results_cache_key("curated", query, filters, limit))
+    None until ``refresh_curated_results`` (a task) has run it. Retired by any re-index.
+    ``keyword_only``: the list of a search experiment's keyword-only variant."""
+    return cache.get(results_cache_key(_curated_kind(keyword_only), query, filters, limit))
 
 
-def refresh_curated_results(query: str, filters: Filters = Filters(), limit: int = 12) -> list[int]:
-    """Run a fixed query (hybrid, as an anonymous shopper sees it, not logged) and cache its ids."""
-    ranked, _, _ = hybrid_rank(normalize_query(query), filters=filters, limit=limit)
-    ids = [pid for pid, _ in ranked]
-    cache.set(results_cache_key("curated", query, filters, limit), ids, CURATED_RESULTS_TTL)
+def refresh_curated_results(query: str, filters: Filters = Filters(), limit: int = 12, *,
+                            keyword_only: bool = False) -> list[int]:
+    """Run a fixed query (hybrid, or BM25 alone; as an anonymous shopper sees it, not logged) and cache
+    its ids."""
+    if keyword_only:
+        ranked, _ = keyword_search(normalize_query(query), filters=filters, limit=limit)
+    else:
+        ranked, _, _ = hybrid_rank(normalize_query(query), filters=filters, limit=limit)
+    ids = [pid for pid, _ in ranked[:limit]]
+    cache.set(results_cache_key(_curated_kind(keyword_only), query, filters, limit), ids, CURATED_RESULTS_TTL)
     return ids
 
 

@@ -55,18 +55,22 @@ def refresh_search_statistics():
     services.refresh_vector_index()
 
 
-def queue_curated_results(query: str, filters: services.Filters, limit: int) -> None:
+def queue_curated_results(query: str, filters: services.Filters, limit: int, *, keyword_only: bool = False) -> None:
     """Queue a curated query once, however many pages ask for it before it has run."""
-    claim = services.results_cache_key("curated-pending", query, filters, limit, versioned=False)
+    kind = "curated-keyword-pending" if keyword_only else "curated-pending"
+    claim = services.results_cache_key(kind, query, filters, limit, versioned=False)
     if cache.add(claim, 1, CURATED_CLAIM_SECONDS):
         refresh_curated_results.delay(query, filters.category_id, filters.min_price, filters.max_price,
-                                      filters.in_stock, limit)
+                                      filters.in_stock, limit, keyword_only)
 
 
 @shared_task(ignore_result=True)
 def refresh_curated_results(query: str, category_id: int | None = None, min_price: float | None = None,
-                            max_price: float | None = None, in_stock: bool = False, limit: int = 12):
-    """A page's curated-query block found no cached results: run the query once for every shopper."""
+                            max_price: float | None = None, in_stock: bool = False, limit: int = 12,
+                            keyword_only: bool = False):
+    """A page's curated-query block found no cached results: run the query once for every shopper
+    (of its search-experiment variant, when ``keyword_only``)."""
     if category_id and not Category.objects.filter(pk=category_id).exists():
         category_id = None
-    services.refresh_curated_results(query, services.Filters(category_id, min_price, max_price, in_stock), limit)
+    services.refresh_curated_results(query, services.Filters(category_id, min_price, max_price, in_stock), limit,
+                                     keyword_only=keyword_only)

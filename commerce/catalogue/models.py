@@ -105,6 +105,15 @@ class ProductQuerySet(models.QuerySet):
         return self.filter(category_id__in=category.descendant_ids())
 
 
+class PriceList(models.TextChoices):
+    """Which of a product's prices a shopper pays. Everyone pays the current price (the one dynamic
+    pricing moves) unless a pricing experiment puts them on the base price an editor set
+    (``commerce.customers.experiments.price_list_for``)."""
+
+    CURRENT = "current", "Current price"
+    BASE = "base", "Base price"
+
+
 class Product(index.Indexed, ClusterableModel):
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=220, unique=True, blank=True, help_text="URL part: /products/<slug>/")
@@ -164,10 +173,6 @@ class Product(index.Indexed, ClusterableModel):
 
     def get_absolute_url(self):
         return reverse("catalogue:product", kwargs={"slug": self.slug})
-
-    @property
-    def is_discounted(self) -> bool:
-        return self.price < self.base_price
 
 
 class ProductVariant(Orderable):

@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.db.models import Prefetch, QuerySet
 from wagtail.images import get_image_model
 
-from commerce.catalogue.models import Category, Product, ProductVariant
+from commerce.catalogue.models import Category, PriceList, Product, ProductVariant
 
 NAVIGATION_CACHE_KEY = "catalogue:navigation"
 CATALOGUE_VERSION_KEY = "catalogue:version"
@@ -29,11 +29,33 @@ SORTS = {
 }
 
 
-def unit_price(product: Product, variant: ProductVariant | None = None) -> Decimal:
-    """What a shopper pays for one unit right now: the variant's own price, else the product's current price."""
+def unit_price(product: Product, variant: ProductVariant | None = None,
+               price_list: str = PriceList.CURRENT) -> Decimal:
+    """What a shopper on ``price_list`` pays for one unit right now: the variant's own price, else the
+    product's current price (or its base price, on the base price list). ``product`` may be anything
+    with ``price`` and ``base_price`` (a cached ``ProductPrice``)."""
     if variant is not None and variant.price is not None:
         return variant.price
-    return product.price
+    return product.base_price if price_list == PriceList.BASE else product.price
+
+
+@dataclass(frozen=True)
+class ShownPrice:
+    """A price as a card or product page shows it: what the shopper pays, and the base price struck
+    through when that is less."""
+
+    price: Decimal
+    was: Decimal | None
+
+    @property
+    def discount_percent(self) -> int:
+        """Whole percent off the base price (20 for 10.00 instead of 12.50); 0 when not discounted."""
+        return int((1 - self.price / self.was) * 100) if self.was else 0
+
+
+def shown_price(product, price_list: str = PriceList.CURRENT) -> ShownPrice:
+    price = unit_price(product, None, price_list)
+    return ShownPrice(price, product.base_price if price < product.base_price else None)
 
 
 @dataclass(frozen=True)

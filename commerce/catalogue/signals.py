@@ -6,7 +6,8 @@ from django.dispatch import Signal, receiver
 from commerce.catalogue.models import Category, Product
 from commerce.catalogue.services import forget_navigation, forget_prices
 
-# Sent by the product page with (product, visitor, request); commerce.events records it.
+# Sent by the product page with (product, customer, visitor_id, price shown, request); commerce.events
+# records it.
 product_viewed = Signal()
 # Sent after commit with (product_ids) when products were written in bulk (no per-row post_save),
 # so listeners such as the search index can catch up.

@@ -3,8 +3,9 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 
 from commerce.catalogue.models import Category, Product
-from commerce.catalogue.services import SORTS, listing
+from commerce.catalogue.services import SORTS, listing, shown_price
 from commerce.catalogue.signals import product_viewed
+from commerce.customers.experiments import price_list_for
 from commerce.customers.services import customer_for
 
 
@@ -37,9 +38,11 @@ def product(request, slug):
         Product.objects.active().select_related("category", "image").prefetch_related("variants", "gallery__image"),
         slug=slug,
     )
+    shown = shown_price(product, price_list_for(request))
     product_viewed.send(sender=Product, product=product, customer=customer_for(request.user),
-                        visitor_id=request.visitor_id, request=request)
+                        visitor_id=request.visitor_id, price=shown.price, request=request)
     return render(request, "catalogue/product.html", {
-        "product": product, "breadcrumbs": product.category.ancestors(), "variants": list(product.variants.all()),
+        "product": product, "shown": shown, "breadcrumbs": product.category.ancestors(),
+        "variants": list(product.variants.all()),
         "attributes": sorted((product.attributes or {}).items()),
     })

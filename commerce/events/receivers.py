@@ -15,23 +15,24 @@ def _session_key(request) -> str:
 
 
 @receiver(product_viewed, dispatch_uid="events_record_view")
-def record_view(sender, product, customer, visitor_id, request=None, **kwargs):
+def record_view(sender, product, customer, visitor_id, price, request=None, **kwargs):
     record(EventType.VIEW, customer_id=customer.pk if customer else None, visitor_id=visitor_id,
-           product_id=product.pk, price=product.price, surface="product_page", session_id=_session_key(request))
+           product_id=product.pk, price=price, surface="product_page", session_id=_session_key(request))
 
 
 @receiver(cart_changed, dispatch_uid="events_record_cart_change")
-def record_cart_change(sender, customer, visitor_id, product, quantity, **kwargs):
+def record_cart_change(sender, customer, visitor_id, product, quantity, price, **kwargs):
     record(EventType.ADD_TO_CART if quantity > 0 else EventType.REMOVE_FROM_CART,
            customer_id=customer.pk if customer else None, visitor_id=visitor_id, product_id=product.pk,
-           quantity=abs(quantity), price=product.price, surface="cart")
+           quantity=abs(quantity), price=price, surface="cart")
 
 
 @receiver(order_placed, dispatch_uid="events_record_purchase")
 def record_purchase(sender, order, **kwargs):
     for line in order.lines.all():
         record(EventType.PURCHASE, customer_id=order.customer_id, visitor_id=order.visitor_id,
-               product_id=line.product_id, quantity=line.quantity, price=line.unit_price, surface="checkout")
+               product_id=line.product_id, quantity=line.quantity, price=line.unit_price, surface="checkout",
+               experiments=order.experiments)
 
 
 @receiver(return_requested, dispatch_uid="events_record_return")

@@ -74,6 +74,8 @@ class Order(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PLACED, db_index=True)
     currency = models.CharField(max_length=3)
     total = models.DecimalField(**MONEY)
+    experiments = models.JSONField(default=dict, blank=True, editable=False,
+                                   help_text="{experiment key: variant} the shopper was counted in at checkout.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

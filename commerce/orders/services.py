@@ -9,8 +9,9 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 
-from commerce.catalogue.models import Product, ProductVariant
+from commerce.catalogue.models import PriceList, Product, ProductVariant
 from commerce.catalogue.services import available_stock, unit_price
+from commerce.customers.experiments import price_list_for
 from commerce.customers.models import Customer
 from commerce.customers.services import customer_for, visitor_id
 from commerce.orders.models import Cart, CartLine, LineItem, Order, Return
@@ -33,10 +34,11 @@ class PriceChanged(CartError):
 
 @dataclass(frozen=True)
 class Shopper:
-    """Who owns a cart: a customer, else the anonymous visitor."""
+    """Who owns a cart (a customer, else the anonymous visitor) and the price list they pay."""
 
     customer: Customer | None
     visitor_id: UUID
+    price_list: str = PriceList.CURRENT
 
     @property
     def cache_key(self) -> str:
@@ -78,8 +80,12 @@ class CartContents:
         return [line for line in self.lines if line.price_changed]
 
 
-def shopper_for(request) -> Shopper:
-    return Shopper(customer_for(request.user), visitor_id(request))
+def shopper_for(request, *, priced: bool = True) -> Shopper:
+    """The request's shopper. ``priced``: they are about to see or pay prices, so their price list is
+    looked up (recording their exposure to a running pricing experiment); the header's cart count and
+    the cart lookups of APIs that show no price pass False."""
+    return Shopper(customer_for(request.user), visitor_id(request),
+                   price_list_for(request) if priced else PriceList.CURRENT)
 
 
 # --- cart -----------------------------------------------------------------------------------------
@@ -134,15 +140,15 @@ def add_to_cart(shopper: Shopper, product: Product, variant: ProductVariant | No
     stock = available_stock(product, variant)
     if wanted > stock:
         raise OutOfStock(f"Only {stock} of {product.title} left." if stock else f"{product.title} is sold out.")
-    # The product page the shopper added from showed today's price: that is the price they saw.
-    seen = unit_price(product, variant)
+    # The product page the shopper added from showed today's price on their list: the price they saw.
+    seen = unit_price(product, variant, shopper.price_list)
     if line is None:
         line = CartLine.objects.create(cart=cart, product=product, variant=variant, quantity=quantity,
                                        seen_unit_price=seen)
     else:
         line.quantity, line.seen_unit_price = wanted, seen
         line.save(update_fields=["quantity", "seen_unit_price"])
-    _after_cart_change(shopper, cart, product, variant, quantity)
+    _after_cart_change(shopper, cart, product, variant, quantity, seen)
     return line
 
 
@@ -164,24 +170,27 @@ def set_line_quantity(shopper: Shopper, line_id: int, quantity: int) -> None:
         line.quantity = quantity
         line.save(update_fields=["quantity"])
     if delta:
-        _after_cart_change(shopper, line.cart, line.product, line.variant, delta)
+        _after_cart_change(shopper, line.cart, line.product, line.variant, delta, line.seen_unit_price)
 
 
-def _after_cart_change(shopper, cart, product, variant, delta) -> None:
+def _after_cart_change(shopper, cart, product, variant, delta, price) -> None:
     cache.delete(shopper.cache_key)
     transaction.on_commit(
         lambda: cart_changed.send(
             sender=Cart, cart=cart, customer=shopper.customer, visitor_id=shopper.visitor_id,
-            product=product, variant=variant, quantity=delta,
+            product=product, variant=variant, quantity=delta, price=price,
         )
     )
 
 
-def cart_contents(cart: Cart | None) -> CartContents:
+def cart_contents(shopper: Shopper) -> CartContents:
+    """The shopper's cart priced on their price list, with what is left in stock."""
+    cart = find_cart(shopper)
     if cart is None:
         return CartContents(lines=[], currency=settings.VITRINE_CURRENCY)
     lines = list(cart.lines.select_related("product__image", "variant"))
-    priced = [PricedLine(line, unit_price(line.product, line.variant), available_stock(line.product, line.variant))
+    priced = [PricedLine(line, unit_price(line.product, line.variant, shopper.price_list),
+                         available_stock(line.product, line.variant))
               for line in lines]
     currency = lines[0].product.currency if lines else settings.VITRINE_CURRENCY
     return CartContents(lines=priced, currency=currency)
@@ -194,9 +203,10 @@ def accept_current_prices(shopper: Shopper) -> int:
     if cart is None:
         return 0
     lines = list(cart.lines.select_for_update(of=("self",)).select_related("product", "variant"))
-    changed = [line for line in lines if unit_price(line.product, line.variant) != line.seen_unit_price]
+    changed = [line for line in lines
+               if unit_price(line.product, line.variant, shopper.price_list) != line.seen_unit_price]
     for line in changed:
-        line.seen_unit_price = unit_price(line.product, line.variant)
+        line.seen_unit_price = unit_price(line.product, line.variant, shopper.price_list)
     CartLine.objects.bulk_update(changed, ["seen_unit_price"])
     return len(changed)
 
@@ -229,8 +239,9 @@ def merge_visitor_cart(customer: Customer, visitor_id: UUID) -> None:
 
 
 @transaction.atomic
-def place_order(shopper: Shopper, *, email: str, address: dict) -> Order:
-    """Turn the shopper's cart into an order at the prices they saw, taking the stock.
+def place_order(shopper: Shopper, *, email: str, address: dict, experiments: dict[str, str] | None = None) -> Order:
+    """Turn the shopper's cart into an order at the prices they saw, taking the stock. ``experiments``
+    ({experiment: variant} the shopper is counted in) tags the order and its purchase events.
 
     Product and variant rows are locked (in id order, so two checkouts never deadlock) before stock and
     prices are checked, so two buyers of the last unit get exactly one order and one OutOfStock, and a
@@ -253,12 +264,13 @@ def place_order(shopper: Shopper, *, email: str, address: dict) -> Order:
     if short:
         raise OutOfStock("Not enough stock left for: " + ", ".join(short) + ". Please update your cart.")
     moved = [products[line.product_id].title for line in lines
-             if unit_price(products[line.product_id], variants.get(line.variant_id)) != line.seen_unit_price]
+             if unit_price(products[line.product_id], variants.get(line.variant_id), shopper.price_list)
+             != line.seen_unit_price]
     if moved:
         raise PriceChanged("The price of " + ", ".join(moved) + " changed. Please review your cart.")
 
     order = Order.objects.create(
-        customer=shopper.customer, visitor_id=shopper.visitor_id, email=email,
+        customer=shopper.customer, visitor_id=shopper.visitor_id, email=email, experiments=experiments or {},
         currency=products[lines[0].product_id].currency, total=Decimal("0.00"), **address,
     )
     items = []

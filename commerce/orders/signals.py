@@ -5,7 +5,8 @@ from django.dispatch import Signal, receiver
 
 from commerce.customers.signals import visitor_identified
 
-# (cart, customer, visitor_id, product, variant, quantity): quantity > 0 added, < 0 removed.
+# (cart, customer, visitor_id, product, variant, quantity, price): quantity > 0 added, < 0 removed; price is
+# the unit price the shopper was shown.
 cart_changed = Signal()
 # (order): sent once per order after commit; the order's lines are saved.
 order_placed = Signal()

@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from commerce.catalogue.models import Product, ProductVariant
+from commerce.customers.experiments import experiment_tags
 from commerce.customers.services import customer_for
 from commerce.customers.views import safe_next
 from commerce.orders.forms import ADDRESS_FIELDS, AddToCartForm, CartLineForm, CheckoutForm, ReturnForm
@@ -14,7 +15,6 @@ from commerce.orders.services import (
     accept_current_prices,
     add_to_cart,
     cart_contents,
-    find_cart,
     place_order,
     request_return,
     set_line_quantity,
@@ -23,7 +23,7 @@ from commerce.orders.services import (
 
 
 def cart(request):
-    contents = cart_contents(find_cart(shopper_for(request)))
+    contents = cart_contents(shopper_for(request))
     return render(request, "orders/cart.html", {"cart": contents})
 
 
@@ -71,7 +71,7 @@ def cart_line(request, line_id):
 
 def checkout(request):
     shopper = shopper_for(request)
-    contents = cart_contents(find_cart(shopper))
+    contents = cart_contents(shopper)
     if not contents.lines:
         messages.info(request, "Your cart is empty.")
         return redirect("orders:cart")
@@ -87,7 +87,8 @@ def checkout(request):
     form = CheckoutForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            order = place_order(shopper, email=form.cleaned_data["email"], address=form.address())
+            order = place_order(shopper, email=form.cleaned_data["email"], address=form.address(),
+                                experiments=experiment_tags(request))
         except CartError as error:
             messages.error(request, str(error))
             return redirect("orders:cart")

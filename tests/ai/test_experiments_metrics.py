@@ -8,7 +8,7 @@ from django.utils import timezone
 from scipy import stats
 
 from ai.experiments import metrics, services
-from commerce.events.services import store_events
+from commerce.events.services import link_visitor, store_events
 from commerce.orders.models import Order
 from tests.factories import CustomerFactory, ExperimentFactory
 
@@ -137,6 +137,24 @@ def test_a_customers_exposures_on_several_devices_are_one_unit():
     assert treatment.units == 1
     assert treatment.metrics["search_conversion"].tally.total == 1
     assert treatment.metrics["average_order_value"].estimate.value == pytest.approx(42.0)
+
+
+def test_a_guest_order_placed_before_logging_in_counts_for_the_customer_once():
+    # Exposed as a visitor, bought as a guest, then logged in: login links the visitor to the customer
+    # (events updated, VisitorLink written), so the unit is the customer and the guest order is theirs.
+    experiment = ExperimentFactory(primary_metric="average_order_value")
+    customer, browser = CustomerFactory(), uuid.uuid4()
+    at = NOW - dt.timedelta(days=5)
+    store_events([event("experiment_exposure", experiment, "b", visitor=browser, at=at)])
+    orders((browser, "30.00", at + dt.timedelta(hours=1)), (customer, "50.00", at + dt.timedelta(days=1)))
+    link_visitor(customer.pk, browser)
+
+    treatment = metrics.results(experiment, as_of=NOW).variants[1]
+
+    assert treatment.units == 1
+    assert treatment.metrics["average_order_value"].tally.n == 2
+    assert treatment.metrics["average_order_value"].estimate.value == pytest.approx(40.0)
+    assert treatment.metrics["search_conversion"].tally.total == 1
 
 
 def test_average_order_value_uses_the_orders_of_exposed_units_after_exposure():

@@ -13,8 +13,10 @@ pytestmark = pytest.mark.django_db
 
 def unsaved(surface="recommendation_block", variants=(("a", 50, "trending", True), ("b", 50, "personalised", False)),
             **fields) -> Experiment:
+    fields.setdefault("primary_metric",
+                      "recommendation_ctr" if surface == "recommendation_block" else "search_conversion")
     experiment = Experiment(key="home-carousel", name="Home carousel", hypothesis="More clicks", surface=surface,
-                            primary_metric="recommendation_ctr", **fields)
+                            **fields)
     experiment.variants = [Variant(key=key, name=key, weight=weight, strategy=strategy, is_control=control)
                            for key, weight, strategy, control in variants]
     return experiment
@@ -51,6 +53,16 @@ def test_strategies_must_belong_to_the_surface():
 
     assert "'personalised' does not apply to Search" in messages(error.value)
     unsaved(surface="search", variants=[("a", 1, "hybrid", True), ("b", 1, "keyword", False)]).full_clean()
+
+
+def test_click_through_is_a_primary_metric_of_recommendation_blocks_only():
+    with pytest.raises(ValidationError) as error:
+        unsaved(surface="pricing", variants=[("a", 1, "dynamic", True), ("b", 1, "base", False)],
+                primary_metric="recommendation_ctr").full_clean()
+
+    assert "Click-through is measured on recommendation blocks only" in messages(error.value)
+    unsaved(surface="pricing", variants=[("a", 1, "dynamic", True), ("b", 1, "base", False)],
+            primary_metric="average_order_value").full_clean()
 
 
 def test_weights_must_be_positive():

@@ -14,11 +14,10 @@ from ai.experiments.models import Experiment, ExperimentAssignment
 from commerce.customers.signals import visitor_identified
 from commerce.events.models import CustomerEvent
 from commerce.events.services import drain_events
-from tests.factories import CustomerFactory, ExperimentFactory
+from tests.factories import BROWSER, CustomerFactory, ExperimentFactory
 
 pytestmark = pytest.mark.django_db
 
-BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Version/17.5 Safari/605.1.15"
 
 
 def request(visitor=None, customer=None, user_agent=BROWSER, **headers):

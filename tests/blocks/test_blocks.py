@@ -8,6 +8,7 @@ from wagtail.blocks import StructBlockValidationError
 from ai.recommendations import services as recommendations
 from ai.search import services as search
 from ai.search import tasks as search_tasks
+from ai.search.models import SearchQuery
 from blocks.blocks import (
     DynamicallyPricedProductBlock,
     OptionalSnippetChooserBlock,
@@ -16,7 +17,9 @@ from blocks.blocks import (
     StorefrontStreamBlock,
 )
 from commerce.catalogue.services import set_current_price
-from tests.factories import ProductFactory
+from commerce.events.models import CustomerEvent
+from commerce.events.services import drain_events
+from tests.factories import ExperimentFactory, ProductFactory, browse_as, visitor_in
 
 pytestmark = pytest.mark.django_db
 
@@ -138,6 +141,58 @@ def test_search_box_shows_results_for_what_the_shopper_typed(wagtail_site, publi
     html = Client().get("/", {"q": "reading lamp"}).content.decode()
     assert f'data-product-id="{lamp.pk}"' in html
     assert 'value="reading lamp"' in html  # the box keeps what was typed
+
+
+@pytest.fixture
+def search_experiment():
+    return ExperimentFactory(surface="search", primary_metric="search_conversion",
+                             variants=[("hybrid", 50, "hybrid", True), ("keyword", 50, "keyword", False)])
+
+
+def test_a_curated_search_block_shows_each_search_variant_its_own_list(wagtail_site, publish, search_experiment,
+                                                                       monkeypatch):
+    lamp, desk = ProductFactory(title="Brass Reading Lamp"), ProductFactory(title="Oak Writing Desk")
+    lists = {False: [lamp.pk], True: [desk.pk]}  # what the task computed for hybrid and keyword-only
+    monkeypatch.setattr(search, "curated_results", lambda *args, keyword_only: lists[keyword_only])
+    publish(("semantic_search", {"title": "For readers", "mode": "curated", "query": "reading lamp",
+                                 "in_stock": True, "count": 4}))
+    hybrid, keyword = visitor_in(search_experiment, "hybrid"), visitor_in(search_experiment, "keyword")
+
+    # Each twice, alternating: the second view of each is served from the shared HTML cache.
+    pages = [browse_as(Client(), visitor).get("/").content.decode() for visitor in (keyword, hybrid, keyword, hybrid)]
+
+    assert all(f'data-product-id="{desk.pk}"' in html and lamp.title not in html for html in pages[0::2])
+    assert all(f'data-product-id="{lamp.pk}"' in html and desk.title not in html for html in pages[1::2])
+    drain_events()
+    exposed = CustomerEvent.objects.filter(event_type="experiment_exposure")
+    assert sorted(e.experiments[search_experiment.key] for e in exposed) == ["hybrid", "keyword"]
+
+
+def test_a_search_box_searches_with_the_shoppers_variant_and_tags_the_search(wagtail_site, publish,
+                                                                            search_experiment):
+    lamp = ProductFactory(title="Brass Reading Lamp")
+    search.index_products([lamp.pk])
+    search.refresh_term_statistics()
+    publish(("semantic_search", {"title": "Find it", "mode": "box", "in_stock": True, "count": 4}))
+    shopper = browse_as(Client(), visitor_in(search_experiment, "keyword"))
+
+    html = shopper.get("/", {"q": "reading lamp"}).content.decode()
+
+    assert f'data-product-id="{lamp.pk}"' in html
+    assert SearchQuery.objects.get().method == "keyword"
+    drain_events()
+    assert CustomerEvent.objects.get(event_type="search").experiments == {search_experiment.key: "keyword"}
+
+
+def test_keyword_only_curated_lists_are_cached_apart_from_hybrid_ones(wagtail_site):
+    lamp = ProductFactory(title="Brass Reading Lamp")
+    search.index_products([lamp.pk])
+    search.refresh_term_statistics()
+
+    search.refresh_curated_results("reading lamp", search.Filters(), 4, keyword_only=True)
+
+    assert search.curated_results("reading lamp", search.Filters(), 4, keyword_only=True) == [lamp.pk]
+    assert search.curated_results("reading lamp", search.Filters(), 4) is None
 
 
 def test_priced_products_show_the_live_price_struck_base_stock_and_add_to_cart(wagtail_site, publish):

@@ -65,7 +65,7 @@ def test_product_with_variants_needs_one_of_its_own_variants():
         add_to_cart(shopper, variant.product, other)
     add_to_cart(shopper, variant.product, variant, quantity=2)
 
-    contents = cart_contents(find_cart(shopper))
+    contents = cart_contents(shopper)
     assert contents.total == Decimal("40.00")
 
 
@@ -131,7 +131,7 @@ def test_a_price_that_moved_after_adding_is_shown_and_must_be_accepted_before_ch
     add_to_cart(shopper, mug, quantity=2)
     Product.objects.filter(pk=mug.pk).update(price=Decimal("11.00"))  # dynamic pricing moved it
 
-    contents = cart_contents(find_cart(shopper))
+    contents = cart_contents(shopper)
     assert [(p.line.seen_unit_price, p.unit_price) for p in contents.changed_prices] == [
         (Decimal("10.00"), Decimal("11.00"))]
     with pytest.raises(PriceChanged, match="price of .* changed"):
@@ -139,7 +139,7 @@ def test_a_price_that_moved_after_adding_is_shown_and_must_be_accepted_before_ch
     assert not Order.objects.exists() and Product.objects.get(pk=mug.pk).stock == 5
 
     assert accept_current_prices(shopper) == 1
-    assert not cart_contents(find_cart(shopper)).changed_prices
+    assert not cart_contents(shopper).changed_prices
     order = place_order(shopper, email="a@example.com", address=ADDRESS)
     assert order.total == Decimal("22.00")
 
@@ -152,7 +152,7 @@ def test_adding_again_from_the_product_page_shows_the_current_price():
     add_to_cart(shopper, Product.objects.get(pk=mug.pk))
 
     assert CartLine.objects.get().seen_unit_price == Decimal("9.00")
-    assert not cart_contents(find_cart(shopper)).changed_prices
+    assert not cart_contents(shopper).changed_prices
 
 
 def test_place_order_refuses_when_stock_ran_out_and_changes_nothing():

@@ -5,6 +5,9 @@ from decimal import Decimal, InvalidOperation
 from django import template
 from django.conf import settings
 
+from commerce.catalogue import services as catalogue
+from commerce.catalogue.models import PriceList
+
 register = template.Library()
 
 CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$", "JPY": "¥"}
@@ -35,14 +38,12 @@ def money(value, currency=None):
 
 
 @register.filter
-def discount_percent(product):
-    """Whole percent off the base price (``20`` for £10 instead of £12.50); 0 when not discounted."""
-    try:
-        if not product.base_price or product.price >= product.base_price:
-            return 0
-        return int((1 - product.price / product.base_price) * 100)
-    except (AttributeError, TypeError, InvalidOperation):
-        return 0
+def shown_price(product, price_list=""):
+    """``product|shown_price:price_list`` → the price this shopper pays (``.price``), the base price
+    struck through when that is less (``.was``) and ``.discount_percent``. ``price_list`` comes from
+    the ``price_list`` context variable; left out (cached fragments rendered without a request) it is
+    the current price."""
+    return catalogue.shown_price(product, str(price_list or PriceList.CURRENT))
 
 
 @register.filter
