@@ -173,12 +173,13 @@ BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Ver
 def browse_as(client, visitor: uuid.UUID, **headers):
     """The test client as the shopper with this visitor cookie (signed as VisitorMiddleware signs it),
     with a browser's user agent (experiments leave bots out)."""
-    from django.core import signing
+    from django.http import HttpResponse
 
     from commerce.customers.middleware import VisitorMiddleware
     from commerce.customers.services import VISITOR_COOKIE
 
-    client.cookies[VISITOR_COOKIE] = signing.get_cookie_signer(
-        salt=VISITOR_COOKIE + VisitorMiddleware.salt).sign(str(visitor))
+    signed = HttpResponse()
+    signed.set_signed_cookie(VISITOR_COOKIE, str(visitor), salt=VisitorMiddleware.salt)
+    client.cookies[VISITOR_COOKIE] = signed.cookies[VISITOR_COOKIE].value
     client.defaults.update({"HTTP_USER_AGENT": BROWSER, **headers})
     return client

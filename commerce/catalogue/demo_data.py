@@ -2166,11 +2166,12 @@ def ensure_merchandiser(password: str | None) -> StaffAccount:
     )
     group.permissions.add(*perms)
     # The storefront's AI admin by app label (commerce never imports ai): pricing rules and approvals,
-    # the recommendation health panel, the search report and the Storefront AI dashboard.
+    # the recommendation health panel, the search report, the Storefront AI dashboard and experiments.
     group.permissions.add(*Permission.objects.filter(codename__in=[
         "view_pricingrule", "add_pricingrule", "change_pricingrule", "view_pricechange", "approve_pricechange",
         "view_recommendationmodel", "view_searchquery", "view_dashboard",
-    ], content_type__app_label__in=["pricing", "recommendations", "search", "dashboard"]))
+        "view_experiment", "add_experiment", "change_experiment", "manage_experiment",
+    ], content_type__app_label__in=["pricing", "recommendations", "search", "dashboard", "experiments"]))
     home = HomePage.objects.first()
     if home is not None:
         for codename in ("add_page", "change_page", "publish_page"):

@@ -93,6 +93,8 @@ def test_small_run_builds_a_complete_demo_shop():
     assert merchandiser.has_perm("wagtailadmin.access_admin")
     assert merchandiser.has_perm("catalogue.change_product")
     assert merchandiser.has_perm("catalogue.add_category")
+    assert merchandiser.has_perm("experiments.change_experiment")
+    assert merchandiser.has_perm("experiments.manage_experiment")
 
 
 def test_same_seed_gives_the_same_catalogue():

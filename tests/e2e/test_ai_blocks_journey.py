@@ -6,20 +6,27 @@ Screenshots land in test-artifacts/e2e/ai-blocks/ (git-ignored) for a human to l
 
 import json
 import re
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from django.http import HttpRequest
 from playwright.sync_api import expect, sync_playwright
 
+from ai.experiments import services as experiments
 from ai.recommendations import services as recommendations
 from ai.recommendations.models import CustomerRecommendations
 from commerce.catalogue import demo_data
 from commerce.catalogue.models import Product
-from commerce.events.services import QUEUE_KEY, redis_client
+from commerce.customers.middleware import VisitorMiddleware
+from commerce.customers.services import VISITOR_COOKIE
+from commerce.events.models import CustomerEvent
+from commerce.events.services import QUEUE_KEY, drain_events, redis_client
 from home.models import ContentPage
 from tests.e2e.test_shopping_journey import ARTIFACTS as E2E_ARTIFACTS
 from tests.e2e.test_shopping_journey import CHROMIUM, CHROMIUM_ARGS
+from tests.factories import BROWSER, ExperimentFactory
 
 pytestmark = pytest.mark.e2e
 
@@ -48,8 +55,8 @@ def chromium():
             browser.close()
 
 
-def new_page(browser):
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+def new_page(browser, **context_options):
+    page = browser.new_context(viewport={"width": 1280, "height": 900}, **context_options).new_page()
     page.set_default_timeout(15_000)
     return page
 
@@ -268,3 +275,88 @@ def test_a_similar_carousel_without_a_product_is_refused(live_server, wagtail_si
         shot(page, "05-editor-similar-without-product-refused", height=1600)
 
     assert not ContentPage.objects.filter(title="Like this one", live=True).exists()
+
+
+def stored_events(timeout: float = 5.0, **filters) -> list[CustomerEvent]:
+    """Drain the Redis queue into PostgreSQL until events matching ``filters`` are stored, for at most
+    ``timeout`` seconds (a beacon answered 202 is queued; the drain is what a worker would run)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        drain_events()
+        found = list(CustomerEvent.objects.filter(**filters))
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_carousel_under_a_running_experiment_tags_its_beacons_with_the_shoppers_variant(live_server, wagtail_site,
+                                                                                         shop):
+    """A carousel shown under a running A/B experiment: the visitor's own row carries
+    ``data-experiments`` = {experiment: their variant}, vitrine.js sends it with the impression and
+    click beacons, and the stored events (and the visitor's exposure) carry that same variant."""
+    # Both variants trending: an anonymous visitor gets a full row whichever variant the hash gives.
+    experiment = ExperimentFactory(variants=[("a", 50, "trending", True), ("b", 50, "trending", False)])
+    content = wagtail_site.add_child(instance=ContentPage(title="Under test", slug="under-test", body=[
+        {"type": "recommendations", "value": {"title": "Tested for you", "strategy": "trending", "count": 4,
+                                              "category": None, "product": None, "fallback": "trending",
+                                              "experiment": experiment.pk}}]))
+    content.save_revision().publish()
+    content.refresh_from_db()
+    block_id = content.body[0].id
+    surface = f"block:{block_id}"
+    fragment_url = f"/fragments/{content.pk}/{block_id}/"
+    page_path = content.get_url()
+
+    def beacon_of(event_type):
+        def matches(response) -> bool:
+            if not (response.url.endswith("/api/v1/events") and response.request.method == "POST"):
+                return False
+            return any(event["event_type"] == event_type and event["surface"] == surface
+                       for event in json.loads(response.request.post_data)["events"])
+        return matches
+
+    with chromium() as browser:
+        # A desktop browser's user agent: "HeadlessChrome" is a bot to the experiments (control, untagged).
+        page = new_page(browser, user_agent=BROWSER)
+        with page.expect_response(beacon_of("recommendation_impression")) as impression_beacon:
+            html = page.goto(live_server.url + page_path).text()
+            # The shared fallback is the same for everyone, so untagged; the visitor's row is fetched.
+            assert f'data-fragment-url="{fragment_url}"' in html and "data-experiments" not in html
+            row = page.locator(".ai-carousel.is-personalised")
+            expect(row).to_be_visible()
+        expect(row.locator(".carousel__item")).to_have_count(4)
+        tag = json.loads(row.get_attribute("data-experiments") or "{}")
+        shown_ids = [int(pid) for pid in row.locator(".carousel__item").evaluate_all(
+            "items => items.map(item => item.dataset.productId)")]
+        visitor_cookie = next(c["value"] for c in page.context.cookies() if c["name"] == VISITOR_COOKIE)
+        shot(page, "06-page-carousel-under-experiment")
+
+        with page.expect_response(beacon_of("recommendation_click")) as click_beacon:
+            row.locator(".product-card__link").first.click()
+        expect(page).not_to_have_url(re.compile(re.escape(page_path) + "$"))
+        # (status, events sent) of each beacon, read while the browser is open
+        impression = impression_beacon.value.status, json.loads(impression_beacon.value.request.post_data)["events"]
+        click = click_beacon.value.status, json.loads(click_beacon.value.request.post_data)["events"]
+
+    cookies = HttpRequest()
+    cookies.COOKIES[VISITOR_COOKIE] = visitor_cookie
+    visitor = cookies.get_signed_cookie(VISITOR_COOKIE, salt=VisitorMiddleware.salt)  # as VisitorMiddleware reads it
+    variant = experiments.hashed_variant(experiments.definition(experiment.key), visitor).key
+    expected = {experiment.key: variant}
+    assert tag == expected
+
+    # What the browser sent: the row's tag on every impression and on the click, both accepted.
+    assert impression == (202, [{"event_type": "recommendation_impression", "product": pid, "surface": surface,
+                                 "experiments": expected} for pid in shown_ids])
+    assert click == (202, [{"event_type": "recommendation_click", "product": shown_ids[0], "surface": surface,
+                            "experiments": expected}])
+
+    # What was stored, for this visitor: impressions, the click and the exposure, all in their variant.
+    impressions = stored_events(event_type="recommendation_impression", anonymous_id=visitor, surface=surface)
+    assert sorted(event.product_id for event in impressions) == sorted(shown_ids)
+    assert all(event.experiments == expected for event in impressions)
+    clicks = stored_events(event_type="recommendation_click", anonymous_id=visitor, surface=surface)
+    assert [(event.product_id, event.experiments) for event in clicks] == [(shown_ids[0], expected)]
+    exposures = stored_events(event_type="experiment_exposure", anonymous_id=visitor)
+    assert [(event.surface, event.experiments) for event in exposures] == [(f"experiment:{experiment.key}", expected)]
