@@ -1,15 +1,19 @@
 import pytest
 from django.core.cache import cache
 
+from ai.experiments import services as experiments
 from tests.factories import CategoryFactory, CustomerFactory, ProductFactory, stored_event
 
 
 @pytest.fixture(autouse=True)
 def clean_redis():
-    """Each test starts and ends with an empty Redis database (cache, sessions, broker queues)."""
+    """Each test starts and ends with an empty Redis database (cache, sessions, broker queues), and
+    without the process's own copy of which experiments run (it would outlive the test's database)."""
     cache.clear()
+    experiments.forget_running()
     yield
     cache.clear()
+    experiments.forget_running()
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import time
 import uuid
 from dataclasses import dataclass, replace
 
@@ -27,13 +28,19 @@ from commerce.events.models import EventType
 from commerce.events.services import record
 
 DEFINITION_KEY = "experiments:definition:{}"
-RUNNING_KEY = "experiments:running:{}"
+RUNNING_KEY = "experiments:running:all"
+STORE_WIDE_KEY = "experiments:running:store-wide"
 ASSIGNMENT_KEY = "experiments:assignment:{}:{}"
 EXPOSED_KEY = "experiments:exposed:{}:{}:{}"
 # Short: a started, paused or edited experiment reaches every process within a minute even if the
 # save-time invalidation (receivers) missed one; reading it costs one Redis GET per surface.
 DEFINITION_TTL = 60
 ASSIGNMENT_TTL = 24 * 3600
+# How long a process trusts its own copy of which store-wide experiments run: every page asks (prices,
+# search blocks), and with none running this spares each one a Redis GET (0.2 ms of a 15 ms page). A start
+# or stop reaches the other processes this much later; the process that made it sees it at once.
+STORE_WIDE_LOCAL_SECONDS = 5.0
+_store_wide = {"until": 0.0, "running": {}}
 EXPOSURE_DEDUPE_TTL = 26 * 3600  # outlives the calendar day it is keyed on, in any time zone
 HASH_SPACE = 16 ** 15  # 60 bits of the SHA-256: uniform, and exact in a float's 53-bit mantissa after division
 # Crawlers, link previews, monitors and headless browsers. A heuristic: what it misses is spread evenly
@@ -130,30 +137,38 @@ def definition(experiment_key: str) -> ExperimentDefinition | None:
 
 
 def running_key(surface: str) -> str | None:
-    """The key of the running experiment on a store-wide surface (search, pricing), cached."""
-    cache_key = RUNNING_KEY.format(surface)
-    key = cache.get(cache_key)
-    if key is None:
-        key = Experiment.objects.filter(surface=surface, status=Experiment.Status.RUNNING).values_list(
-            "key", flat=True).first() or ""
-        cache.set(cache_key, key, DEFINITION_TTL)
-    return key or None
+    """The key of the running experiment on a store-wide surface (search, pricing), cached in Redis and
+    for ``STORE_WIDE_LOCAL_SECONDS`` in the process."""
+    now = time.monotonic()
+    if _store_wide["until"] <= now:
+        running = cache.get(STORE_WIDE_KEY)
+        if running is None:
+            running = dict(Experiment.objects.filter(surface__in=STORE_WIDE_SURFACES,
+                                                     status=Experiment.Status.RUNNING).values_list("surface", "key"))
+            cache.set(STORE_WIDE_KEY, running, DEFINITION_TTL)
+        _store_wide.update(until=now + STORE_WIDE_LOCAL_SECONDS, running=running)
+    return _store_wide["running"].get(surface)
 
 
 def running_keys() -> list[str]:
     """The keys of every running experiment, cached."""
-    cache_key = RUNNING_KEY.format("all")
-    keys = cache.get(cache_key)
+    keys = cache.get(RUNNING_KEY)
     if keys is None:
         keys = list(Experiment.objects.filter(status=Experiment.Status.RUNNING).values_list("key", flat=True))
-        cache.set(cache_key, keys, DEFINITION_TTL)
+        cache.set(RUNNING_KEY, keys, DEFINITION_TTL)
     return keys
 
 
 def forget(experiment: Experiment) -> None:
     """Drop the cached definition after a change (save, start, pause, finish)."""
-    cache.delete_many([DEFINITION_KEY.format(experiment.key), RUNNING_KEY.format(experiment.surface),
-                       RUNNING_KEY.format("all")])
+    cache.delete(DEFINITION_KEY.format(experiment.key))
+    forget_running()
+
+
+def forget_running() -> None:
+    """Drop what is known of which experiments run, in Redis and in this process."""
+    cache.delete_many([STORE_WIDE_KEY, RUNNING_KEY])
+    _store_wide["until"] = 0.0
 
 
 def _snapshot(experiment: Experiment) -> ExperimentDefinition:

@@ -189,6 +189,23 @@ def test_the_running_search_experiment_is_found_by_surface():
     assert services.running_key("search") == experiment.key
 
 
+def test_a_pause_in_another_process_is_seen_here_once_the_local_copy_expires(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(services.time, "monotonic", lambda: clock[0])
+    experiment = ExperimentFactory(surface="pricing", primary_metric="average_order_value",
+                                   variants=[("a", 1, "dynamic", True), ("b", 1, "base", False)])
+    assert services.running_key("pricing") == experiment.key  # now remembered here for a few seconds
+    # Paused by another process: it saves (no signal reaches this process) and drops the Redis copy.
+    Experiment.objects.filter(pk=experiment.pk).update(status="paused")
+    services.cache.delete(services.STORE_WIDE_KEY)
+
+    stale = services.running_key("pricing")
+    clock[0] += services.STORE_WIDE_LOCAL_SECONDS
+    fresh = services.running_key("pricing")
+
+    assert (stale, fresh) == (experiment.key, None)
+
+
 # --- surfaces -------------------------------------------------------------------------------------
 
 
