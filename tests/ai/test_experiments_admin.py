@@ -68,6 +68,19 @@ def test_an_experiment_with_its_variants_is_created_as_a_draft(admin_client):
     assert [(v.key, v.is_control) for v in experiment.variants.order_by("sort_order")] == [("a", True), ("b", False)]
 
 
+def test_a_pricing_experiment_is_created_and_refuses_click_through_as_its_metric(admin_client):
+    pricing = form_data(key="base-vs-dynamic", surface="pricing", primary_metric="average_order_value",
+                        **{"variants-0-strategy": "dynamic", "variants-1-strategy": "base"})
+
+    refused = admin_client.post(f"{SNIPPETS}add/", pricing | {"primary_metric": "recommendation_ctr"})
+    created = admin_client.post(f"{SNIPPETS}add/", pricing)
+
+    assert "Click-through is measured on recommendation blocks only" in refused.content.decode()
+    assert created.status_code == 302, created.content.decode()[-3000:]
+    experiment = Experiment.objects.get(key="base-vs-dynamic")
+    assert [v.strategy for v in experiment.variants.order_by("sort_order")] == ["dynamic", "base"]
+
+
 def test_the_form_refuses_variants_without_a_control_or_with_another_surfaces_strategy(admin_client):
     no_control = form_data()
     del no_control["variants-0-is_control"]
