@@ -208,6 +208,7 @@ class PriceHistory(models.Model):
         APPROVED = "approved", "Approved by an editor"
         RULE_BOUNDS = "rule_bounds", "Moved into its pricing rule's bounds"
         KILL_SWITCH = "kill_switch", "Back to base price (dynamic pricing stopped)"
+        MANUAL = "manual", "Set by an editor on the product"
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
     previous_price = models.DecimalField(**MONEY)

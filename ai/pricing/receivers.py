@@ -1,14 +1,32 @@
-"""A saved pricing rule takes effect at once for prices outside its new bounds."""
+"""A saved pricing rule takes effect at once for prices outside its new bounds; a product saved with a
+new price goes into the price history."""
 
 from django.db import transaction
-from django.db.models.signals import post_save
+from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
-from ai.pricing import tasks
+from ai.pricing import services, tasks
 from ai.pricing.models import PricingRule
+from commerce.catalogue.models import Product
 
 
 @receiver(post_save, sender=PricingRule, dispatch_uid="pricing_enforce_rule_bounds_on_save")
 def rule_saved(sender, instance, raw=False, **kwargs):
     if not raw:
         transaction.on_commit(lambda: tasks.enforce_rule_bounds.delay(instance.pk))
+
+
+@receiver(pre_save, sender=Product, dispatch_uid="pricing_remember_stored_price")
+def remember_stored_price(sender, instance, raw=False, **kwargs):
+    # One indexed read per product save (editors, code); bulk writes send no signal and cost nothing.
+    if not raw and instance.pk is not None:
+        instance._stored_price = Product.objects.filter(pk=instance.pk).values_list("price", flat=True).first()
+
+
+@receiver(post_save, sender=Product, dispatch_uid="pricing_record_manual_price")
+def record_manual_price(sender, instance, created, raw=False, **kwargs):
+    stored = getattr(instance, "_stored_price", None)
+    if created or raw or stored is None or stored == instance.price:
+        return
+    # Kept on the instance: the admin's after-edit hook adds the editor (ai.pricing.wagtail_hooks).
+    instance._manual_price_entry = services.record_manual_price(instance.pk, stored, instance.price)

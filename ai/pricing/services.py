@@ -494,6 +494,14 @@ def approve_changes(change_ids, user, *, now: dt.datetime | None = None) -> Appr
     return ApprovalOutcome(applied=len(applied), expired=len(expired))
 
 
+def record_manual_price(product_id: int, previous_price: Decimal, price: Decimal, *, user=None) -> PriceHistory:
+    """An editor (or code) saved the product with a new price: into the ledger, so the next run's
+    guardrail window starts from it and the history shows who moved it."""
+    return PriceHistory.objects.create(product_id=product_id, previous_price=previous_price, price=price,
+                                       source=PriceHistory.Source.MANUAL, reason="edited on the product",
+                                       changed_by=user)
+
+
 @transaction.atomic
 def reject_changes(change_ids, user, *, now: dt.datetime | None = None) -> int:
     _require(user, APPROVE_PERMISSION)

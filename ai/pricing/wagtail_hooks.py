@@ -142,3 +142,10 @@ def price_change_decision_buttons(snippet, user, next_url=None):
 @hooks.register("register_product_admin_tabs")
 def price_history_tab():
     return [ObjectList([PriceHistoryPanel(heading="Price over time")], heading="Price history")]
+
+
+@hooks.register("after_edit_snippet")
+def credit_manual_price_to_the_editor(request, instance):
+    entry = getattr(instance, "_manual_price_entry", None)
+    if entry is not None:
+        PriceHistory.objects.filter(pk=entry.pk).update(changed_by=request.user)

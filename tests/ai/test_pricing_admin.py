@@ -1,5 +1,6 @@
 import datetime as dt
 from decimal import Decimal
+from html.parser import HTMLParser
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -162,3 +163,66 @@ def test_the_new_product_page_renders_without_a_history(admin_client):
     CategoryFactory()
     page = admin_client.get("/admin/snippets/catalogue/product/add/").content.decode()
     assert "The price history starts once the product is saved." in page
+
+
+class FormFields(HTMLParser):
+    """The fields of a page's main form as a browser would submit them (inputs, checked boxes, selects
+    with their selected options, textareas)."""
+
+    def __init__(self):
+        super().__init__()
+        self.data, self._select, self._textarea = {}, None, None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        name = attrs.get("name")
+        if tag == "input" and name and attrs.get("type") not in ("submit", "button", "file"):
+            if attrs.get("type") not in ("checkbox", "radio") or "checked" in attrs:
+                self.data[name] = attrs.get("value", "on" if attrs.get("type") == "checkbox" else "")
+        elif tag == "select" and name:
+            self._select = name
+            self.data.setdefault(name, "")
+        elif tag == "option" and self._select and "selected" in attrs:
+            self.data[self._select] = attrs.get("value", "")
+        elif tag == "textarea" and name:
+            self._textarea = name
+            self.data[name] = ""
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.data[self._textarea] += data
+
+
+def submitted_form(client, url: str, **changes) -> dict:
+    parser = FormFields()
+    parser.feed(client.get(url).content.decode())
+    return {key: value for key, value in parser.data.items() if key != "csrfmiddlewaretoken"} | changes
+
+
+def test_an_editor_changing_a_price_on_the_product_is_in_the_price_history_with_their_name(admin_client):
+    product = ProductFactory(title="Speckled mug", base_price=Decimal("10.00"), price=Decimal("10.00"))
+    url = f"/admin/snippets/catalogue/product/edit/{product.pk}/"
+
+    response = admin_client.post(url, submitted_form(admin_client, url, price="9.25"))
+    admin_client.post(url, submitted_form(admin_client, url, title="Speckled mug, large"))  # price unchanged
+
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    [entry] = PriceHistory.objects.filter(product=product)
+    assert (entry.previous_price, entry.price, entry.source) == (Decimal("10.00"), Decimal("9.25"), "manual")
+    assert entry.changed_by.username == "admin"
+
+
+def test_a_price_set_in_code_is_recorded_without_an_editor():
+    product = ProductFactory(base_price=Decimal("10.00"))
+
+    product.price = Decimal("11.00")
+    product.save()
+
+    [entry] = PriceHistory.objects.filter(product=product)
+    assert (entry.previous_price, entry.price, entry.changed_by) == (Decimal("10.00"), Decimal("11.00"), None)
