@@ -23,6 +23,7 @@ demo: install
 	$(BIN)/python manage.py simulate_shoppers --customers 500 --days 60
 	$(BIN)/python manage.py embed_products
 	$(BIN)/python manage.py train_recommendations
+	$(BIN)/python manage.py seed_pricing --run
 	$(MAKE) serve
 
 # Web, Celery worker and beat in one process group; Ctrl-C stops all three.
