@@ -85,13 +85,13 @@ CACHES = {
         "OPTIONS": {
             # A Redis outage degrades to cache misses (and a logged error), never to a 500.
             "IGNORE_EXCEPTIONS": True,
-            "LOG_IGNORED_EXCEPTIONS": True,
             "SOCKET_CONNECT_TIMEOUT": 0.5,
             "SOCKET_TIMEOUT": 0.5,
         },
     }
 }
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+DJANGO_REDIS_LOGGER = "vitrine.cache"  # one line per 10 s during an outage (LOGGING below)
 # Sessions read from Redis and survive a Redis restart (a login must not vanish with the cache).
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
@@ -278,12 +278,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"first_per_10_s": {"()": "vitrine.log.FirstPerInterval", "seconds": 10}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("VITRINE_LOG_LEVEL", "INFO")},
     "loggers": {
         "pgserver": {"level": "WARNING"},
         "django_tasks": {"level": "WARNING"},
         "django.db.backends": {"level": "WARNING"},
+        "vitrine.cache": {"filters": ["first_per_10_s"]},
     },
 }
 
