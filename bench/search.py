@@ -12,6 +12,8 @@
    products, as it returns only those), and of the raw HNSW index at the ``hnsw.ef_search`` it is
    served with (100) and at pgvector's maximum (1000). A result counts when it is within (1 + 1e-3)
    of the exact 50th distance (ann-benchmarks' tolerance: the demo catalogue repeats texts).
+   The same under shopper filters (``BENCH_SEARCH_FILTERED_QUERIES`` queries each, 40): every
+   department, in stock and a 10–30 price band, against exact search over the filtered products.
 3. ``GET /api/v1/search`` through Django's full request stack, single client: p50/p99 with the query
    embedding uncached (every query new to Redis) and cached (embedding cached, results recomputed).
 """
@@ -30,10 +32,11 @@ from ai import embeddings
 from ai.search import services
 from ai.search.evaluation import scratch_database
 from bench import percentile
-from commerce.catalogue.models import Product
+from commerce.catalogue.models import Category, Product
 
 PRODUCTS = int(os.environ.get("BENCH_SEARCH_PRODUCTS", "100000"))
 QUERIES = int(os.environ.get("BENCH_SEARCH_QUERIES", "200"))
+FILTERED_QUERIES = int(os.environ.get("BENCH_SEARCH_FILTERED_QUERIES", "40"))  # per filter
 # Measured: larger batches stop paying off past ~512 texts with length-sorted int8 inference.
 BATCH_SIZE = 512
 
@@ -137,6 +140,38 @@ def semantic_recall(queries: list[str]) -> dict:
             "exact_top50_ms_p50": round(percentile(exact_ms, 50), 2)}
 
 
+def filtered_recall(queries: list[str]) -> list[dict]:
+    """Recall@50 and latency of ``semantic_search`` under shopper filters: each department (a narrow
+    share of the catalogue: an exact search or more probes), in stock and a price band (broad)."""
+    vectors = embeddings.encode(queries[:FILTERED_QUERIES])
+    cases = [(f"department: {c.name}", services.Filters(category_id=c.pk))
+             for c in Category.objects.filter(parent=None).order_by("name")]
+    cases += [("in stock", services.Filters(in_stock=True)),
+              ("price 10-30", services.Filters(min_price=10, max_price=30))]
+    rows = []
+    with connection.cursor() as cursor:
+        for label, filters in cases:
+            matches, active = services.filter_matches(filters)
+            where, params = filters.sql()
+            recalls, timings = [], []
+            for vector in vectors:
+                literal = services.vector_literal(vector)
+                started = time.perf_counter()
+                results = services.semantic_search("", vector=vector, filters=filters, limit=50)
+                timings.append((time.perf_counter() - started) * 1000)
+                cursor.execute("BEGIN")
+                cursor.execute("SET LOCAL enable_indexscan = off")
+                cursor.execute(f"""SELECT e.embedding <=> %s::vector AS distance FROM search_productembedding e
+                                   JOIN catalogue_product p ON p.id = e.product_id WHERE {where}
+                                   ORDER BY distance LIMIT 50""", [literal, *params])
+                threshold = cursor.fetchall()[-1][0] * 1.001
+                cursor.execute("COMMIT")
+                recalls.append(_within(cursor, literal, [pid for pid, _ in results], threshold))
+            rows.append({"filter": label, "share": round(matches / active, 3),
+                         "exact": matches <= services.EXACT_SEARCH_MAX_MATCHES, **_summary(recalls, timings)})
+    return rows
+
+
 def api_latency(queries: list[str], *, cached_embedding: bool) -> dict:
     client = Client()
     client.get("/api/v1/search", {"q": "warm up"})
@@ -173,6 +208,7 @@ def measure() -> dict:
     queries = sample_queries(QUERIES)
     return {
         "semantic": semantic_recall(queries),
+        "semantic_filtered": filtered_recall(queries),
         "api_uncached_embedding": api_latency(queries, cached_embedding=False),
         "api_cached_embedding": api_latency(queries, cached_embedding=True),
         "stages_median_ms": stage_timings(queries),

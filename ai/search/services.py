@@ -244,6 +244,14 @@ IVFFLAT_BUILD_MEMORY = "1GB"
 # 0.975–0.984 / 5.8 ms; 8,000 → 0.979–0.987 / 6.1–7.8 ms; 10,000 → 0.985–0.991 / 7.8–8.5 ms (HNSW
 # 2.3 ms). Fixed, so latency stays flat as the catalogue grows past 100k and recall falls (not measured).
 IVFFLAT_SCAN_ROWS = 8_000
+# A filtered query's iterative scan stops at the first ``limit`` matches in the lists nearest the query,
+# so a filter keeping a small share of the catalogue (a department) misses matches in further lists.
+# Probes grow as the share shrinks, up to this factor. Measured at 100k products, department filters of
+# 7.5–15 % (docs/benchmarks.md): recall@50 0.65–0.80 at 1× → 0.92–0.97 at 4× (p50 19–35 → 28–42 ms).
+FILTERED_PROBES_MAX_FACTOR = 4
+# A filter this narrow is searched exactly: every match scored, no index (≈ 4 µs a match at 100k, so
+# ≈ 30 ms at the limit, where 4× probes give recall 0.92 in 55 ms).
+EXACT_SEARCH_MAX_MATCHES = 8_000
 # Rebuilt when this share of the embeddings was added, removed or re-embedded since the build: new
 # vectors join the nearest existing list, so lists drift from the catalogue.
 IVFFLAT_DRIFT = 0.2
@@ -286,19 +294,42 @@ def refresh_vector_index() -> int:
     SearchStatistics.objects.filter(pk=1).update(
         vector_index_lists=lists, vector_index_rows=rows if lists else 0,
         vector_index_built_at=started if lists else None)
-    cache.delete(cache_key("vector-index"))
+    cache.delete(cache_key("vector-index-shape"))
     return lists
+
+
+def _ivfflat_shape() -> tuple[int, int]:
+    """(lists, probes that scan ``IVFFLAT_SCAN_ROWS`` vectors) of the IVFFlat index; (0, 0) without one."""
+    shape = cache.get(cache_key("vector-index-shape"))
+    if shape is None:
+        stats = SearchStatistics.objects.filter(pk=1).values("vector_index_lists", "vector_index_rows").first()
+        lists, rows = (stats["vector_index_lists"], stats["vector_index_rows"]) if stats else (0, 0)
+        shape = (lists, min(lists, math.ceil(IVFFLAT_SCAN_ROWS * lists / rows)) if lists else 0)
+        cache.set(cache_key("vector-index-shape"), shape, CORPUS_STATS_TTL)
+    return tuple(shape)
 
 
 def ivfflat_probes() -> int:
     """Probes that scan ``IVFFLAT_SCAN_ROWS`` vectors of the IVFFlat index; 0 when there is none."""
-    probes = cache.get(cache_key("vector-index"))
-    if probes is None:
-        stats = SearchStatistics.objects.filter(pk=1).values("vector_index_lists", "vector_index_rows").first()
-        lists, rows = (stats["vector_index_lists"], stats["vector_index_rows"]) if stats else (0, 0)
-        probes = min(lists, math.ceil(IVFFLAT_SCAN_ROWS * lists / rows)) if lists else 0
-        cache.set(cache_key("vector-index"), probes, CORPUS_STATS_TTL)
-    return probes
+    return _ivfflat_shape()[1]
+
+
+def ivfflat_lists() -> int:
+    return _ivfflat_shape()[0]
+
+
+def filter_matches(filters: Filters) -> tuple[int, int]:
+    """(products that pass ``filters``, active products), cached with the corpus statistics."""
+    key = cache_key(f"filter-matches:{hashlib.sha1(repr(filters).encode()).hexdigest()}")
+    counts = cache.get(key)
+    if counts is None:
+        where, params = filters.sql()
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FILTER (WHERE {where}), count(*) FROM catalogue_product p "
+                           "WHERE p.active", params)
+            counts = cursor.fetchone()
+        cache.set(key, counts, CORPUS_STATS_TTL)
+    return tuple(counts)
 
 
 def _bump_index_version() -> None:
@@ -449,17 +480,26 @@ def semantic_search(query: str, *, filters: Filters = Filters(), limit: int = CA
     """Nearest products by cosine distance: from the IVFFlat index over half-precision vectors when the
     catalogue has one (``refresh_vector_index``), else from the HNSW index. Either index yields the
     candidates; they are ranked by full-precision distance. With filters the index scan is iterative
-    (pgvector reads on until enough candidates pass them), so filtered result lists stay full."""
+    (pgvector reads on until enough candidates pass them), so filtered result lists stay full, and it
+    probes more lists the fewer products pass; a filter passing at most ``EXACT_SEARCH_MAX_MATCHES`` is
+    searched exactly."""
     literal = vector_literal(query_embedding(query) if vector is None else vector)
     where, params = filters.sql()
+    matches, active = filter_matches(filters) if not filters.is_empty else (None, None)
     probes = ivfflat_probes()
-    if probes:
+    if matches is not None and matches <= EXACT_SEARCH_MAX_MATCHES:
+        # "+ 0": an expression no index serves, so PostgreSQL filters first and scores every match.
+        index, distance, settings = None, "(e.embedding <=> %s::vector) + 0", {}
+    elif probes:
         index, distance = "ivfflat", f"e.embedding::halfvec({EMBEDDING_DIMENSIONS}) <=> %s::halfvec"
+        if matches is not None:
+            factor = min(FILTERED_PROBES_MAX_FACTOR, active / max(matches, 1))
+            probes = min(ivfflat_lists(), math.ceil(probes * factor))
         settings = {"ivfflat.probes": probes}
     else:
         index, distance = "hnsw", "e.embedding <=> %s::vector"
         settings = {"hnsw.ef_search": max(100, limit * 2)}  # ≥ the rows asked for, or HNSW returns fewer
-    if not filters.is_empty:
+    if index and not filters.is_empty:
         settings[f"{index}.iterative_scan"] = "relaxed_order"  # order is restored by the outer ORDER BY
     with transaction.atomic(), connection.cursor() as cursor:
         for name, value in settings.items():

@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from ai import embeddings
@@ -125,6 +126,45 @@ def test_at_scale_the_ivfflat_index_serves_the_same_neighbours(catalogue, monkey
     assert services.refresh_vector_index() == 0 and not ivfflat_in_use()
     assert services.ivfflat_probes() == 0
     assert set(ids(services.semantic_search(query))) == set(ids(from_hnsw))  # the kettle's vector moved a little
+
+
+def semantic_plan(query: str, filters: Filters) -> tuple[dict[str, str], str]:
+    """The index settings and the statement ``semantic_search`` ran."""
+    with CaptureQueriesContext(connection) as queries:
+        services.semantic_search(query, filters=filters)
+    settings = dict(tuple(q["sql"].split("'")[1::2][:2]) for q in queries if "set_config" in q["sql"])
+    return settings, next(q["sql"] for q in queries if "search_productembedding" in q["sql"])
+
+
+def test_a_narrow_filter_is_searched_exactly(catalogue, monkeypatch):
+    garden = Filters(category_id=catalogue["spade"].category_id)
+
+    assert services.filter_matches(garden) == (2, 4)
+    _, exact = semantic_plan("steel", garden)
+    monkeypatch.setattr(services, "EXACT_SEARCH_MAX_MATCHES", 1)
+    settings, indexed = semantic_plan("steel", garden)
+
+    assert "+ 0" in exact and "+ 0" not in indexed
+    assert settings == {"hnsw.ef_search": "100", "hnsw.iterative_scan": "relaxed_order"}
+
+
+@pytest.mark.django_db(transaction=True)  # the IVFFlat index is built CONCURRENTLY, outside a transaction
+def test_ivfflat_probes_more_lists_the_fewer_products_a_filter_keeps(catalogue, monkeypatch):
+    monkeypatch.setattr(services, "IVFFLAT_MIN_PRODUCTS", 4)
+    monkeypatch.setattr(services, "IVFFLAT_ROWS_PER_LIST", 1)  # 4 lists
+    monkeypatch.setattr(services, "IVFFLAT_SCAN_ROWS", 1)  # 1 probe unfiltered
+    monkeypatch.setattr(services, "EXACT_SEARCH_MAX_MATCHES", 0)
+    assert services.refresh_vector_index() == 4
+    try:
+        unfiltered, _ = semantic_plan("steel", Filters())
+        half, _ = semantic_plan("steel", Filters(category_id=catalogue["spade"].category_id))  # 2 of 4
+        quarter, _ = semantic_plan("trowel", Filters(max_price=12.0))  # 1 of 4
+    finally:
+        monkeypatch.setattr(services, "IVFFLAT_MIN_PRODUCTS", 5)
+        services.refresh_vector_index()  # dropped: the index outlives the test's data
+
+    assert [plan["ivfflat.probes"] for plan in (unfiltered, half, quarter)] == ["1", "2", "4"]
+    assert "ivfflat.iterative_scan" not in unfiltered and half["ivfflat.iterative_scan"] == "relaxed_order"
 
 
 def test_reciprocal_rank_fusion_on_hand_made_rankings():
