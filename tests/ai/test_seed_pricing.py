@@ -1,4 +1,4 @@
-"""``seed_pricing``: the demo's global rule, once, and a first pricing run on request."""
+"""``seed_pricing``: the demo's rules, once, and a first pricing run on request."""
 
 from decimal import Decimal
 from io import StringIO
@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 
 from ai.pricing.models import DemandSignal, PricingRule
-from tests.factories import PricingRuleFactory, ProductFactory, stored_event
+from tests.factories import CategoryFactory, PricingRuleFactory, ProductFactory, stored_event
 
 pytestmark = pytest.mark.django_db
 
@@ -18,16 +18,22 @@ def seed(*args) -> str:
     return out.getvalue()
 
 
-def test_it_creates_the_global_rule_once_and_keeps_an_existing_one():
+def test_it_creates_a_global_rule_and_an_approval_rule_for_the_first_department_once():
+    CategoryFactory(name="Kitchen")
+    garden = CategoryFactory(name="Garden")
+
     first, second = seed(), seed()
 
-    rule = PricingRule.objects.get()
-    assert rule.product_id is None and rule.category_id is None
-    assert (rule.max_discount_percent, rule.max_markup_percent, rule.max_change_percent) == (15, 15, 5)
-    assert "Created" in first and "Kept" in second
+    rules = {rule.name: rule for rule in PricingRule.objects.all()}
+    assert set(rules) == {"Global default", "Garden: approve every change"}
+    assert rules["Global default"].category_id is None and rules["Global default"].auto_approve_percent == 5
+    assert rules["Garden: approve every change"].category == garden
+    assert rules["Garden: approve every change"].auto_approve_percent == 0
+    assert all(rule.max_change_percent == 5 and rule.max_discount_percent == 15 for rule in rules.values())
+    assert "Created" in first and "kept them" in second
 
 
-def test_an_editors_global_rule_is_left_as_it_is():
+def test_an_editors_rules_are_left_as_they_are():
     PricingRuleFactory(name="Ours", max_discount_percent=Decimal("5"))
 
     seed()
