@@ -1,5 +1,5 @@
-"""A saved pricing rule takes effect at once for prices outside its new bounds; a product saved with a
-new price goes into the price history."""
+"""A saved pricing rule takes effect at once for prices outside its new bounds; a price set outside the
+engine (a product saved with a new price, a catalogue import) goes into the price history."""
 
 from django.db import transaction
 from django.db.models.signals import post_save, pre_save
@@ -8,6 +8,7 @@ from django.dispatch import receiver
 from ai.pricing import services, tasks
 from ai.pricing.models import PricingRule
 from commerce.catalogue.models import Product
+from commerce.catalogue.signals import products_bulk_changed
 
 
 @receiver(post_save, sender=PricingRule, dispatch_uid="pricing_enforce_rule_bounds_on_save")
@@ -29,4 +30,11 @@ def record_manual_price(sender, instance, created, raw=False, **kwargs):
     if created or raw or stored is None or stored == instance.price:
         return
     # Kept on the instance: the admin's after-edit hook adds the editor (ai.pricing.wagtail_hooks).
-    instance._manual_price_entry = services.record_manual_price(instance.pk, stored, instance.price)
+    [instance._manual_price_entry] = services.record_manual_prices([(instance.pk, stored, instance.price)],
+                                                                   reason="edited on the product")
+
+
+@receiver(products_bulk_changed, dispatch_uid="pricing_record_imported_prices")
+def record_imported_prices(sender, price_changes=(), **kwargs):
+    if price_changes:
+        services.record_manual_prices(list(price_changes), reason="catalogue import")

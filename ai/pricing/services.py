@@ -494,12 +494,14 @@ def approve_changes(change_ids, user, *, now: dt.datetime | None = None) -> Appr
     return ApprovalOutcome(applied=len(applied), expired=len(expired))
 
 
-def record_manual_price(product_id: int, previous_price: Decimal, price: Decimal, *, user=None) -> PriceHistory:
-    """An editor (or code) saved the product with a new price: into the ledger, so the next run's
-    guardrail window starts from it and the history shows who moved it."""
-    return PriceHistory.objects.create(product_id=product_id, previous_price=previous_price, price=price,
-                                       source=PriceHistory.Source.MANUAL, reason="edited on the product",
-                                       changed_by=user)
+def record_manual_prices(changes: list[tuple[int, Decimal, Decimal]], *, reason: str) -> list[PriceHistory]:
+    """Prices set outside the engine, ``(product_id, previous price, price)`` each (an editor on the
+    product, code, a catalogue import): into the ledger, so the next run's guardrail window starts from
+    them and the history shows them."""
+    return PriceHistory.objects.bulk_create([
+        PriceHistory(product_id=product_id, previous_price=previous, price=price,
+                     source=PriceHistory.Source.MANUAL, reason=reason)
+        for product_id, previous, price in changes])
 
 
 @transaction.atomic

@@ -430,7 +430,7 @@ def write(rows: list[Row], result: ImportResult, progress: Progress = _no_progre
         default_currency = settings.VITRINE_CURRENCY
         for start in progress(range(0, len(rows), BATCH_SIZE), total=-(-len(rows) // BATCH_SIZE),
                               desc="Writing", unit="batch"):
-            to_create, to_update = [], []
+            to_create, to_update, price_changes = [], [], []
             for row in rows[start:start + BATCH_SIZE]:
                 category = categories(row.category_path)
                 product = existing.get(row.slug) if row.slug else None
@@ -444,6 +444,8 @@ def write(rows: list[Row], result: ImportResult, progress: Progress = _no_progre
                     ))
                     continue
                 product.title, product.category = row.title, category
+                if product.price != row.price:
+                    price_changes.append((product.pk, product.price, row.price))
                 product.base_price = product.price = row.price
                 product.updated_at = now
                 for name in ("description", "currency", "stock", "attributes", "active"):
@@ -455,7 +457,8 @@ def write(rows: list[Row], result: ImportResult, progress: Progress = _no_progre
             Product.objects.bulk_update(to_update, UPDATE_FIELDS, batch_size=200)
             add_to_search_index(Product, to_create + to_update)
             changed = [p.pk for p in to_create + to_update]
-            transaction.on_commit(lambda ids=changed: products_bulk_changed.send(sender=Product, product_ids=ids))
+            transaction.on_commit(lambda ids=changed, prices=price_changes: products_bulk_changed.send(
+                sender=Product, product_ids=ids, price_changes=prices))
             result.created += len(to_create)
             result.updated += len(to_update)
         result.categories_created = Category.objects.count() - before

@@ -9,8 +9,9 @@ from commerce.catalogue.services import forget_navigation, forget_prices
 # Sent by the product page with (product, customer, visitor_id, price shown, request); commerce.events
 # records it.
 product_viewed = Signal()
-# Sent after commit with (product_ids) when products were written in bulk (no per-row post_save),
-# so listeners such as the search index can catch up.
+# Sent after commit with (product_ids, price_changes) when products were written in bulk (no per-row
+# post_save), so listeners such as the search index and the price history can catch up; price_changes
+# lists (product_id, previous price, price) of the products whose price the write moved.
 products_bulk_changed = Signal()
 
 

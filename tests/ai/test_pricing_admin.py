@@ -216,13 +216,3 @@ def test_an_editor_changing_a_price_on_the_product_is_in_the_price_history_with_
     [entry] = PriceHistory.objects.filter(product=product)
     assert (entry.previous_price, entry.price, entry.source) == (Decimal("10.00"), Decimal("9.25"), "manual")
     assert entry.changed_by.username == "admin"
-
-
-def test_a_price_set_in_code_is_recorded_without_an_editor():
-    product = ProductFactory(base_price=Decimal("10.00"))
-
-    product.price = Decimal("11.00")
-    product.save()
-
-    [entry] = PriceHistory.objects.filter(product=product)
-    assert (entry.previous_price, entry.price, entry.changed_by) == (Decimal("10.00"), Decimal("11.00"), None)
