@@ -14,6 +14,8 @@ from django.db.models import Count, Max, Min
 from django.utils import timezone
 from django_redis import get_redis_connection
 
+from ai.experiments import metrics as experiment_metrics
+from ai.experiments.models import Experiment
 from ai.pricing import services as pricing
 from ai.pricing.models import KillSwitch, PriceChange
 from ai.recommendations import services as recommendations
@@ -159,6 +161,26 @@ def pricing_status() -> dict:
             "kill_switch_changed_at": switch["changed_at"] if switch else None}
 
 
+# --- 6. experiments -----------------------------------------------------------------------------------
+
+
+def experiment_status() -> dict:
+    """Running experiments with their exposed shoppers per variant (one query each), the sample ratio
+    check and whether every variant has its minimum sample; the metrics are on each results page."""
+    running = []
+    for experiment in Experiment.objects.filter(status=Experiment.Status.RUNNING).prefetch_related(
+            "variants").order_by("starts_at"):
+        units = experiment_metrics.exposed_units(experiment)
+        variants = sorted(experiment.variants.all(), key=lambda v: (not v.is_control, v.sort_order or 0, v.pk))
+        counts = [units.get(variant.key, 0) for variant in variants]
+        running.append({
+            "experiment": experiment, "variants": list(zip([v.key for v in variants], counts, strict=True)),
+            "mismatch": experiment_metrics.sample_ratio_mismatch(counts, [v.weight for v in variants]).mismatch,
+            "collecting": min(counts, default=0) < experiment.minimum_sample_size,
+        })
+    return {"running": running}
+
+
 # --- the page ------------------------------------------------------------------------------------------
 
 def guarded(name: str, source) -> dict:
@@ -179,6 +201,7 @@ def dashboard() -> dict:
         "failures": guarded("failures", task_failures),
         "searches": guarded("searches", search_status),
         "pricing": guarded("pricing", pricing_status),
+        "experiments": guarded("experiments", experiment_status),
     }
 
 

@@ -233,6 +233,14 @@ def _window(experiment: Experiment, as_of: dt.datetime) -> dict:
             "tz": settings.TIME_ZONE}
 
 
+def exposed_units(experiment: Experiment, *, as_of: dt.datetime | None = None) -> dict[str, int]:
+    """{variant: exposed shoppers}: the units every metric counts, in one query."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {_exposed_cte()} SELECT variant, count(*) FROM exposed GROUP BY variant",
+                       _window(experiment, as_of or timezone.now()))
+        return dict(cursor.fetchall())
+
+
 def daily_tallies(experiment: Experiment, *, as_of: dt.datetime | None = None
                   ) -> dict[str, dict[str, dict[dt.date, Tally]]]:
     """{metric (or "units"): {variant: {day: Tally}}} for every metric, one query each."""

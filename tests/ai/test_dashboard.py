@@ -1,11 +1,13 @@
 import logging
 import re
+import uuid
 
 import numpy as np
 import pytest
 from celery.signals import task_failure
 from django.contrib.auth.models import Permission
 from django.test import Client
+from django.utils import timezone
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from ai.dashboard import services
@@ -13,7 +15,7 @@ from ai.recommendations import services as recommendations
 from ai.recommendations.tasks import refresh_visitor_recommendations
 from ai.search.models import ProductEmbedding, SearchQuery
 from commerce.events import services as events
-from tests.factories import PriceChangeFactory, ProductFactory, UserFactory
+from tests.factories import ExperimentFactory, PriceChangeFactory, ProductFactory, UserFactory
 from vitrine.celery import app as celery_app
 
 pytestmark = pytest.mark.django_db
@@ -98,6 +100,36 @@ def test_a_stale_or_missing_model_and_an_engaged_kill_switch_are_flagged(admin_c
     assert "No recommendation model has been trained" in section(page, "recommendations")
     assert "Dynamic pricing is stopped" in section(page, "pricing")
     assert "No task has failed recently" in section(page, "celery")
+
+
+def exposed(experiment, variant: str, count: int) -> None:
+    events.store_events([{"id": str(uuid.uuid4()), "created_at": timezone.now().isoformat(),
+                          "event_type": "experiment_exposure", "anonymous_id": str(uuid.uuid4()),
+                          "experiments": {experiment.key: variant}} for _ in range(count)])
+
+
+def test_running_experiments_show_their_exposed_shoppers_and_a_sample_ratio_mismatch(admin_client, client,
+                                                                                   wagtail_site):
+    skewed = ExperimentFactory(name="Home carousel", minimum_sample_size=100)
+    exposed(skewed, "a", 300)
+    exposed(skewed, "b", 200)
+    balanced = ExperimentFactory(name="Search blend", surface="search", primary_metric="search_conversion",
+                                 minimum_sample_size=50,
+                                 variants=[("a", 1, "hybrid", True), ("b", 1, "keyword", False)])
+    exposed(balanced, "a", 40)
+    exposed(balanced, "b", 41)
+    ExperimentFactory(name="Paused one", status="paused")
+    editor(client, "view_dashboard")
+
+    page = section(admin_client.get(DASHBOARD).content.decode(), "experiments")
+    viewer = section(client.get(DASHBOARD).content.decode(), "experiments")
+
+    rows = re.findall(r"<tr>\s*<td>.*?</tr>", page, re.S)
+    assert len(rows) == 2 and "Paused one" not in page
+    assert "a 300 / b 200" in rows[0] and "Sample ratio mismatch" in rows[0]
+    assert "a 40 / b 41" in rows[1] and "Collecting (minimum 50 per variant)" in rows[1]
+    assert f'href="/admin/experiments/{skewed.pk}/results/"' in rows[0]
+    assert "Home carousel" in viewer and "/results/" not in viewer  # no permission to open the results
 
 
 def test_the_menu_shows_the_dashboard_only_to_users_with_its_permission(client, wagtail_site):
