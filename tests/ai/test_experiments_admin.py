@@ -3,9 +3,11 @@ import uuid
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.urls import reverse
 from django.utils import timezone
 
 from ai.experiments.models import Experiment
+from commerce.catalogue import demo_data
 from commerce.events.services import store_events
 from tests.factories import ExperimentFactory, UserFactory
 
@@ -183,3 +185,13 @@ def test_an_existing_experiment_is_edited_with_its_variants(admin_client):
     experiment.refresh_from_db()
     assert experiment.name == "Renamed"
     assert sorted(experiment.variants.values_list("key", "weight")) == [("a", 50), ("b", 30)]
+
+
+def test_a_demo_merchandiser_can_choose_an_experiment_for_a_carousel(client, wagtail_site):
+    ExperimentFactory(name="Home carousel test")
+    demo_data.ensure_merchandiser("a-long-test-password")
+    client.login(username="merchandiser", password="a-long-test-password")
+
+    chooser = client.get(reverse("wagtailsnippetchoosers_experiments_experiment:choose"))
+
+    assert chooser.status_code == 200 and "Home carousel test" in chooser.content.decode()
