@@ -24,6 +24,7 @@ demo: install
 	$(BIN)/python manage.py embed_products
 	$(BIN)/python manage.py train_recommendations
 	$(BIN)/python manage.py seed_pricing --run
+	$(BIN)/python manage.py seed_experiments
 	$(MAKE) serve
 
 # Web, Celery worker and beat in one process group; Ctrl-C stops all three.
