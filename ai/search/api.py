@@ -34,13 +34,14 @@ class SearchParamsSerializer(serializers.Serializer):
             raise serializers.ValidationError("min_price must not exceed max_price.")
         return data
 
-    def filters(self) -> Filters:
+    def filters(self, price_list: str) -> Filters:
+        """The shopper's filters; price bounds apply to the price they pay (``price_list``)."""
         data = self.validated_data
         return Filters(
             category_id=data.get("category"),
             min_price=float(data["min_price"]) if data.get("min_price") is not None else None,
             max_price=float(data["max_price"]) if data.get("max_price") is not None else None,
-            in_stock=data["in_stock"],
+            in_stock=data["in_stock"], price_list=price_list,
         )
 
 
@@ -80,7 +81,8 @@ class SearchView(APIView):
         params.is_valid(raise_exception=True)
         customer = customer_for(request.user)
         results = search(params.validated_data["q"], customer_id=customer.pk if customer else None,
-                         visitor_id=request._request.visitor_id, filters=params.filters(),
+                         visitor_id=request._request.visitor_id,
+                         filters=params.filters(price_list_for(request._request)),
                          limit=params.validated_data["limit"], **search_options(request._request))
         return Response({"query": results.query, "method": results.method,
                          "corrected_terms": results.corrected_terms, "query_id": results.query_log_id,

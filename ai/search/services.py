@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from ai import embeddings
 from ai.search.models import EMBEDDING_DIMENSIONS, ProductEmbedding, SearchQuery, SearchStatistics
-from commerce.catalogue.models import Category, Product
+from commerce.catalogue.models import Category, PriceList, Product
 from commerce.events.services import preferred_categories, record
 
 logger = logging.getLogger(__name__)
@@ -47,6 +47,11 @@ class Filters:
     min_price: float | None = None
     max_price: float | None = None
     in_stock: bool = False
+    price_list: str = PriceList.CURRENT  # which price the bounds apply to: the one the shopper pays
+
+    def __post_init__(self):
+        if self.min_price is None and self.max_price is None:  # no bounds: the same filter for every list
+            object.__setattr__(self, "price_list", PriceList.CURRENT)
 
     def sql(self) -> tuple[str, list]:
         """A WHERE fragment over ``p`` (catalogue_product) and its parameters."""
@@ -54,11 +59,12 @@ class Filters:
         if self.category_id:
             clauses.append("p.category_id = ANY(%s)")
             params.append(Category.objects.get(pk=self.category_id).descendant_ids())
+        price = "p.base_price" if self.price_list == PriceList.BASE else "p.price"
         if self.min_price is not None:
-            clauses.append("p.price >= %s")
+            clauses.append(f"{price} >= %s")
             params.append(self.min_price)
         if self.max_price is not None:
-            clauses.append("p.price <= %s")
+            clauses.append(f"{price} <= %s")
             params.append(self.max_price)
         if self.in_stock:
             clauses.append("p.stock > 0")

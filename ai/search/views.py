@@ -9,6 +9,7 @@ from ai.search.api import SearchParamsSerializer
 from ai.search.services import record_click, search
 from commerce.catalogue.models import Category, Product
 from commerce.catalogue.services import listing
+from commerce.customers.experiments import price_list_for
 from commerce.customers.services import customer_for
 
 RESULTS_PER_PAGE = 24
@@ -25,7 +26,8 @@ def search_page(request):
             customer = customer_for(request.user)
             experiment = search_options(request)
             results = search(params.validated_data["q"], customer_id=customer.pk if customer else None,
-                             visitor_id=request.visitor_id, filters=params.filters(), limit=MAX_RESULTS,
+                             visitor_id=request.visitor_id, filters=params.filters(price_list_for(request)),
+                             limit=MAX_RESULTS,
                              **experiment)
             products = listing().in_bulk(results.product_ids)
             ordered = [products[pid] for pid in results.product_ids if pid in products]

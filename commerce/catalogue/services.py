@@ -183,10 +183,15 @@ def forget_navigation() -> None:
     cache.delete(NAVIGATION_CACHE_KEY)
 
 
-def listing(category: Category | None = None, *, sort: str = "featured") -> QuerySet[Product]:
-    """Active products, optionally within a category and everything below it, in a shopper-chosen order."""
+def listing(category: Category | None = None, *, sort: str = "featured",
+            price_list: str = PriceList.CURRENT) -> QuerySet[Product]:
+    """Active products, optionally within a category and everything below it, in a shopper-chosen order
+    (by price: the price on the shopper's ``price_list``)."""
     products = Product.objects.active().select_related("category").prefetch_related(
         Prefetch("image", queryset=get_image_model().objects.prefetch_renditions(CARD_RENDITION)))
     if category is not None:
         products = products.in_category(category)
-    return products.order_by(*SORTS.get(sort, SORTS["featured"]))
+    order = SORTS.get(sort, SORTS["featured"])
+    if price_list == PriceList.BASE:
+        order = tuple(field.replace("price", "base_price") for field in order)
+    return products.order_by(*order)

@@ -19,7 +19,7 @@ def shop(request):
     sort = request.GET.get("sort", "featured")
     departments = Category.objects.filter(parent=None).prefetch_related("children")
     return render(request, "catalogue/shop.html", {
-        "departments": departments, "page": _page_of(request, listing(sort=sort)),
+        "departments": departments, "page": _page_of(request, listing(sort=sort, price_list=price_list_for(request))),
         "sort": sort, "sorts": SORTS,
     })
 
@@ -29,7 +29,8 @@ def category(request, slug):
     sort = request.GET.get("sort", "featured")
     return render(request, "catalogue/category.html", {
         "category": category, "breadcrumbs": category.ancestors(), "subcategories": category.children.all(),
-        "page": _page_of(request, listing(category, sort=sort)), "sort": sort, "sorts": SORTS,
+        "page": _page_of(request, listing(category, sort=sort, price_list=price_list_for(request))),
+        "sort": sort, "sorts": SORTS,
     })
 
 

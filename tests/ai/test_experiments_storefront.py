@@ -104,6 +104,19 @@ def test_listings_and_the_price_and_recommendation_apis_show_the_variants_price(
     assert (price["price"], price["base_price"]) == ("10.00", "10.00")
 
 
+def test_sorting_and_filtering_by_price_use_the_variants_price(client, pricing_experiment):
+    ProductFactory(title="Raised jug", base_price=Decimal("10.00"), price=Decimal("30.00"))
+    ProductFactory(title="Lowered jug", base_price=Decimal("20.00"), price=Decimal("15.00"))
+    base, dynamic = visitor_in(pricing_experiment, "base"), visitor_in(pricing_experiment, "dynamic")
+
+    def order(visitor) -> list[str]:
+        page = browse_as(client, visitor).get("/shop/", {"sort": "price"}).content.decode()
+        return sorted(("Raised jug", "Lowered jug"), key=page.index)
+
+    assert order(base) == ["Raised jug", "Lowered jug"]  # 10.00 before 20.00
+    assert order(dynamic) == ["Lowered jug", "Raised jug"]  # 15.00 before 30.00
+
+
 def test_a_cart_filled_before_the_experiment_started_asks_the_shopper_to_accept_their_new_price(
         client, pricing_experiment, discounted):
     shopper = browse_as(client, visitor_in(pricing_experiment, "base"))

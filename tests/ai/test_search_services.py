@@ -10,6 +10,7 @@ from ai import embeddings
 from ai.search import services
 from ai.search.models import ProductEmbedding, SearchQuery, SearchStatistics
 from ai.search.services import Filters
+from commerce.catalogue.models import PriceList
 from commerce.events import services as events
 from tests.factories import CategoryFactory, CustomerFactory, ProductFactory
 
@@ -85,6 +86,18 @@ def test_filters_apply_to_both_retrievers(catalogue):
     assert catalogue["spade"].pk not in ids(services.keyword_search("steel", filters=Filters(in_stock=True))[0])
     cheap = ids(services.semantic_search("garden", filters=Filters(max_price=20)))
     assert cheap == [catalogue["trowel"].pk]
+
+
+def test_price_bounds_apply_to_the_price_list_the_shopper_pays(catalogue):
+    kettle = catalogue["kettle"]  # base 45.00, now on sale at 25.00
+    kettle.price = Decimal("25.00")
+    kettle.save()
+
+    current = ids(services.keyword_search("kettle", filters=Filters(max_price=30))[0])
+    base = ids(services.keyword_search("kettle", filters=Filters(max_price=30, price_list=PriceList.BASE))[0])
+
+    assert kettle.pk in current and kettle.pk not in base
+    assert Filters(price_list=PriceList.BASE) == Filters()  # without bounds the list changes nothing
 
 
 def test_inactive_products_are_never_returned(catalogue):
