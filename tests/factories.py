@@ -183,3 +183,24 @@ def browse_as(client, visitor: uuid.UUID, **headers):
     client.cookies[VISITOR_COOKIE] = signed.cookies[VISITOR_COOKIE].value
     client.defaults.update({"HTTP_USER_AGENT": BROWSER, **headers})
     return client
+
+
+def editor(client, *codenames):
+    """A Wagtail editor with exactly these permissions (besides admin access), logged in on ``client``."""
+    from django.contrib.auth.models import Permission
+
+    user = UserFactory()
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["access_admin", *codenames]))
+    client.force_login(user)
+    return user
+
+
+def transition(experiment, action: str):
+    """Start, pause or finish ``experiment`` as the admin does, committed: the cached definitions are
+    dropped on commit, so the next request sees the change."""
+    from django.test import TestCase
+
+    from ai.experiments import services
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return services.transition(experiment, action)

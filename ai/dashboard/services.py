@@ -171,7 +171,7 @@ def experiment_status() -> dict:
     for experiment in Experiment.objects.filter(status=Experiment.Status.RUNNING).prefetch_related(
             "variants").order_by("starts_at"):
         units = experiment_metrics.exposed_units(experiment)
-        variants = sorted(experiment.variants.all(), key=lambda v: (not v.is_control, v.sort_order or 0, v.pk))
+        variants = experiment.ordered_variants()
         counts = [units.get(variant.key, 0) for variant in variants]
         running.append({
             "experiment": experiment, "variants": list(zip([v.key for v in variants], counts, strict=True)),

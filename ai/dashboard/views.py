@@ -9,6 +9,7 @@ from django.views.generic import TemplateView, View
 from wagtail.admin.auth import permission_denied
 
 from ai.dashboard import services
+from ai.experiments.views import can_view_results
 from ai.pricing import services as pricing
 
 logger = logging.getLogger(__name__)
@@ -28,8 +29,7 @@ def action_links(user) -> dict:
         "approvals": _url("wagtailsnippets_pricing_pricechange:list", "?status=pending")
         if user.has_perm("pricing.view_pricechange") or user.has_perm(pricing.APPROVE_PERMISSION) else None,
         "kill_switch": _url("pricing_kill_switch:index") if user.has_perm(pricing.KILL_SWITCH_PERMISSION) else None,
-        "experiment_results": user.has_perm("experiments.view_experiment")
-        or user.has_perm("experiments.manage_experiment"),
+        "experiment_results": can_view_results(user),
     }
 
 

@@ -315,7 +315,7 @@ def _totals(days: dict[dt.date, Tally]) -> Tally:
     return total
 
 
-def _cumulative(metric: str, days: dict[dt.date, Tally], all_days: list[dt.date]) -> list[tuple[dt.date, float | None]]:
+def _cumulative(days: dict[dt.date, Tally], all_days: list[dt.date]) -> list[tuple[dt.date, float | None]]:
     running, series = Tally(), []
     for day in all_days:
         if day in days:
@@ -329,7 +329,7 @@ def results(experiment: Experiment, *, as_of: dt.datetime | None = None) -> Resu
     control, the SRM check and whether the experiment is ready to decide."""
     as_of = as_of or timezone.now()
     tallies = daily_tallies(experiment, as_of=as_of)
-    variants = sorted(experiment.variants.all(), key=lambda v: (not v.is_control, v.sort_order or 0, v.pk))
+    variants = experiment.ordered_variants()
     treatments = max(len(variants) - 1, 1)
     alpha = ALPHA / treatments
     control = next((v for v in variants if v.is_control), variants[0] if variants else None)
@@ -349,7 +349,7 @@ def results(experiment: Experiment, *, as_of: dt.datetime | None = None) -> Resu
     ready, verdict = _verdict(experiment, rows, sample_ratio)
     primary = tallies[experiment.primary_metric]
     all_days = sorted({day for days in primary.values() for day in days})
-    trend = {row.key: _cumulative(experiment.primary_metric, primary.get(row.key, {}), all_days) for row in rows}
+    trend = {row.key: _cumulative(primary.get(row.key, {}), all_days) for row in rows}
     return Results(experiment, as_of, rows, sample_ratio, alpha, ready, verdict, trend)
 
 

@@ -6,7 +6,6 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
-from django.utils import timezone
 from modelcluster.fields import ParentalKey
 from modelcluster.models import ClusterableModel
 from wagtail.models import Orderable
@@ -146,15 +145,9 @@ class Experiment(ClusterableModel):
         if errors:
             raise ValidationError(errors)
 
-    def is_live(self, now=None) -> bool:
-        """Running and inside its dates: surfaces use it."""
-        now = now or timezone.now()
-        return (self.status == self.Status.RUNNING and self.starts_at is not None and self.starts_at <= now
-                and (self.ends_at is None or now < self.ends_at))
-
-    @property
-    def control(self) -> "Variant | None":
-        return next((variant for variant in self.variants.all() if variant.is_control), None)
+    def ordered_variants(self) -> list["Variant"]:
+        """The control first, then the others in their editor order (tables, counts, comparisons)."""
+        return sorted(self.variants.all(), key=lambda v: (not v.is_control, v.sort_order or 0, v.pk or 0))
 
 
 class Variant(Orderable):

@@ -210,10 +210,10 @@ def persisted_variant(experiment: ExperimentDefinition, customer_id: int, visito
     if stored is None:
         stored = ExperimentAssignment.objects.filter(experiment__key=experiment.key, customer_id=customer_id
                                                      ).values_list("variant_key", flat=True).first()
-    if stored is None:
-        stored = hashed_variant(experiment, visitor_id or f"customer:{customer_id}").key
-        stored = _store_assignment(experiment.key, customer_id, stored)
-    cache.set(cache_key, stored, ASSIGNMENT_TTL)
+        if stored is None:
+            stored = hashed_variant(experiment, visitor_id or f"customer:{customer_id}").key
+            stored = _store_assignment(experiment.key, customer_id, stored)
+        cache.set(cache_key, stored, ASSIGNMENT_TTL)
     # A variant removed from a running experiment (not advised) sends its customers to the control.
     return by_key.get(stored, experiment.control)
 
@@ -313,7 +313,6 @@ def transition(experiment: Experiment, action: str) -> Experiment:
         experiment.ends_at = max(now, experiment.starts_at + dt.timedelta(seconds=1)) if experiment.starts_at else None
     experiment.status = target
     experiment.save(update_fields=["status", "starts_at", "ends_at", "updated_at"])
-    transaction.on_commit(lambda: forget(experiment))
     return experiment
 
 

@@ -49,7 +49,7 @@ def trend_chart(trend: dict, *, proportion: bool) -> dict | None:
             "high": label(high), "low": label(low)}
 
 
-def _can_view(user) -> bool:
+def can_view_results(user) -> bool:
     return user.has_perm(VIEW_PERMISSION) or user.has_perm(MANAGE_PERMISSION)
 
 
@@ -57,7 +57,7 @@ class ResultsView(TemplateView):
     template_name = "experiments/admin/results.html"
 
     def dispatch(self, request, *args, **kwargs):
-        if not _can_view(request.user):
+        if not can_view_results(request.user):
             return permission_denied(request)
         self.experiment = get_object_or_404(Experiment.objects.prefetch_related("variants"), pk=kwargs["pk"])
         return super().dispatch(request, *args, **kwargs)
@@ -77,7 +77,7 @@ class ResultsView(TemplateView):
 
 
 def results_csv(request, pk):
-    if not _can_view(request.user):
+    if not can_view_results(request.user):
         return permission_denied(request)
     experiment = get_object_or_404(Experiment.objects.prefetch_related("variants"), pk=pk)
     result = metrics.results(experiment)

@@ -9,7 +9,7 @@ from wagtail.snippets.views.snippets import SnippetViewSet
 
 from ai.experiments.forms import ExperimentForm
 from ai.experiments.models import Experiment
-from ai.experiments.views import MANAGE_PERMISSION, VIEW_PERMISSION, ExperimentResultsViewSet
+from ai.experiments.views import ExperimentResultsViewSet, can_view_results
 
 
 class ExperimentViewSet(SnippetViewSet):
@@ -44,6 +44,6 @@ hooks.register("register_admin_viewset", ExperimentResultsViewSet)
 
 @hooks.register("register_snippet_listing_buttons")
 def results_button(snippet, user, next_url=None):
-    if not isinstance(snippet, Experiment) or not (user.has_perm(VIEW_PERMISSION) or user.has_perm(MANAGE_PERMISSION)):
+    if not isinstance(snippet, Experiment) or not can_view_results(user):
         return []
     return [Button("Results", reverse("experiments:results", args=[snippet.pk]), icon_name="view", priority=5)]

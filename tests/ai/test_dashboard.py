@@ -5,7 +5,6 @@ import uuid
 import numpy as np
 import pytest
 from celery.signals import task_failure
-from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -15,7 +14,7 @@ from ai.recommendations import services as recommendations
 from ai.recommendations.tasks import refresh_visitor_recommendations
 from ai.search.models import ProductEmbedding, SearchQuery
 from commerce.events import services as events
-from tests.factories import ExperimentFactory, PriceChangeFactory, ProductFactory, UserFactory
+from tests.factories import ExperimentFactory, PriceChangeFactory, ProductFactory, editor
 from vitrine.celery import app as celery_app
 
 pytestmark = pytest.mark.django_db
@@ -23,14 +22,6 @@ pytestmark = pytest.mark.django_db
 DASHBOARD = "/admin/storefront-ai/"
 TRAIN = "/admin/storefront-ai/queue/train/"
 REEMBED = "/admin/storefront-ai/queue/reembed/"
-
-
-def editor(client, *codenames):
-    """A Wagtail editor with exactly these permissions (besides admin access), logged in."""
-    user = UserFactory()
-    user.user_permissions.add(*Permission.objects.filter(codename__in=["access_admin", *codenames]))
-    client.force_login(user)
-    return user
 
 
 def broker_queue_length(queue: str) -> int:

@@ -2,26 +2,17 @@ import datetime as dt
 import uuid
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
 from ai.experiments.models import Experiment
 from commerce.catalogue import demo_data
 from commerce.events.services import store_events
-from tests.factories import ExperimentFactory, UserFactory
+from tests.factories import ExperimentFactory, editor
 
 pytestmark = pytest.mark.django_db
 
 SNIPPETS = "/admin/snippets/experiments/experiment/"
-
-
-def editor(client, *codenames):
-    """A Wagtail editor with exactly these permissions, logged in."""
-    user = UserFactory()
-    user.user_permissions.add(*Permission.objects.filter(codename__in=["access_admin", *codenames]))
-    client.force_login(user)
-    return user
 
 
 def results_url(experiment) -> str:

@@ -80,12 +80,6 @@ def test_the_end_must_come_after_the_start():
     assert "end after it starts" in messages(error.value)
 
 
-def test_pricing_is_not_a_surface_offered():
-    # Not offered until a per-visitor price can be charged as well as shown (see docs/experiments.md).
-    with pytest.raises(ValidationError):
-        unsaved(surface="pricing").full_clean()
-
-
 def test_the_database_refuses_a_second_control_a_zero_weight_and_a_duplicate_key():
     experiment = ExperimentFactory()
 
@@ -121,11 +115,8 @@ def test_a_customer_has_one_assignment_per_experiment():
         ExperimentAssignment.objects.create(experiment=experiment, customer=customer, variant_key="b")
 
 
-def test_live_means_running_and_inside_its_dates():
-    now = timezone.now()
-    experiment = ExperimentFactory(starts_at=now - dt.timedelta(days=1), ends_at=now + dt.timedelta(days=1))
+def test_variants_are_ordered_control_first_then_as_the_editor_placed_them():
+    experiment = ExperimentFactory(variants=[("b", 1, "personalised", False), ("c", 1, "recently_viewed", False),
+                                             ("a", 1, "trending", True)])
 
-    assert experiment.is_live(now)
-    assert not experiment.is_live(now + dt.timedelta(days=2))
-    experiment.status = Experiment.Status.PAUSED
-    assert not experiment.is_live(now)
+    assert [variant.key for variant in experiment.ordered_variants()] == ["a", "b", "c"]

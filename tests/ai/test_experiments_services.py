@@ -14,7 +14,7 @@ from ai.experiments.models import Experiment, ExperimentAssignment
 from commerce.customers.signals import visitor_identified
 from commerce.events.models import CustomerEvent
 from commerce.events.services import drain_events
-from tests.factories import BROWSER, CustomerFactory, ExperimentFactory
+from tests.factories import BROWSER, CustomerFactory, ExperimentFactory, transition
 
 pytestmark = pytest.mark.django_db
 
@@ -159,10 +159,10 @@ def test_starting_pausing_and_finishing_change_what_surfaces_see():
     experiment = ExperimentFactory(status="draft", starts_at=None)
     assert services.variant_for(experiment.key, request()) is None
 
-    services.transition(experiment, "start")
+    transition(experiment, "start")
     assert services.variant_for(experiment.key, request()) is not None
 
-    services.transition(experiment, "pause")
+    transition(experiment, "pause")
     assert services.variant_for(experiment.key, request()) is None
 
     finished = services.transition(experiment, "finish")
@@ -181,12 +181,24 @@ def test_a_second_search_experiment_cannot_start_while_one_runs():
         services.transition(waiting, "start")
 
 
-def test_the_running_search_experiment_is_found_by_surface():
+def test_the_running_search_experiment_is_found_by_surface(django_capture_on_commit_callbacks):
     assert services.running_key("search") is None
-    experiment = ExperimentFactory(surface="search", primary_metric="search_conversion",
-                                   variants=[("a", 1, "hybrid", True), ("b", 1, "keyword", False)])
+    with django_capture_on_commit_callbacks(execute=True):  # saving drops the cached answer on commit
+        experiment = ExperimentFactory(surface="search", primary_metric="search_conversion",
+                                       variants=[("a", 1, "hybrid", True), ("b", 1, "keyword", False)])
 
     assert services.running_key("search") == experiment.key
+
+
+def test_a_definition_is_live_inside_its_dates_and_gone_once_paused():
+    now = timezone.now()
+    experiment = ExperimentFactory(starts_at=now - dt.timedelta(days=1), ends_at=now + dt.timedelta(days=1))
+    running = services.definition(experiment.key)
+
+    transition(experiment, "pause")
+
+    assert running.is_live(now) and not running.is_live(now + dt.timedelta(days=2))
+    assert services.definition(experiment.key) is None
 
 
 def test_a_pause_in_another_process_is_seen_here_once_the_local_copy_expires(monkeypatch):
@@ -260,5 +272,5 @@ def test_a_carousel_with_a_running_experiment_is_per_shopper_and_uses_the_varian
     assert block.is_per_shopper(value)
     assert context["experiments_json"] == f'{{"{experiment.key}": "b"}}'
     assert [e.experiments for e in exposures()] == [{experiment.key: "b"}]
-    services.transition(experiment, "pause")
+    transition(experiment, "pause")
     assert not block.is_per_shopper(value)

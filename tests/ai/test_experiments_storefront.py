@@ -17,7 +17,7 @@ from commerce.events.services import drain_events
 from commerce.orders.models import CartLine, Order
 from home.models import HomePage
 from tests.ai.test_experiments_services import request
-from tests.factories import ExperimentFactory, ProductFactory, browse_as, visitor_in
+from tests.factories import ExperimentFactory, ProductFactory, browse_as, transition, visitor_in
 
 pytestmark = pytest.mark.django_db
 
@@ -87,7 +87,7 @@ def test_do_not_track_shoppers_pay_the_control_price_uncounted_and_check_out_wit
 
 def test_without_a_running_pricing_experiment_everyone_pays_the_current_price(client, pricing_experiment, discounted):
     shopper = browse_as(client, visitor_in(pricing_experiment, "base"))
-    services.transition(pricing_experiment, "pause")
+    transition(pricing_experiment, "pause")
 
     order = buy(shopper, discounted)
 
@@ -120,9 +120,9 @@ def test_sorting_and_filtering_by_price_use_the_variants_price(client, pricing_e
 def test_a_cart_filled_before_the_experiment_started_asks_the_shopper_to_accept_their_new_price(
         client, pricing_experiment, discounted):
     shopper = browse_as(client, visitor_in(pricing_experiment, "base"))
-    services.transition(pricing_experiment, "pause")
+    transition(pricing_experiment, "pause")
     shopper.post("/cart/add/", {"product": discounted.pk, "quantity": 1})
-    services.transition(pricing_experiment, "start")
+    transition(pricing_experiment, "start")
 
     refused = shopper.post("/checkout/", CHECKOUT)
     shopper.post("/cart/accept-prices/")
@@ -166,14 +166,14 @@ def test_only_one_pricing_experiment_runs_at_a_time(pricing_experiment):
                                variants=[("dynamic", 50, "dynamic", True), ("base", 50, "base", False)])
 
     with pytest.raises(services.TransitionError, match="Another pricing experiment is running"):
-        services.transition(second, "start")
+        transition(second, "start")
 
 
 def test_the_price_list_follows_the_variant_and_a_finished_experiment_ends_it(pricing_experiment):
     base = visitor_in(pricing_experiment, "base")
 
     running = storefront.price_list(request(base))
-    services.transition(pricing_experiment, "finish")
+    transition(pricing_experiment, "finish")
     finished = storefront.price_list(request(base))
 
     assert (running, finished) == (PriceList.BASE, PriceList.CURRENT)

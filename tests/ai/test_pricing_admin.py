@@ -3,25 +3,16 @@ from decimal import Decimal
 from html.parser import HTMLParser
 
 import pytest
-from django.contrib.auth.models import Permission
 
 from ai.pricing.models import KillSwitch, PriceChange, PriceHistory, PricingRule
 from commerce.catalogue.models import Product
-from tests.factories import CategoryFactory, PriceChangeFactory, PricingRuleFactory, ProductFactory, UserFactory
+from tests.factories import CategoryFactory, PriceChangeFactory, PricingRuleFactory, ProductFactory, editor
 
 pytestmark = pytest.mark.django_db
 
 RULES = "/admin/snippets/pricing/pricingrule/"
 CHANGES = "/admin/snippets/pricing/pricechange/"
 KILL_SWITCH = "/admin/pricing/kill-switch/"
-
-
-def editor(client, *codenames):
-    """A Wagtail editor with exactly these permissions, logged in."""
-    user = UserFactory()
-    user.user_permissions.add(*Permission.objects.filter(codename__in=["access_admin", *codenames]))
-    client.force_login(user)
-    return user
 
 
 def bulk(action: str, *changes) -> str:

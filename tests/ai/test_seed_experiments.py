@@ -6,9 +6,8 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from ai.experiments import services
 from ai.experiments.models import Experiment
-from tests.factories import BROWSER, ExperimentFactory
+from tests.factories import BROWSER, ExperimentFactory, transition
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +45,7 @@ def test_started_the_carousel_experiment_runs_in_the_home_page_carousel(wagtail_
     shopper = Client(HTTP_USER_AGENT=BROWSER)
 
     as_draft = shopper.get("/").content.decode()
-    services.transition(experiment, "start")
+    transition(experiment, "start")
     running = shopper.get("/").content.decode()
 
     assert 'data-fragment-url="/fragments/' not in as_draft
