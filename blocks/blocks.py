@@ -26,6 +26,7 @@ from ai.recommendations import services as recommendations
 from ai.recommendations.services import Strategy
 from ai.search import services as search
 from ai.search import tasks as search_tasks
+from ai.search.storefront import shopper_search
 from commerce.catalogue import services as catalogue
 from commerce.catalogue.models import Product
 from commerce.customers.experiments import price_list_for
@@ -376,8 +377,7 @@ class SemanticSearchBlock(AIBlock):
                                                    keyword_only=keyword_only)
                 ids = self.fallback_products(value)
         elif request is not None and (query := request.GET.get("q", "").strip()[:search.MAX_QUERY_LENGTH]):
-            ids = search.search(query, visitor_id=getattr(request, "visitor_id", None), filters=self.filters(value),
-                                limit=value["count"], **experiments.search_options(request)).product_ids
+            ids = shopper_search(request, query, filters=self.filters(value), limit=value["count"]).product_ids
         context.update(products=catalogue.cards(ids or []), query=query)
         return context
 
@@ -431,8 +431,8 @@ class DynamicallyPricedProductBlock(AIBlock):
 
     def get_api_representation(self, value, context=None):
         return {"title": value["title"], "products": [
-            {"id": p.pk, **({"price": str(price.price), "base_price": str(price.base_price), "currency": price.currency}
-                            if (price := catalogue.product_price(p.pk)) else {"price": None})}
+            {"id": p.pk, **({"price": str(p.price), "base_price": str(p.base_price), "currency": p.currency}
+                            if p.active else {"price": None})}
             for p in value["products"] if p is not None]}
 
 

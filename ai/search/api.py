@@ -5,12 +5,11 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ai.experiments.services import search_options
-from ai.search.services import MAX_QUERY_LENGTH, Filters, search
+from ai.search.services import MAX_QUERY_LENGTH, Filters
+from ai.search.storefront import shopper_search
 from commerce.catalogue.models import Category, Product
 from commerce.catalogue.services import unit_price
 from commerce.customers.experiments import price_list_for
-from commerce.customers.services import customer_for
 
 
 class SearchParamsSerializer(serializers.Serializer):
@@ -34,14 +33,13 @@ class SearchParamsSerializer(serializers.Serializer):
             raise serializers.ValidationError("min_price must not exceed max_price.")
         return data
 
-    def filters(self, price_list: str) -> Filters:
-        """The shopper's filters; price bounds apply to the price they pay (``price_list``)."""
+    def filters(self) -> Filters:
         data = self.validated_data
         return Filters(
             category_id=data.get("category"),
             min_price=float(data["min_price"]) if data.get("min_price") is not None else None,
             max_price=float(data["max_price"]) if data.get("max_price") is not None else None,
-            in_stock=data["in_stock"], price_list=price_list,
+            in_stock=data["in_stock"],
         )
 
 
@@ -79,11 +77,8 @@ class SearchView(APIView):
     def get(self, request):
         params = SearchParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        customer = customer_for(request.user)
-        results = search(params.validated_data["q"], customer_id=customer.pk if customer else None,
-                         visitor_id=request._request.visitor_id,
-                         filters=params.filters(price_list_for(request._request)),
-                         limit=params.validated_data["limit"], **search_options(request._request))
+        results = shopper_search(request._request, params.validated_data["q"], filters=params.filters(),
+                                 limit=params.validated_data["limit"])
         return Response({"query": results.query, "method": results.method,
                          "corrected_terms": results.corrected_terms, "query_id": results.query_log_id,
                          "results": result_rows(results, price_list_for(request._request))})

@@ -304,7 +304,7 @@ def refresh_vector_index() -> int:
     return lists
 
 
-def _ivfflat_shape() -> tuple[int, int]:
+def ivfflat_shape() -> tuple[int, int]:
     """(lists, probes that scan ``IVFFLAT_SCAN_ROWS`` vectors) of the IVFFlat index; (0, 0) without one."""
     shape = cache.get(cache_key("vector-index-shape"))
     if shape is None:
@@ -317,11 +317,7 @@ def _ivfflat_shape() -> tuple[int, int]:
 
 def ivfflat_probes() -> int:
     """Probes that scan ``IVFFLAT_SCAN_ROWS`` vectors of the IVFFlat index; 0 when there is none."""
-    return _ivfflat_shape()[1]
-
-
-def ivfflat_lists() -> int:
-    return _ivfflat_shape()[0]
+    return ivfflat_shape()[1]
 
 
 def filter_matches(filters: Filters) -> tuple[int, int]:
@@ -492,7 +488,7 @@ def semantic_search(query: str, *, filters: Filters = Filters(), limit: int = CA
     literal = vector_literal(query_embedding(query) if vector is None else vector)
     where, params = filters.sql()
     matches, active = filter_matches(filters) if not filters.is_empty else (None, None)
-    probes = ivfflat_probes()
+    lists, probes = ivfflat_shape()
     if matches is not None and matches <= EXACT_SEARCH_MAX_MATCHES:
         # "+ 0": an expression no index serves, so PostgreSQL filters first and scores every match.
         index, distance, settings = None, "(e.embedding <=> %s::vector) + 0", {}
@@ -500,7 +496,7 @@ def semantic_search(query: str, *, filters: Filters = Filters(), limit: int = CA
         index, distance = "ivfflat", f"e.embedding::halfvec({EMBEDDING_DIMENSIONS}) <=> %s::halfvec"
         if matches is not None:
             factor = min(FILTERED_PROBES_MAX_FACTOR, active / max(matches, 1))
-            probes = min(ivfflat_lists(), math.ceil(probes * factor))
+            probes = min(lists, math.ceil(probes * factor))
         settings = {"ivfflat.probes": probes}
     else:
         index, distance = "hnsw", "e.embedding <=> %s::vector"

@@ -1,5 +1,7 @@
 """Thin Celery wrappers over ai.search.services; each takes ids, re-fetches and is safe to repeat."""
 
+from dataclasses import asdict
+
 from celery import shared_task
 from django.core.cache import cache
 
@@ -60,17 +62,15 @@ def queue_curated_results(query: str, filters: services.Filters, limit: int, *, 
     kind = "curated-keyword-pending" if keyword_only else "curated-pending"
     claim = services.results_cache_key(kind, query, filters, limit, versioned=False)
     if cache.add(claim, 1, CURATED_CLAIM_SECONDS):
-        refresh_curated_results.delay(query, filters.category_id, filters.min_price, filters.max_price,
-                                      filters.in_stock, limit, keyword_only)
+        refresh_curated_results.delay(query, asdict(filters), limit, keyword_only)
 
 
 @shared_task(ignore_result=True)
-def refresh_curated_results(query: str, category_id: int | None = None, min_price: float | None = None,
-                            max_price: float | None = None, in_stock: bool = False, limit: int = 12,
-                            keyword_only: bool = False):
+def refresh_curated_results(query: str, filters: dict, limit: int = 12, keyword_only: bool = False):
     """A page's curated-query block found no cached results: run the query once for every shopper
-    (of its search-experiment variant, when ``keyword_only``)."""
-    if category_id and not Category.objects.filter(pk=category_id).exists():
-        category_id = None
-    services.refresh_curated_results(query, services.Filters(category_id, min_price, max_price, in_stock), limit,
-                                     keyword_only=keyword_only)
+    (of its search-experiment variant, when ``keyword_only``). ``filters``: the fields of ``Filters``;
+    the list is cached under those exact filters, so the block finds it."""
+    filters = services.Filters(**filters)
+    if filters.category_id and not Category.objects.filter(pk=filters.category_id).exists():
+        return  # the department was deleted: the block's filters no longer name it either
+    services.refresh_curated_results(query, filters, limit, keyword_only=keyword_only)

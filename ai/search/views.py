@@ -6,11 +6,10 @@ from django.views.decorators.http import require_GET
 
 from ai.experiments.services import search_options
 from ai.search.api import SearchParamsSerializer
-from ai.search.services import record_click, search
+from ai.search.services import record_click
+from ai.search.storefront import shopper_search
 from commerce.catalogue.models import Category, Product
 from commerce.catalogue.services import listing
-from commerce.customers.experiments import price_list_for
-from commerce.customers.services import customer_for
 
 RESULTS_PER_PAGE = 24
 MAX_RESULTS = 48
@@ -23,12 +22,9 @@ def search_page(request):
     if "q" in request.GET:
         params = SearchParamsSerializer(data=request.GET)
         if params.is_valid():
-            customer = customer_for(request.user)
-            experiment = search_options(request)
-            results = search(params.validated_data["q"], customer_id=customer.pk if customer else None,
-                             visitor_id=request.visitor_id, filters=params.filters(price_list_for(request)),
-                             limit=MAX_RESULTS,
-                             **experiment)
+            results = shopper_search(request, params.validated_data["q"], filters=params.filters(),
+                                     limit=MAX_RESULTS)
+            experiment = search_options(request)  # the variant the results were searched with (asked once)
             products = listing().in_bulk(results.product_ids)
             ordered = [products[pid] for pid in results.product_ids if pid in products]
             context.update(results=results, page=Paginator(ordered, RESULTS_PER_PAGE).get_page(request.GET.get("page")),

@@ -203,10 +203,12 @@ def accept_current_prices(shopper: Shopper) -> int:
     if cart is None:
         return 0
     lines = list(cart.lines.select_for_update(of=("self",)).select_related("product", "variant"))
-    changed = [line for line in lines
-               if unit_price(line.product, line.variant, shopper.price_list) != line.seen_unit_price]
-    for line in changed:
-        line.seen_unit_price = unit_price(line.product, line.variant, shopper.price_list)
+    changed = []
+    for line in lines:
+        price = unit_price(line.product, line.variant, shopper.price_list)
+        if price != line.seen_unit_price:
+            line.seen_unit_price = price
+            changed.append(line)
     CartLine.objects.bulk_update(changed, ["seen_unit_price"])
     return len(changed)
 

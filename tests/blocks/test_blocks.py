@@ -13,7 +13,6 @@ from blocks.blocks import (
     DynamicallyPricedProductBlock,
     OptionalSnippetChooserBlock,
     RecommendationCarouselBlock,
-    SemanticSearchBlock,
     StorefrontStreamBlock,
 )
 from commerce.catalogue.services import set_current_price
@@ -126,8 +125,7 @@ def test_curated_search_queues_its_query_once_then_serves_the_cached_results(wag
 
     search.index_products([lamp.pk])
     search.refresh_term_statistics()
-    search.refresh_curated_results(*queued[0][:1], SemanticSearchBlock().filters(
-        SemanticSearchBlock().to_python(value)), 4)
+    search_tasks.refresh_curated_results(*queued[0])  # the queued task, as the worker runs it
     html = Client().get("/").content.decode()
     assert "For readers" in html and f'data-product-id="{lamp.pk}"' in html
 
