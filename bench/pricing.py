@@ -22,7 +22,7 @@ import numpy as np
 from django.db import connection
 
 from ai.pricing import demand_model, services
-from ai.pricing.models import DemandModel, PriceChange, PricingRule, Strategy
+from ai.pricing.models import PriceChange, PricingRule, Strategy
 from ai.search.evaluation import scratch_database
 from bench.ingest import AGG_END, _load_agg_events
 from commerce.catalogue.models import Category
@@ -72,9 +72,7 @@ def create_rules() -> dict:
     started = time.perf_counter()
     trained = demand_model.train(demand_model.Panel(np.arange(rows) % 100, np.arange(rows) // 100, features,
                                                     rng.poisson(trend * ratios ** -1.5) * 1.0))
-    DemandModel.objects.create(training_rows=rows, price_ratio_low=trained.price_ratio_low,
-                               price_ratio_high=trained.price_ratio_high, metrics=trained.metrics,
-                               estimator=trained.serialise())
+    services.store_demand_model(trained, training_rows=rows)
     return {"model_rules": len(departments), "synthetic_model_training_s": round(time.perf_counter() - started, 1)}
 
 

@@ -229,6 +229,7 @@ def replay(test: demand_model.Panel, references: dict[int, float], model: demand
         if progress:
             progress(1)
     final = np.array([float(price) / references[pid] for pid, price in prices.items()])
+    lowest, highest = 1 - float(REPLAY_RULE["max_discount"]), 1 + float(REPLAY_RULE["max_markup"])
     total = sum(moves.values())
     report = {
         "trading_days": len(days), "decisions": total,
@@ -236,8 +237,9 @@ def replay(test: demand_model.Panel, references: dict[int, float], model: demand
         "final_price_vs_reference": {"p10": round(float(np.percentile(final, 10)), 3),
                                      "median": round(float(np.median(final)), 3),
                                      "p90": round(float(np.percentile(final, 90)), 3),
-                                     "share_at_lower_bound": round(float(np.mean(final <= 0.805)), 3),
-                                     "share_at_upper_bound": round(float(np.mean(final >= 1.195)), 3)},
+                                     # at a bound, to within the cent rounding of the prices
+                                     "share_at_lower_bound": round(float(np.mean(final <= lowest + 0.005)), 3),
+                                     "share_at_upper_bound": round(float(np.mean(final >= highest - 0.005)), 3)},
     }
     if expected_gains:
         report["model_expected_revenue_gain_per_move"] = {"median": round(float(np.median(expected_gains)), 3),

@@ -42,14 +42,22 @@ class DemandSignal(models.Model):
                                                               "empty without views.")
     units_last_day = models.FloatField(help_text="Units bought in the last 24 hours.")
     units_daily_average = models.FloatField(help_text="Units bought per day in the 7 days before that (the trend).")
-    velocity_ratio = models.FloatField(null=True, help_text="Last day's units ÷ the trend; empty without a trend.")
     stock = models.IntegerField(help_text="Units on hand (the variants' sum for products with variants).")
-    expected_daily_units = models.FloatField(help_text="The faster of the last day's and the trend's pace.")
     stock_cover_days = models.FloatField(null=True, help_text="Days the stock lasts at the expected pace; "
                                                               "empty when nothing sells.")
 
     def __str__(self):
         return f"demand of product {self.product_id} at {self.as_of:%Y-%m-%d %H:%M}"
+
+    @property
+    def velocity_ratio(self) -> float | None:
+        """Last day's units ÷ the trend; None without a trend."""
+        return self.units_last_day / self.units_daily_average if self.units_daily_average else None
+
+    @property
+    def expected_daily_units(self) -> float:
+        """The faster of the last day's and the trend's pace (what ``stock_cover_days`` divides by)."""
+        return max(self.units_last_day, self.units_daily_average)
 
 
 class Strategy(models.TextChoices):

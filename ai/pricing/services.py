@@ -120,17 +120,14 @@ def compute_demand_signals(as_of: dt.datetime) -> int:
                     LEFT JOIN variant_stock v ON v.product_id = p.id
                     WHERE p.active)
                 INSERT INTO pricing_demandsignal AS s (product_id, as_of, views_per_hour, add_to_cart_rate,
-                    units_last_day, units_daily_average, velocity_ratio, stock, expected_daily_units,
-                    stock_cover_days)
+                    units_last_day, units_daily_average, stock, stock_cover_days)
                 SELECT id, %s, views / 24.0, CASE WHEN views > 0 THEN adds::float / views END, last_day, trend,
-                       CASE WHEN trend > 0 THEN last_day / trend END, stock, greatest(last_day, trend),
-                       CASE WHEN greatest(last_day, trend) > 0 THEN stock / greatest(last_day, trend) END
+                       stock, CASE WHEN greatest(last_day, trend) > 0 THEN stock / greatest(last_day, trend) END
                 FROM base
                 ON CONFLICT (product_id) DO UPDATE SET
                     as_of = EXCLUDED.as_of, views_per_hour = EXCLUDED.views_per_hour,
                     add_to_cart_rate = EXCLUDED.add_to_cart_rate, units_last_day = EXCLUDED.units_last_day,
-                    units_daily_average = EXCLUDED.units_daily_average, velocity_ratio = EXCLUDED.velocity_ratio,
-                    stock = EXCLUDED.stock, expected_daily_units = EXCLUDED.expected_daily_units,
+                    units_daily_average = EXCLUDED.units_daily_average, stock = EXCLUDED.stock,
                     stock_cover_days = EXCLUDED.stock_cover_days""",
             [*demand_params, as_of],
         )
@@ -528,7 +525,7 @@ def enforce_rule_bounds(rule: PricingRule, *, now: dt.datetime | None = None) ->
     if rule.product_id:
         products = products.filter(pk=rule.product_id)
     elif rule.category_id:
-        products = products.filter(category_id__in=rule.category.descendant_ids())
+        products = products.in_category(rule.category)
     rows = list(products.order_by("pk").values_list("pk", "category_id", "price", "base_price"))
     governed = resolve_rules([(pk, category_id) for pk, category_id, *_ in rows])
     moves = {}
@@ -628,12 +625,18 @@ def train_demand_model(now: dt.datetime | None = None) -> DemandModel | None:
         logger.info("demand model not trained: %s", why)
         return None
     trained = demand_model.train(panel)
-    stored = DemandModel.objects.create(training_rows=len(panel.units), price_ratio_low=trained.price_ratio_low,
+    stored = store_demand_model(trained, training_rows=len(panel.units))
+    logger.info("demand model trained on %s: %s", why, trained.metrics)
+    return stored
+
+
+def store_demand_model(trained: demand_model.TrainedModel, *, training_rows: int) -> DemandModel:
+    """Keep a trained model as the current one (and only the newest ``KEEP_MODELS``)."""
+    stored = DemandModel.objects.create(training_rows=training_rows, price_ratio_low=trained.price_ratio_low,
                                         price_ratio_high=trained.price_ratio_high, metrics=trained.metrics,
                                         estimator=trained.serialise())
     keep = DemandModel.objects.order_by("-trained_at").values_list("pk", flat=True)[:KEEP_MODELS]
     DemandModel.objects.exclude(pk__in=list(keep)).delete()
-    logger.info("demand model trained on %s: %s", why, trained.metrics)
     return stored
 
 

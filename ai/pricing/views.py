@@ -4,7 +4,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.contrib import messages
-from django.shortcuts import redirect
+from django.shortcuts import get_list_or_404, redirect
 from django.urls import path
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -69,6 +69,11 @@ class PriceChangeBulkAction(SnippetBulkAction):
 
     models = [PriceChange]
     template_name = "pricing/admin/confirm_bulk_decision.html"
+
+    @classmethod
+    def get_queryset(cls, model, object_ids):
+        # The confirmation page names each change's product.
+        return get_list_or_404(model.objects.select_related("product"), pk__in=object_ids)
 
     def check_perm(self, change):
         return (change.status == PriceChange.Status.PENDING

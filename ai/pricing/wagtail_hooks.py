@@ -66,6 +66,10 @@ class PricingRuleViewSet(SnippetViewSet):
         FieldPanel("enabled"),
     ]
 
+    def get_queryset(self, request):
+        # "scope" shows the product or the category path (three levels deep in the demo tree).
+        return PricingRule.objects.select_related("product", "category__parent__parent")
+
 
 class PriceChangeViewSet(SnippetViewSet):
     model = PriceChange

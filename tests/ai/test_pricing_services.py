@@ -43,8 +43,7 @@ def signal(product, *, as_of=NOW, views_per_hour=0.0, add_to_cart_rate=None, uni
     return DemandSignal.objects.update_or_create(product=product, defaults={
         "as_of": as_of, "views_per_hour": views_per_hour, "add_to_cart_rate": add_to_cart_rate,
         "units_last_day": units_last_day, "units_daily_average": units_daily_average,
-        "velocity_ratio": units_last_day / units_daily_average if units_daily_average else None,
-        "stock": stock, "expected_daily_units": expected,
+        "stock": stock,
         "stock_cover_days": stock / expected if expected else stock_cover_days,
     })[0]
 
@@ -256,9 +255,7 @@ def test_the_model_strategy_holds_where_it_has_never_seen_the_prices_allowed(ela
 
 
 def store(trained: demand_model.TrainedModel) -> DemandModel:
-    return DemandModel.objects.create(training_rows=trained.metrics["rows"], price_ratio_low=trained.price_ratio_low,
-                                      price_ratio_high=trained.price_ratio_high, metrics=trained.metrics,
-                                      estimator=trained.serialise())
+    return services.store_demand_model(trained, training_rows=trained.metrics["rows"])
 
 
 def test_a_rule_picks_the_model_strategy_and_the_engine_uses_the_stored_model(elastic_model):
