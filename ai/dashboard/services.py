@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 VIEW_PERMISSION = "dashboard.view_dashboard"
 ACT_PERMISSION = "dashboard.queue_ai_tasks"
 
-CELERY_QUEUES = ("realtime", "default", "batch")
+CELERY_QUEUES = [queue.name for queue in celery_app.conf.task_queues]
 FAILURES_KEY = "vitrine:dashboard:task-failures"  # a raw Redis list in the cache's database
 FAILURES_KEPT = 50
 FAILURE_MESSAGE_MAX_CHARS = 500

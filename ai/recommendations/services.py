@@ -320,7 +320,6 @@ def current_model() -> ModelInfo | None:
 
 @dataclass
 class LoadedModel:
-    info: ModelInfo
     trained: TrainedModel
     product_ids: np.ndarray
     index: dict[int, int]  # product id → column
@@ -345,7 +344,7 @@ def loaded_model(info: ModelInfo) -> LoadedModel:
             trained = TrainedModel(np.empty((0, factors.shape[1]), np.float32), factors, similarity, popularity,
                                    settings)
             _loaded.clear()  # only the current model is ever served
-            _loaded[info.version] = LoadedModel(info, trained, product_ids,
+            _loaded[info.version] = LoadedModel(trained, product_ids,
                                                 {int(pid): i for i, pid in enumerate(product_ids)})
         return _loaded[info.version]
 
@@ -481,6 +480,7 @@ def compute_embedding_neighbours(product_ids: list[int], count: int = SIMILAR_CO
         ProductRecommendations.objects.bulk_create(
             rows, update_conflicts=True, unique_fields=["product"],
             update_fields=["similar_ids", "similar_scores", "similar_source", "computed_at"])
+        _forget_product_lists(product_ids)
     return len(rows)
 
 
@@ -489,6 +489,14 @@ def forget_product_neighbours(product_id: int) -> None:
     ProductRecommendations.objects.filter(product_id=product_id,
                                           similar_source=ProductRecommendations.Source.EMBEDDING).update(
         similar_source="", similar_ids=[], similar_scores=[])
+    _forget_product_lists([product_id])
+
+
+def _forget_product_lists(product_ids: list[int]) -> None:
+    """Drop the served copies (``product_lists``) of lists rewritten outside training, after the commit."""
+    info = current_model()
+    keys = [PRODUCT_KEY.format(pid, info.version if info else "none") for pid in product_ids]
+    transaction.on_commit(lambda: cache.delete_many(keys))
 
 
 # --- serving --------------------------------------------------------------------------------------
@@ -530,9 +538,9 @@ def _because_viewed(product: Product | None) -> str:
     return f"Because you viewed {product.title}" if product else "Recommended for you"
 
 
-def _popular(limit: int, *, category_id: int | None = None, exclude: set[int] = frozenset()) -> list[tuple]:
+def _popular(limit: int, *, category_id: int | None = None) -> list[tuple]:
     # Twice the limit: popularity is cached for minutes, and some may have sold out since.
-    ids = events.popular_products(category_id=category_id, limit=2 * limit + len(exclude))
+    ids = events.popular_products(category_id=category_id, limit=2 * limit)
     if category_id:
         name = Category.objects.filter(pk=category_id).values_list("name", flat=True).first() or "this department"
         return _entries([(pid, 1.0 / (rank + 1), None) for rank, pid in enumerate(ids)], "category_popular",
@@ -584,15 +592,14 @@ def product_lists(product_id: int) -> ProductRecommendations | None:
     return row or None
 
 
-def similar_to(product_id: int, limit: int) -> list[tuple]:
+def similar_to(product_id: int) -> list[tuple]:
+    """The product's precomputed similar products, nothing else: an empty list lets a carousel hide."""
     lists = product_lists(product_id)
-    entries = []
-    if lists and lists.similar_ids:
-        entries = _entries([(pid, score, product_id) for pid, score in zip(lists.similar_ids, lists.similar_scores,
-                                                                           strict=True)],
-                           "similar", lambda p: f"Similar to {p.title}" if p else "Similar")
-    category_id = Product.objects.filter(pk=product_id).values_list("category_id", flat=True).first()
-    return entries + (_popular(limit, category_id=category_id) if category_id else []) + _popular(limit)
+    if not lists or not lists.similar_ids:
+        return []
+    return _entries([(pid, score, product_id) for pid, score in zip(lists.similar_ids, lists.similar_scores,
+                                                                    strict=True)],
+                    "similar", lambda p: f"Similar to {p.title}" if p else "Similar")
 
 
 def bought_with(product_ids: list[int]) -> list[tuple]:
@@ -616,7 +623,8 @@ def recommend(surface: str, *, customer_id: int | None = None, visitor_id=None, 
         raise ValueError(f"Unknown surface {surface!r}; expected one of {', '.join(SURFACES)}.")
     exclude: set[int] = set()
     if surface == "product":
-        entries = similar_to(product_id, limit)
+        category_id = Product.objects.filter(pk=product_id).values_list("category_id", flat=True).first()
+        entries = similar_to(product_id) + (_popular(limit, category_id=category_id) if category_id else [])
         exclude = {product_id}
     elif surface == "cart":
         exclude = set(cart_product_ids or [])
@@ -653,7 +661,7 @@ def carousel(strategy: str, *, customer_id: int | None = None, visitor_id=None, 
     elif strategy == Strategy.TRENDING:
         entries = _popular(limit * 2, category_id=category_id)
     elif strategy == Strategy.SIMILAR:
-        entries = similar_to(product_id, limit * 2) if product_id else []
+        entries = similar_to(product_id) if product_id else []
     elif strategy == Strategy.BOUGHT_TOGETHER:
         entries = bought_with([product_id]) if product_id else []
     elif strategy == Strategy.RECENTLY_VIEWED:

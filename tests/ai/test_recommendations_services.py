@@ -187,6 +187,22 @@ def test_embedding_neighbours_fill_products_the_model_does_not_cover(shop):
     assert newcomer.pk not in services.products_needing_neighbours(100)
 
 
+def test_a_similar_row_is_empty_until_the_beat_computes_it_then_served_at_once(
+        shop, django_capture_on_commit_callbacks):
+    products, _ = shop
+    newcomer = ProductFactory(title="New coffee scale", category=products["coffee0"].category)
+    embedding(newcomer, (0, 1.0))
+    embedding(products["coffee3"], (0, 1.0), (5, 0.1))
+    before = services.carousel(services.Strategy.SIMILAR, product_id=newcomer.pk, limit=4)  # "none yet" is cached
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.compute_embedding_neighbours([newcomer.pk])
+    after = services.carousel(services.Strategy.SIMILAR, product_id=newcomer.pk, limit=4)
+
+    assert before == []  # nothing similar yet: the block's "hide" fallback can hide it
+    assert after[0].product == products["coffee3"] and after[0].strategy == "similar"
+
+
 def test_saving_a_product_marks_its_embedding_neighbours_for_recomputation(shop, django_capture_on_commit_callbacks):
     products, _ = shop
     newcomer = ProductFactory(title="New coffee scale", category=products["coffee0"].category)

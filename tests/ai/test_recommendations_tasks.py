@@ -46,10 +46,15 @@ def test_tasks_are_routed_to_their_queues(task, queue):
 
 
 @pytest.mark.django_db
-def test_refresh_of_a_deleted_customer_is_a_quiet_no_op(shop):
-    services.train_recommendations()
+def test_refresh_of_a_deleted_customer_is_a_quiet_no_op(monkeypatch):
+    refreshed = []
+    monkeypatch.setattr(services, "refresh_customer_recommendations", refreshed.append)
+    customer = CustomerFactory()
+
     tasks.refresh_customer_recommendations(987654)
-    assert not CustomerRecommendations.objects.filter(customer_id=987654).exists()
+    tasks.refresh_customer_recommendations(customer.pk)
+
+    assert refreshed == [customer.pk]  # the gone customer never reaches the service
 
 
 @pytest.mark.django_db
