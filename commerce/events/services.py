@@ -325,42 +325,38 @@ def preferred_categories(customer_id: int, *, now: dt.datetime | None = None, ha
     return [(category_id, weight) for category_id, weight in rows[:limit] if weight > 0]
 
 
+VIEWED_ORDER = {"recent": "max(created_at) DESC", "most": "count(*) DESC, max(created_at) DESC"}
+
+
 def recently_viewed_query(now: dt.datetime, customer_id: int | None, visitor_id, days: int,
-                          limit: int) -> tuple[str, list]:
+                          limit: int, *, order: str = "recent") -> tuple[str, list]:
+    """The products a shopper viewed in ``days``, each once: most ``recent`` first, or ``most`` viewed."""
     who, whom = ("customer_id", customer_id) if customer_id else ("anonymous_id", visitor_id)
     return (
         f"""SELECT product_id FROM events_customerevent
             WHERE {who} = %s AND event_type = 'view' AND created_at >= %s AND created_at < %s
               AND product_id IS NOT NULL
-            GROUP BY product_id ORDER BY max(created_at) DESC LIMIT %s""",
+            GROUP BY product_id ORDER BY {VIEWED_ORDER[order]} LIMIT %s""",
         [whom, now - dt.timedelta(days=days), now, limit],
     )
 
 
 def recently_viewed(*, customer_id: int | None = None, visitor_id=None, now: dt.datetime | None = None,
-                    days: int = 30, limit: int = 12) -> list[int]:
-    """Products the customer (else the anonymous visitor) viewed, most recent first, each once."""
+                    days: int = 30, limit: int = 12, order: str = "recent") -> list[int]:
+    """Products the customer (else the anonymous visitor) viewed, most recent (or most viewed) first,
+    each once."""
     if not customer_id and not visitor_id:
         return []
     return [row[0] for row in _rows(*recently_viewed_query(now or timezone.now(), customer_id, visitor_id,
-                                                            days, limit))]
+                                                            days, limit, order=order))]
 
 
 def most_viewed_product(*, customer_id: int | None = None, visitor_id=None, now: dt.datetime | None = None,
                         days: int = 30) -> int | None:
     """The product the customer (else the anonymous visitor) viewed most often, latest view breaking ties."""
-    if not customer_id and not visitor_id:
-        return None
-    now = now or timezone.now()
-    who, whom = ("customer_id", customer_id) if customer_id else ("anonymous_id", visitor_id)
-    rows = _rows(
-        f"""SELECT product_id FROM events_customerevent
-            WHERE {who} = %s AND event_type = 'view' AND created_at >= %s AND created_at < %s
-              AND product_id IS NOT NULL
-            GROUP BY product_id ORDER BY count(*) DESC, max(created_at) DESC LIMIT 1""",
-        [whom, now - dt.timedelta(days=days), now],
-    )
-    return rows[0][0] if rows else None
+    found = recently_viewed(customer_id=customer_id, visitor_id=visitor_id, now=now, days=days, limit=1,
+                            order="most")
+    return found[0] if found else None
 
 
 def popular_products_query(now: dt.datetime, category_ids: list[int] | None, days: int,
