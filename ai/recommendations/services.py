@@ -297,6 +297,11 @@ class ModelInfo:
     trained_at: dt.datetime
     cadence_hours: float
 
+    @classmethod
+    def of(cls, model: RecommendationModel) -> ModelInfo:
+        return cls(model.pk, model.version, model.trained_at,
+                   model.settings.get("cadence_hours", RecommenderSettings.cadence_hours))
+
     @property
     def age(self) -> dt.timedelta:
         return timezone.now() - self.trained_at
@@ -312,8 +317,7 @@ def current_model() -> ModelInfo | None:
     if info is None:
         model = RecommendationModel.objects.filter(is_current=True).only("pk", "version", "trained_at",
                                                                          "settings").first()
-        info = (ModelInfo(model.pk, model.version, model.trained_at, model.settings.get("cadence_hours", 4.0))
-                if model else False)
+        info = ModelInfo.of(model) if model else False
         cache.set(MODEL_KEY, info, MODEL_INFO_TTL)
     return info or None
 
@@ -687,7 +691,7 @@ def model_health() -> dict:
     if model is None:
         return {"model": None, "stale": True, "cadence_hours": settings.cadence_hours,
                 "message": "No recommendation model has been trained: shoppers see popular products."}
-    info = ModelInfo(model.pk, model.version, model.trained_at, model.settings.get("cadence_hours", 4.0))
+    info = ModelInfo.of(model)
     customers = model.customers or 1
     return {
         "model": model, "stale": info.is_stale, "age_hours": round(info.age.total_seconds() / 3600, 1),
