@@ -56,26 +56,32 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "http://127.0.0.1
 
 # --- services -------------------------------------------------------------------------------------
 
-if os.environ.get("DATABASE_URL"):
-    _database = database_from_url(os.environ["DATABASE_URL"])
-else:
+# Embedded servers are started here, and again by any process that finds one gone (vitrine.embedded).
+EMBEDDED_POSTGRES = not os.environ.get("DATABASE_URL")
+EMBEDDED_REDIS = not os.environ.get("REDIS_URL")
+
+if EMBEDDED_POSTGRES:
     from vitrine.embedded import ensure_postgres
 
     _database = ensure_postgres(VAR_DIR)
+else:
+    _database = database_from_url(os.environ["DATABASE_URL"])
 _database["CONN_MAX_AGE"] = int(os.environ.get("DATABASE_CONN_MAX_AGE", "60"))
 _database["CONN_HEALTH_CHECKS"] = True
 DATABASES = {"default": _database}
 
 REDIS_DB = int(os.environ.get("VITRINE_REDIS_DB", "0"))
-if os.environ.get("REDIS_URL"):
-    REDIS_URL = os.environ["REDIS_URL"]
-    CELERY_BROKER_URL = REDIS_URL
-else:
-    from vitrine.embedded import ensure_redis
+_redis_pool_options = {}
+if EMBEDDED_REDIS:
+    from vitrine.embedded import SelfStartingRedisConnection, ensure_redis
 
     _socket = ensure_redis(VAR_DIR)
     REDIS_URL = f"unix://{_socket}?db={REDIS_DB}"
     CELERY_BROKER_URL = f"redis+socket://{_socket}?virtual_host={REDIS_DB}"
+    _redis_pool_options = {"connection_class": SelfStartingRedisConnection}
+else:
+    REDIS_URL = os.environ["REDIS_URL"]
+    CELERY_BROKER_URL = REDIS_URL
 
 CACHES = {
     "default": {
@@ -87,6 +93,7 @@ CACHES = {
             "IGNORE_EXCEPTIONS": True,
             "SOCKET_CONNECT_TIMEOUT": 0.5,
             "SOCKET_TIMEOUT": 0.5,
+            "CONNECTION_POOL_KWARGS": _redis_pool_options,
         },
     }
 }
@@ -105,6 +112,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A worker outlives any Redis outage: it reconnects until Redis is back instead of giving up after 100.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ROUTES = {
     # Per-customer refreshes a shopper is waiting for: must finish in seconds, never behind training.
     "ai.recommendations.tasks.refresh_*": {"queue": "realtime"},
@@ -119,6 +129,7 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BEAT_SCHEDULE = {
     "drain-events": {"task": "commerce.events.tasks.drain_events", "schedule": 2.0},
+    "heartbeat": {"task": "vitrine.heartbeat", "schedule": 30.0},
     "reembed-missing-products": {"task": "ai.search.tasks.reembed_missing_products", "schedule": 60.0},
     "refresh-search-statistics": {"task": "ai.search.tasks.refresh_search_statistics", "schedule": 600.0},
     "train-recommendations": {"task": "ai.recommendations.tasks.train_recommendations",
@@ -164,6 +175,7 @@ INSTALLED_APPS = [
     "django_filters",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # ReDoc's bundle as a static file: /api/v1/docs/ needs no CDN
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -261,6 +273,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Vitrine API",
     "VERSION": "1.0.0",
     "PREPROCESSING_HOOKS": ["vitrine.schema.public_api_only"],
+    "REDOC_DIST": "SIDECAR",  # from drf_spectacular_sidecar's static files, not a CDN (offline demo)
 }
 
 # --- shop -----------------------------------------------------------------------------------------
@@ -278,11 +291,21 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "filters": {"first_per_10_s": {"()": "vitrine.log.FirstPerInterval", "seconds": 10}},
+    "filters": {
+        "first_per_10_s": {"()": "vitrine.log.FirstPerInterval", "seconds": 10},
+        "beat_first_per_10_s": {"()": "vitrine.log.FirstPerInterval", "seconds": 10},
+        # The 2-second event drain: Celery's sent/received/succeeded lines only for runs that moved events.
+        "quiet_polling": {"()": "vitrine.log.QuietPollingTasks", "tasks": ["commerce.events.tasks.drain_events"]},
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("VITRINE_LOG_LEVEL", "INFO")},
     "loggers": {
-        "pgserver": {"level": "WARNING"},
+        "embedded_postgres": {"level": "WARNING"},
+        # While the broker is down beat fails every 2 s with the same traceback: one line per 10 s.
+        # (quiet_polling first: it matches Celery's messages before FirstPerInterval rewrites them.)
+        "celery.beat": {"filters": ["quiet_polling", "beat_first_per_10_s"]},
+        "celery.worker.strategy": {"filters": ["quiet_polling"]},
+        "celery.app.trace": {"filters": ["quiet_polling"]},
         "django_tasks": {"level": "WARNING"},
         "django.db.backends": {"level": "WARNING"},
         "vitrine.cache": {"filters": ["first_per_10_s"]},

@@ -11,6 +11,7 @@ from ai.pricing.api import PriceView
 from ai.recommendations.api import RecommendationView
 from ai.search.api import SearchView
 from commerce.events.api import EventBeaconView
+from vitrine.views import healthz
 
 api_v1 = [
     path("events", EventBeaconView.as_view(), name="events"),
@@ -22,6 +23,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("api/v1/", include((api_v1, "api"))),
     path("admin/", include(wagtailadmin_urls)),
     path("django-admin/", admin.site.urls),

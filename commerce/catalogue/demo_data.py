@@ -20,6 +20,7 @@ import contextlib
 import functools
 import hashlib
 import io
+import os
 import random
 import string
 from collections.abc import Callable, Iterable, Iterator
@@ -2132,22 +2133,31 @@ class StaffAccount:
     created: bool
 
 
-def ensure_admin(password: str | None) -> StaffAccount:
+def ensure_admin(password: str | None, *, reset: bool = False) -> StaffAccount:
+    """The superuser "admin", created with ``password`` (or a generated one) when missing. An existing
+    one keeps its password, unless ``reset``: then it gets that password and is an active superuser again."""
     import secrets
 
     from django.contrib.auth import get_user_model
 
     User = get_user_model()
-    if User.objects.filter(username="admin").exists():
+    user = User.objects.filter(username="admin").first()
+    if user is not None and not reset:
         return StaffAccount("admin", None, False)
     password = password or secrets.token_urlsafe(12)
+    if user is not None:
+        user.set_password(password)
+        user.is_active = user.is_staff = user.is_superuser = True
+        user.save()
+        return StaffAccount("admin", password, False)
     User.objects.create_superuser("admin", "admin@example.com", password, first_name="Vitrine",
                                   last_name="Admin")
     return StaffAccount("admin", password, True)
 
 
-def ensure_merchandiser(password: str | None) -> StaffAccount:
-    """A "merchandiser" in the Merchandisers group: Wagtail admin, pages, products and categories."""
+def ensure_merchandiser(password: str | None, *, reset: bool = False) -> StaffAccount:
+    """A "merchandiser" in the Merchandisers group: Wagtail admin, pages, products and categories. Created
+    with ``password`` (or a generated one) when missing; an existing one keeps its password unless ``reset``."""
     import secrets
 
     from django.contrib.auth import get_user_model
@@ -2186,12 +2196,45 @@ def ensure_merchandiser(password: str | None) -> StaffAccount:
     user = User.objects.filter(username="merchandiser").first()
     if user is not None:
         user.groups.add(group)
-        return StaffAccount("merchandiser", None, False)
+        if not reset:
+            return StaffAccount("merchandiser", None, False)
+        password = password or secrets.token_urlsafe(12)
+        user.set_password(password)
+        user.is_active = True
+        user.save()
+        return StaffAccount("merchandiser", password, False)
     password = password or secrets.token_urlsafe(12)
     user = User.objects.create_user("merchandiser", "merchandiser@example.com", password, first_name="Morgan",
                                     last_name="Merchant")
     user.groups.add(group)
     return StaffAccount("merchandiser", password, True)
+
+
+# The demo's staff accounts: username, the environment variable that chooses its password (else one is
+# generated) and the function that makes it. seed_demo and demo_credentials both go through this list.
+STAFF_ACCOUNTS = (
+    ("admin", "VITRINE_ADMIN_PASSWORD", ensure_admin),
+    ("merchandiser", "VITRINE_MERCHANDISER_PASSWORD", ensure_merchandiser),
+)
+
+
+def ensure_staff(*, reset: bool = False) -> list[StaffAccount]:
+    """Every demo staff account, created where missing; with ``reset`` existing ones get a new password too."""
+    return [ensure(os.environ.get(variable), reset=reset) for _, variable, ensure in STAFF_ACCOUNTS]
+
+
+def demo_shoppers():
+    """The demo shoppers seed_customers makes (their email's domain says so), staff never included."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(email__endswith=f"@{DEMO_EMAIL_DOMAIN}", is_staff=False)
+
+
+def reset_shopper_passwords() -> int:
+    """Every demo shopper's password back to DEMO_PASSWORD (and the account active). Returns how many."""
+    from django.contrib.auth.hashers import make_password
+
+    return demo_shoppers().update(password=make_password(DEMO_PASSWORD), is_active=True)
 
 
 # --- reset -------------------------------------------------------------------------------------------
@@ -2233,12 +2276,10 @@ def reset_demo() -> dict[str, int]:
 
     Orders keep their lines (``LineItem.product`` is SET_NULL); carts lose their lines.
     """
-    from django.contrib.auth import get_user_model
     from wagtail.images.models import Image
 
     from commerce.catalogue.models import Category, Product
 
-    User = get_user_model()
     deleted = {"products": Product.objects.count(), "categories": Category.objects.count()}
     with _bulk_deletion(Product):
         Product.objects.all().delete()
@@ -2247,7 +2288,7 @@ def reset_demo() -> dict[str, int]:
     deleted["images"] = Image.objects.filter(collection__name=DEMO_COLLECTION).count()
     for image in Image.objects.filter(collection__name=DEMO_COLLECTION):
         image.delete()
-    shoppers = User.objects.filter(email__endswith=f"@{DEMO_EMAIL_DOMAIN}", is_staff=False)
+    shoppers = demo_shoppers()
     deleted["customers"] = shoppers.count()
     shoppers.delete()
     return deleted

@@ -5,7 +5,6 @@
     manage.py seed_demo --reset --products 100000 --seed 7
 """
 
-import os
 import sys
 import time
 
@@ -103,8 +102,7 @@ class Command(BaseCommand):
             mark = time.monotonic()
             pages = demo_data.seed_pages(seed, count)
             customers = demo_data.seed_customers(options["customers"], seed)
-            admin = demo_data.ensure_admin(os.environ.get("VITRINE_ADMIN_PASSWORD"))
-            merchandiser = demo_data.ensure_merchandiser(os.environ.get("VITRINE_MERCHANDISER_PASSWORD"))
+            staff = demo_data.ensure_staff()  # passwords from VITRINE_ADMIN_PASSWORD etc., else generated
             timings["pages and people"] = time.monotonic() - mark
 
         elapsed = time.monotonic() - started
@@ -124,8 +122,9 @@ class Command(BaseCommand):
         admin_url = f"{settings.WAGTAILADMIN_BASE_URL.rstrip('/')}/admin/"
         self.stdout.write("")
         self.stdout.write(f"Wagtail admin: {admin_url}")
-        for account in (admin, merchandiser):
+        for account in staff:
             if account.created:
                 self.stdout.write(f"  {account.username:<13} password: {account.password}")
             else:
-                self.stdout.write(f"  {account.username:<13} already exists; its password was not changed.")
+                self.stdout.write(f"  {account.username:<13} already exists; its password was not changed "
+                                  "(`manage.py demo_credentials --reset` sets a new one).")
