@@ -6,7 +6,6 @@ fallback and swap in the shopper's version after the page loads (``blocks.views.
 failing service is logged and replaced by the block's fallback, never a broken page.
 """
 
-import json
 import logging
 
 from django.core.cache import cache
@@ -282,12 +281,14 @@ class RecommendationCarouselBlock(AIBlock):
         parent_context = parent_context or {}
         category_id = value["category"].pk if value["category"] else None
         product_id = value["product"].pk if value["product"] else None
-        results, strategy, tag = [], value["strategy"], {}
+        results, strategy = [], value["strategy"]
         if parent_context.get("personal_fragment"):
             request = parent_context["request"]
-            variant = experiments.variant_for(self.live_experiment(value), request)
+            # The surface the row's impressions and clicks come from: the beacon's events get the variant.
+            variant = experiments.variant_for(self.live_experiment(value), request,
+                                              surface=f"block:{context['block_id']}")
             if variant is not None:
-                strategy, tag = variant.strategy, variant.tag
+                strategy = variant.strategy
             customer = customer_for(request.user)
             results = recommendations.carousel(strategy, customer_id=customer.pk if customer else None,
                                                visitor_id=getattr(request, "visitor_id", None),
@@ -302,7 +303,7 @@ class RecommendationCarouselBlock(AIBlock):
         reasons = {r.product.pk: r.reason for r in results}
         # ``source``: what actually filled the row (a personalised row may have fallen back to popularity).
         context.update(items=[(product, reasons.get(product.pk, "")) for product in products], strategy=strategy,
-                       source=results[0].strategy if results else "", experiments_json=json.dumps(tag) if tag else "")
+                       source=results[0].strategy if results else "")
         return context
 
     def get_api_representation(self, value, context=None):

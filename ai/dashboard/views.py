@@ -64,11 +64,10 @@ class QueueTaskView(View):
         if action not in self.actions:
             return redirect("storefront_ai_dashboard")
         queue, message = self.actions[action]
-        try:
-            task_id = getattr(services, queue)()
-        except Exception:
-            logger.exception("storefront AI dashboard: could not queue %s", action)
-            messages.error(request, "Could not queue the task: the Celery broker is unreachable.")
+        task_id = getattr(services, queue)()
+        if task_id is None:
+            messages.error(request, "Could not queue the task: the Celery broker is unreachable. "
+                                    "Try again once it is back.")
         else:
             logger.info("storefront AI dashboard: %s queued by %s (task %s)", action, user, task_id)
             messages.success(request, message)

@@ -32,6 +32,7 @@ RUNNING_KEY = "experiments:running:all"
 STORE_WIDE_KEY = "experiments:running:store-wide"
 ASSIGNMENT_KEY = "experiments:assignment:{}:{}"
 EXPOSED_KEY = "experiments:exposed:{}:{}:{}"
+SHOWN_KEY = "experiments:shown:{}:{}"  # (unit, beacon surface) → the experiment shown there
 # Short: a started, paused or edited experiment reaches every process within a minute even if the
 # save-time invalidation (receivers) missed one; reading it costs one Redis GET per surface.
 DEFINITION_TTL = 60
@@ -42,6 +43,9 @@ ASSIGNMENT_TTL = 24 * 3600
 STORE_WIDE_LOCAL_SECONDS = 5.0
 _store_wide = {"until": 0.0, "running": {}}
 EXPOSURE_DEDUPE_TTL = 26 * 3600  # outlives the calendar day it is keyed on, in any time zone
+# How long after a surface was shown under an experiment the browser's impressions and clicks from it
+# still get the variant (a tab left open); a re-render renews it.
+SHOWN_TTL = 24 * 3600
 HASH_SPACE = 16 ** 15  # 60 bits of the SHA-256: uniform, and exact in a float's 53-bit mantissa after division
 # Crawlers, link previews, monitors and headless browsers. A heuristic: what it misses is spread evenly
 # over the variants (the hash ignores the user agent), so it adds noise, never bias.
@@ -119,6 +123,10 @@ def unit_for(request_or_shopper) -> Unit:
                     excluded=is_bot(request.headers.get("User-Agent", "")) or opted_out(request))
     customer = request_or_shopper.customer
     return Unit(visitor_id=request_or_shopper.visitor_id, customer_id=customer.pk if customer else None)
+
+
+def _unit_key(unit: Unit) -> str:
+    return f"c{unit.customer_id}" if unit.customer_id is not None else f"v{unit.visitor_id}"
 
 
 # --- definitions ------------------------------------------------------------------------------------
@@ -243,10 +251,13 @@ def assign_at_login(customer_id: int, visitor_id) -> int:
     return len(ExperimentAssignment.objects.bulk_create(rows, ignore_conflicts=True))
 
 
-def variant_for(experiment_key: str | None, request_or_shopper, *, expose: bool = True) -> VariantChoice | None:
+def variant_for(experiment_key: str | None, request_or_shopper, *, expose: bool = True,
+                surface: str = "") -> VariantChoice | None:
     """The variant this shopper gets in the running experiment ``experiment_key``, or None when it is
     not running (the surface then does what it does without an experiment). Records an exposure the
-    first time each day the shopper is shown the surface, unless ``expose`` is False."""
+    first time each day the shopper is shown the surface, unless ``expose`` is False. ``surface``: the
+    beacon surface the browser reports this variant's impressions and clicks from (``block:<id>``,
+    ``search``); remembered so the server tags those events (``shown_experiment``), never the browser."""
     if not experiment_key:
         return None
     experiment = definition(experiment_key)
@@ -261,7 +272,18 @@ def variant_for(experiment_key: str | None, request_or_shopper, *, expose: bool 
         variant = hashed_variant(experiment, unit.visitor_id)
     if expose:
         record_exposure(variant, unit)
+    if surface:
+        cache.set(SHOWN_KEY.format(_unit_key(unit), surface), experiment.key, SHOWN_TTL)
     return variant
+
+
+def shown_experiment(request_or_shopper, surface: str) -> str | None:
+    """The key of the experiment this shopper was last shown ``surface`` under (``variant_for``'s
+    ``surface``) in the last ``SHOWN_TTL`` seconds, if any."""
+    unit = unit_for(request_or_shopper)
+    if unit.visitor_id is None and unit.customer_id is None:
+        return None
+    return cache.get(SHOWN_KEY.format(_unit_key(unit), surface))
 
 
 def record_exposure(variant: VariantChoice, unit: Unit, *, now: dt.datetime | None = None) -> bool:
@@ -270,8 +292,8 @@ def record_exposure(variant: VariantChoice, unit: Unit, *, now: dt.datetime | No
     if unit.excluded:
         return False
     now = now or timezone.now()
-    unit_id = f"c{unit.customer_id}" if unit.customer_id is not None else f"v{unit.visitor_id}"
-    if not cache.add(EXPOSED_KEY.format(variant.experiment, unit_id, now.date().isoformat()), 1, EXPOSURE_DEDUPE_TTL):
+    if not cache.add(EXPOSED_KEY.format(variant.experiment, _unit_key(unit), now.date().isoformat()), 1,
+                     EXPOSURE_DEDUPE_TTL):
         return False
     record(EventType.EXPERIMENT_EXPOSURE, customer_id=unit.customer_id, visitor_id=unit.visitor_id,
            surface=f"experiment:{variant.experiment}"[:64], experiments=variant.tag, created_at=now)
@@ -324,7 +346,8 @@ def search_options(request_or_shopper) -> dict:
     running: hybrid, untagged). Records the shopper's exposure; asked once per request."""
     options = getattr(request_or_shopper, "_vitrine_search_options", None)
     if options is None:
-        variant = variant_for(running_key(Surface.SEARCH), request_or_shopper)
+        # The search results page reports its clicks from beacon surface "search".
+        variant = variant_for(running_key(Surface.SEARCH), request_or_shopper, surface="search")
         options = {} if variant is None else {"keyword_only": variant.strategy == SearchStrategy.KEYWORD,
                                               "experiments": variant.tag}
         if isinstance(request_or_shopper, HttpRequest):

@@ -1,9 +1,10 @@
 """What experiments tell the shop, through ``commerce.customers.experiments`` (named by
 ``settings.VITRINE_SHOPPER_EXPERIMENTS``): the price list a shopper pays under the running pricing
-experiment, and the variants their order is tagged with."""
+experiment, the variants their order is tagged with, and the variant of the browser's impressions and
+clicks from a surface."""
 
 from ai.experiments.models import PricingStrategy, Surface
-from ai.experiments.services import running_key, running_keys, variant_for
+from ai.experiments.services import running_key, running_keys, shown_experiment, variant_for
 from commerce.catalogue.models import PriceList
 
 
@@ -25,3 +26,11 @@ def experiment_tags(request) -> dict[str, str]:
         if variant is not None:
             tags.update(variant.tag)
     return tags
+
+
+def surface_tags(request, surface: str) -> dict[str, str]:
+    """{experiment: variant} for the impressions and clicks the browser reports from ``surface``: the
+    shopper's variant of the experiment the server showed them there, while it runs; none for a surface
+    shown under no experiment, and for bots and opted-out shoppers."""
+    variant = variant_for(shown_experiment(request, surface), request, expose=False)
+    return variant.tag if variant is not None else {}

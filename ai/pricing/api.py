@@ -9,11 +9,12 @@ from rest_framework.views import APIView
 from ai.pricing.models import PriceHistory
 from ai.pricing.services import price_report
 from commerce.customers.experiments import price_list_for
+from vitrine.schema import BAD_REQUEST, ErrorSerializer, MoneyField
 
 
 class LastChangeSerializer(serializers.Serializer):
-    previous_price = serializers.DecimalField(max_digits=10, decimal_places=2)
-    price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    previous_price = MoneyField()
+    price = MoneyField()
     changed_at = serializers.DateTimeField()
     source = serializers.ChoiceField(choices=PriceHistory.Source.choices)
     reason = serializers.CharField()
@@ -22,15 +23,25 @@ class LastChangeSerializer(serializers.Serializer):
 class PriceSerializer(serializers.Serializer):
     product_id = serializers.IntegerField()
     currency = serializers.CharField()
-    price = serializers.DecimalField(
-        max_digits=10, decimal_places=2,
+    price = MoneyField(
         help_text="What this shopper pays now (the base price in a pricing experiment's base-price variant).")
-    base_price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    base_price = MoneyField(help_text="The list price an editor set, before dynamic pricing.")
     last_change = LastChangeSerializer(allow_null=True, help_text="Null when the price never changed.")
 
 
 class PriceView(APIView):
-    @extend_schema(responses={200: PriceSerializer, 404: OpenApiResponse(description="Unknown or inactive product.")})
+    @extend_schema(
+        summary="A product's price",
+        description=(
+            "What this shopper pays for the product now, its base price, and the last change dynamic pricing "
+            "or an editor made to it (`null` if none). Amounts are decimal strings in `currency`."
+        ),
+        responses={
+            200: PriceSerializer,
+            400: BAD_REQUEST,  # a NUL character in the URL (vitrine.middleware.RejectNulInUrlMiddleware)
+            404: OpenApiResponse(ErrorSerializer, description="No product with this id is for sale."),
+        },
+    )
     def get(self, request, product_id: int):
         report = price_report(product_id, price_list_for(request._request))
         if report is None:

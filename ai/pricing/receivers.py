@@ -1,7 +1,6 @@
 """A saved pricing rule takes effect at once for prices outside its new bounds; a price set outside the
 engine (a product saved with a new price, a catalogue import) goes into the price history."""
 
-from django.db import transaction
 from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
@@ -9,12 +8,13 @@ from ai.pricing import services, tasks
 from ai.pricing.models import PricingRule
 from commerce.catalogue.models import Product
 from commerce.catalogue.signals import products_bulk_changed
+from vitrine.queueing import enqueue
 
 
 @receiver(post_save, sender=PricingRule, dispatch_uid="pricing_enforce_rule_bounds_on_save")
 def rule_saved(sender, instance, raw=False, **kwargs):
     if not raw:
-        transaction.on_commit(lambda: tasks.enforce_rule_bounds.delay(instance.pk))
+        enqueue(tasks.enforce_rule_bounds, instance.pk)
 
 
 @receiver(pre_save, sender=Product, dispatch_uid="pricing_remember_stored_price")

@@ -1,6 +1,6 @@
 """``GET /api/v1/recommendations``: what a surface would show this shopper, as JSON."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -10,14 +10,17 @@ from ai.recommendations.services import SURFACES, recommend
 from commerce.catalogue.models import PriceList, Product
 from commerce.catalogue.services import unit_price
 from commerce.orders.services import find_cart, shopper_for
+from vitrine.schema import BAD_REQUEST, ErrorSerializer, MoneyField
 
 
 class RecommendationParamsSerializer(serializers.Serializer):
-    surface = serializers.ChoiceField(choices=SURFACES, error_messages={
+    surface = serializers.ChoiceField(choices=SURFACES, help_text="Where the list is shown.", error_messages={
         "invalid_choice": "surface must be one of: " + ", ".join(SURFACES) + ".",
         "required": "surface is required (" + ", ".join(SURFACES) + ")."})
-    product = serializers.IntegerField(required=False, min_value=1)
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=50, default=12)
+    product = serializers.IntegerField(required=False, min_value=1,
+                                       help_text="The product whose page shows the list; required for `product`.")
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=50, default=12,
+                                     help_text="How many products at most.")
 
     def validate(self, data):
         if data["surface"] == "product" and "product" not in data:
@@ -25,7 +28,7 @@ class RecommendationParamsSerializer(serializers.Serializer):
         return data
 
 
-class ShopperPriceField(serializers.DecimalField):
+class ShopperPriceField(MoneyField):
     """The product's price on the shopper's price list (``price_list`` in the serializer context)."""
 
     def get_attribute(self, instance):
@@ -36,7 +39,7 @@ class RecommendationSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="product.pk")
     title = serializers.CharField(source="product.title")
     url = serializers.CharField(source="product.get_absolute_url")
-    price = ShopperPriceField(max_digits=10, decimal_places=2)
+    price = ShopperPriceField(help_text="What this shopper pays for one unit, in `currency`.")
     currency = serializers.CharField(source="product.currency")
     score = serializers.FloatField()
     reason = serializers.CharField()
@@ -49,7 +52,21 @@ class RecommendationResponseSerializer(serializers.Serializer):
 
 
 class RecommendationView(APIView):
-    @extend_schema(parameters=[RecommendationParamsSerializer], responses=RecommendationResponseSerializer)
+    @extend_schema(
+        summary="Recommend products for a surface",
+        description=(
+            "What a surface would show this shopper (known by session or visitor cookie): `home` their "
+            "personal list, `product` products similar to `product`, `cart` products bought with what is in "
+            "their cart. Each level falls back to popular products; `strategy` says which level served a "
+            "product and `reason` is the sentence to show. Lists are precomputed by the workers."
+        ),
+        parameters=[RecommendationParamsSerializer],
+        responses={
+            200: RecommendationResponseSerializer,
+            400: BAD_REQUEST,
+            404: OpenApiResponse(ErrorSerializer, description="`product` is not a product for sale."),
+        },
+    )
     def get(self, request):
         params = RecommendationParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)

@@ -10,21 +10,21 @@ from ai.recommendations import services, tasks
 from commerce.catalogue.models import Product
 from commerce.catalogue.signals import product_viewed
 from commerce.orders.signals import cart_changed
+from vitrine.queueing import enqueue
 
 
 @receiver(cart_changed, dispatch_uid="recommendations_refresh_on_add_to_cart")
 def refresh_after_add_to_cart(sender, customer, visitor_id, quantity, **kwargs):
     # cart_changed is sent after the cart commits, so the task sees the new line.
     if quantity > 0 and customer is not None:
-        tasks.refresh_customer_recommendations.delay(customer.pk)
+        enqueue(tasks.refresh_customer_recommendations, customer.pk)
 
 
 @receiver(product_viewed, dispatch_uid="recommendations_refresh_session_on_view")
 def refresh_session_after_view(sender, product, customer, visitor_id, **kwargs):
     # One refresh per burst of views, after the drain has stored them (the beat drains every 2 s).
     if visitor_id and services.claim_visitor_refresh(visitor_id):
-        tasks.refresh_visitor_recommendations.apply_async((str(visitor_id),),
-                                                          countdown=services.VISITOR_REFRESH_DELAY)
+        enqueue(tasks.refresh_visitor_recommendations, str(visitor_id), countdown=services.VISITOR_REFRESH_DELAY)
 
 
 @receiver(post_save, sender=Product, dispatch_uid="recommendations_forget_neighbours_on_save")

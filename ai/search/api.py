@@ -10,17 +10,20 @@ from ai.search.storefront import shopper_search
 from commerce.catalogue.models import Category, Product
 from commerce.catalogue.services import unit_price
 from commerce.customers.experiments import price_list_for
+from vitrine.schema import BAD_REQUEST, MoneyField
 
 
 class SearchParamsSerializer(serializers.Serializer):
-    q = serializers.CharField(max_length=MAX_QUERY_LENGTH, trim_whitespace=True,
+    q = serializers.CharField(max_length=MAX_QUERY_LENGTH, trim_whitespace=True, help_text="What to search for.",
                               error_messages={"max_length": f"Queries are limited to {MAX_QUERY_LENGTH} characters.",
                                               "blank": "Type something to search for."})
-    category = serializers.IntegerField(required=False, min_value=1)
-    min_price = serializers.DecimalField(required=False, max_digits=10, decimal_places=2, min_value=0)
-    max_price = serializers.DecimalField(required=False, max_digits=10, decimal_places=2, min_value=0)
-    in_stock = serializers.BooleanField(required=False, default=False)
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=50, default=24)
+    category = serializers.IntegerField(required=False, min_value=1,
+                                        help_text="Only products of this category and its subcategories.")
+    min_price = MoneyField(required=False, help_text="Only products at this price or more.")
+    max_price = MoneyField(required=False, help_text="Only products at this price or less.")
+    in_stock = serializers.BooleanField(required=False, default=False, help_text="Only products in stock.")
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=50, default=24,
+                                     help_text="How many results at most.")
 
     def validate_category(self, value):
         if not Category.objects.filter(pk=value).exists():
@@ -47,17 +50,19 @@ class SearchResultSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()
     url = serializers.CharField()
-    price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    price = MoneyField(help_text="What this shopper pays for one unit, in `currency`.")
     currency = serializers.CharField()
     in_stock = serializers.BooleanField()
     score = serializers.FloatField()
 
 
 class SearchResponseSerializer(serializers.Serializer):
-    query = serializers.CharField()
-    method = serializers.CharField()
-    corrected_terms = serializers.DictField(child=serializers.CharField())
-    query_id = serializers.IntegerField(allow_null=True)
+    query = serializers.CharField(help_text="The query as searched: trimmed, lower-case.")
+    method = serializers.ChoiceField(choices=["hybrid", "keyword"], help_text=(
+        "`hybrid`: keyword and semantic results fused; `keyword`: keyword results only."))
+    corrected_terms = serializers.DictField(child=serializers.CharField(),
+                                            help_text="Each misspelt word of the query → the word searched instead.")
+    query_id = serializers.IntegerField(allow_null=True, help_text="The logged search (its clicks are tracked).")
     results = SearchResultSerializer(many=True)
 
 
@@ -73,12 +78,23 @@ def result_rows(results, price_list: str) -> list[dict]:
 
 
 class SearchView(APIView):
-    @extend_schema(parameters=[SearchParamsSerializer], responses=SearchResponseSerializer)
+    @extend_schema(
+        summary="Search the catalogue",
+        description=(
+            "The search page's hybrid search as JSON: the best matching active products for `q`, optionally "
+            "filtered by category, price range (in the shop's currency) and stock. Misspelt words may be "
+            "corrected (`corrected_terms`); the search is logged and `query_id` identifies it. An unknown "
+            "category, or `min_price` above `max_price`, is a 400."
+        ),
+        parameters=[SearchParamsSerializer],
+        responses={200: SearchResponseSerializer, 400: BAD_REQUEST},
+    )
     def get(self, request):
         params = SearchParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         results = shopper_search(request._request, params.validated_data["q"], filters=params.filters(),
                                  limit=params.validated_data["limit"])
-        return Response({"query": results.query, "method": results.method,
-                         "corrected_terms": results.corrected_terms, "query_id": results.query_log_id,
-                         "results": result_rows(results, price_list_for(request._request))})
+        return Response(SearchResponseSerializer({
+            "query": results.query, "method": results.method, "corrected_terms": results.corrected_terms,
+            "query_id": results.query_log_id, "results": result_rows(results, price_list_for(request._request)),
+        }).data)

@@ -1,6 +1,5 @@
 """Keep the search index in step with the catalogue, and attribute purchases to searches."""
 
-from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
@@ -9,18 +8,19 @@ from ai.search.services import mark_conversions
 from commerce.catalogue.models import Category, Product
 from commerce.catalogue.signals import products_bulk_changed
 from commerce.orders.signals import order_placed
+from vitrine.queueing import enqueue
 
 
 @receiver(post_save, sender=Product, dispatch_uid="search_index_product_on_save")
 def product_saved(sender, instance, raw=False, **kwargs):
     if not raw:
-        transaction.on_commit(lambda: tasks.index_product.delay(instance.pk))
+        enqueue(tasks.index_product, instance.pk)
 
 
 @receiver(post_save, sender=Category, dispatch_uid="search_reembed_category_on_save")
 def category_saved(sender, instance, created, raw=False, **kwargs):
     if not raw and not created:
-        transaction.on_commit(lambda: tasks.reembed_category.delay(instance.pk))
+        enqueue(tasks.reembed_category, instance.pk)
 
 
 @receiver(order_placed, dispatch_uid="search_mark_conversions")
@@ -30,4 +30,4 @@ def order_converts_searches(sender, order, **kwargs):
 
 @receiver(products_bulk_changed, dispatch_uid="search_reembed_bulk_changes")
 def products_changed_in_bulk(sender, product_ids, **kwargs):
-    tasks.reembed_products.delay(list(product_ids))
+    enqueue(tasks.reembed_products, list(product_ids))

@@ -7,6 +7,7 @@ from django.core.cache import cache
 
 from ai.search import services
 from commerce.catalogue.models import Category, Product
+from vitrine.queueing import enqueue
 
 # Measured (bench/search.py): 256 product texts embed in ≈ 1.5 s with the int8 encoder, short
 # enough to keep the batch queue responsive between batches.
@@ -62,7 +63,7 @@ def queue_curated_results(query: str, filters: services.Filters, limit: int, *, 
     kind = "curated-keyword-pending" if keyword_only else "curated-pending"
     claim = services.results_cache_key(kind, query, filters, limit, versioned=False)
     if cache.add(claim, 1, CURATED_CLAIM_SECONDS):
-        refresh_curated_results.delay(query, asdict(filters), limit, keyword_only)
+        enqueue(refresh_curated_results, query, asdict(filters), limit, keyword_only)
 
 
 @shared_task(ignore_result=True)

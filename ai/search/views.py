@@ -1,10 +1,7 @@
-import json
-
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
-from ai.experiments.services import search_options
 from ai.search.api import SearchParamsSerializer
 from ai.search.services import record_click
 from ai.search.storefront import shopper_search
@@ -24,11 +21,9 @@ def search_page(request):
         if params.is_valid():
             results = shopper_search(request, params.validated_data["q"], filters=params.filters(),
                                      limit=MAX_RESULTS)
-            experiment = search_options(request)  # the variant the results were searched with (asked once)
             products = listing().in_bulk(results.product_ids)
             ordered = [products[pid] for pid in results.product_ids if pid in products]
-            context.update(results=results, page=Paginator(ordered, RESULTS_PER_PAGE).get_page(request.GET.get("page")),
-                           experiments_json=json.dumps(experiment.get("experiments") or {}) if experiment else "")
+            context.update(results=results, page=Paginator(ordered, RESULTS_PER_PAGE).get_page(request.GET.get("page")))
         else:
             context["errors"] = [str(e) for errors in params.errors.values() for e in errors]
     status = 400 if context.get("errors") else 200

@@ -2218,8 +2218,35 @@ STAFF_ACCOUNTS = (
 )
 
 
+def check_staff_passwords(*, reset: bool = False) -> None:
+    """The passwords chosen in the environment that ``ensure_staff(reset=reset)`` would set (the account is
+    missing, or ``reset``) against AUTH_PASSWORD_VALIDATORS: these accounts reach the admin. A CommandError
+    lists each variable with what its validators say, before any account is touched."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+    from django.core.management.base import CommandError
+
+    User = get_user_model()
+    problems = []
+    for username, variable, _ in STAFF_ACCOUNTS:
+        password = os.environ.get(variable)
+        user = User.objects.filter(username=username).first()
+        if not password or (user is not None and not reset):
+            continue
+        try:
+            validate_password(password, user or User(username=username, email=f"{username}@example.com"))
+        except ValidationError as error:
+            problems.append(f"{variable}: " + " ".join(error.messages))
+    if problems:
+        raise CommandError("Weak staff password chosen in the environment; choose a stronger one, or unset "
+                           "the variable to have one generated.\n  " + "\n  ".join(problems))
+
+
 def ensure_staff(*, reset: bool = False) -> list[StaffAccount]:
-    """Every demo staff account, created where missing; with ``reset`` existing ones get a new password too."""
+    """Every demo staff account, created where missing; with ``reset`` existing ones get a new password too.
+    Chosen passwords must pass the password validators first (check_staff_passwords)."""
+    check_staff_passwords(reset=reset)
     return [ensure(os.environ.get(variable), reset=reset) for _, variable, ensure in STAFF_ACCOUNTS]
 
 

@@ -1,11 +1,13 @@
 """What the shop asks of the experiments app without importing it (the AI layer builds on commerce,
-never the reverse): which price list a shopper pays, and which experiment variants their order carries.
+never the reverse): which price list a shopper pays, which experiment variants their order carries, and
+which variant the browser's impressions and clicks from a surface belong to.
 
-``settings.VITRINE_SHOPPER_EXPERIMENTS`` names a module with two functions of the request,
+``settings.VITRINE_SHOPPER_EXPERIMENTS`` names a module with three functions of the request,
 ``price_list(request) -> str`` (a ``PriceList`` value; it records the shopper's exposure to a running
-pricing experiment) and ``experiment_tags(request) -> dict`` ({experiment key: variant key}). Empty,
-everyone pays the current price and orders carry no tags. A failing provider is logged and treated as
-empty: prices and checkout never depend on the experiments app working.
+pricing experiment), ``experiment_tags(request) -> dict`` ({experiment key: variant key}) and
+``surface_tags(request, surface) -> dict`` (the same, for events the browser reports from ``surface``).
+Empty, everyone pays the current price and nothing carries tags. A failing provider is logged and
+treated as empty: prices, checkout and the beacon never depend on the experiments app working.
 """
 
 import logging
@@ -19,12 +21,12 @@ from commerce.catalogue.models import PriceList
 logger = logging.getLogger(__name__)
 
 
-def _ask(function: str, request: HttpRequest, default):
+def _ask(function: str, request: HttpRequest, default, *args):
     path = settings.VITRINE_SHOPPER_EXPERIMENTS
     if not path or request is None:
         return default
     try:
-        return getattr(import_module(path), function)(request)
+        return getattr(import_module(path), function)(request, *args)
     except Exception:
         logger.exception("%s.%s failed; using %r", path, function, default)
         return default
@@ -43,3 +45,9 @@ def price_list_for(request: HttpRequest | None) -> str:
 def experiment_tags(request: HttpRequest) -> dict[str, str]:
     """{experiment key: variant key} of the running experiments this shopper is counted in."""
     return _ask("experiment_tags", request, {})
+
+
+def surface_tags(request: HttpRequest, surface: str) -> dict[str, str]:
+    """{experiment key: variant key} for impressions and clicks the browser reports from ``surface``:
+    set by the server from what it showed this shopper there, never taken from the browser."""
+    return _ask("surface_tags", request, {}, surface)

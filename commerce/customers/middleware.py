@@ -21,6 +21,9 @@ class VisitorMiddleware:
         raw = request.get_signed_cookie(VISITOR_COOKIE, default=None, salt=self.salt)
         existing = parse_visitor_id(raw)
         request.visitor_id = existing or uuid.uuid4()
+        # No valid cookie: a client that never keeps it is a new visitor on every request (rate limits
+        # count those by address instead).
+        request.visitor_id_is_new = existing is None
         response = self.get_response(request)
         if existing is None or request.visitor_id != existing:
             response.set_signed_cookie(

@@ -1,3 +1,4 @@
+from axes.helpers import get_cool_off
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -19,6 +20,14 @@ def safe_next(request, candidate: str | None = None) -> str | None:
 class LoginView(auth_views.LoginView):
     template_name = "customers/login.html"
     redirect_authenticated_user = True
+
+
+def login_locked_out(request, original_response, credentials):
+    """What django-axes answers instead of a login form (``AXES_LOCKOUT_CALLABLE``), at the shop's and the
+    Wagtail admin's login: too many wrong passwords for this account or from this address."""
+    minutes = max(1, round(get_cool_off(request).total_seconds() / 60))
+    return render(request, "customers/locked_out.html", {"minutes": minutes, "login_url": request.path},
+                  status=429)
 
 
 def signup(request):

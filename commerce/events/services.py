@@ -6,6 +6,11 @@ processing list, COPYed into a staging table and inserted with ``ON CONFLICT DO 
 transaction, and only then removed from Redis. A drainer killed at any point leaves its batch in the
 processing list for the next drainer; replaying it inserts nothing twice. If Redis is unreachable,
 ``record`` writes the event straight to PostgreSQL.
+
+Nothing may stop the drain: ``record`` refuses an event PostgreSQL could not store, and an item that
+reaches the queue anyway (unreadable, unstorable, or rejected by PostgreSQL: a batch it rejects is split
+until the rejected events are found) moves to the dead-letter list with its reason, while the rest of
+its batch is stored. ``manage.py dead_letter_events`` lists, replays and purges that list.
 """
 
 import datetime as dt
@@ -14,17 +19,20 @@ import logging
 import time
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 
+import psycopg
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 from django_redis import get_redis_connection
 from redis.exceptions import LockError, RedisError
 
 from commerce.catalogue.models import Category
-from commerce.events.models import CustomerEvent, EventType, VisitorLink
+from commerce.events.models import CustomerEvent, VisitorLink
+from commerce.events.validation import check_storable, repaired
 
 logger = logging.getLogger(__name__)
 
@@ -38,10 +46,13 @@ DRAIN_BATCH_SIZE = 5000
 # A killed drainer never releases its lock: it expires after this many seconds and is renewed after
 # every batch, so ingest stalls at most this long after a crash.
 DRAIN_LOCK_SECONDS = 15
-EVENT_TYPES = frozenset(EventType.values)
 COLUMNS = ("id", "created_at", "event_type", "customer_id", "anonymous_id", "session_id", "product_id",
            "quantity", "price", "surface", "experiments", "query")
 COLUMN_DEFAULTS = {"session_id": "", "quantity": 1, "surface": "", "query": ""}
+# PostgreSQL refusing a value: psycopg raises these from COPY, Django's wrappers from the INSERT; a
+# string psycopg cannot encode (a lone surrogate) raises ValueError before anything is sent. Anything
+# else (PostgreSQL down) leaves the batch in the processing list to be retried.
+REJECTED = (psycopg.DataError, psycopg.IntegrityError, DataError, IntegrityError, ValueError)
 
 # Atomically move up to ARGV[1] items from the queue's head to the processing list and return them.
 _MOVE_BATCH = """
@@ -75,9 +86,8 @@ def record(
     session_id: str = "",
     created_at: dt.datetime | None = None,
 ) -> str:
-    """Record one behavioural event; returns its id. Never raises for an unavailable Redis."""
-    if event_type not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {event_type!r}")
+    """Record one behavioural event; returns its id. Never raises for an unavailable Redis; raises
+    ValueError, with the reason, for an event PostgreSQL could not store."""
     event = {
         "id": str(uuid.uuid4()),
         "created_at": (created_at or timezone.now()).isoformat(),
@@ -87,11 +97,12 @@ def record(
         "session_id": session_id or "",
         "product_id": product_id,
         "quantity": quantity,
-        "price": str(price) if price is not None else None,
+        "price": format(price, "f") if price is not None else None,  # never exponent notation
         "surface": surface[:64],
         "experiments": experiments or {},
         "query": query,
     }
+    check_storable(event)
     try:
         redis_client().rpush(QUEUE_KEY, json.dumps(event, separators=(",", ":")))
     except RedisError as error:
@@ -101,11 +112,13 @@ def record(
 
 
 def record_many(events: Iterable[dict]) -> int:
-    """Queue many already-built events (same keys as ``record`` builds) in one round trip."""
+    """Queue many already-built events (same keys as ``record`` builds) in one round trip; raises
+    ValueError, queueing none, if PostgreSQL could not store one of them."""
     pipe = redis_client().pipeline(transaction=False)
     count = 0
     for event in events:
-        pipe.rpush(QUEUE_KEY, json.dumps(event, separators=(",", ":"), default=str))
+        check_storable(event)
+        pipe.rpush(QUEUE_KEY, json.dumps(event, separators=(",", ":")))
         count += 1
     pipe.execute()
     return count
@@ -176,28 +189,125 @@ def drain_events(*, batch_size: int = DRAIN_BATCH_SIZE, time_budget: float = 20.
 
 
 def _store_and_acknowledge(client, raw_events: list[bytes], lock) -> int:
-    events, malformed = [], []
+    events, dead = [], []
     for raw in raw_events:
         try:
-            events.append(json.loads(raw))
-        except (ValueError, TypeError):
-            malformed.append(raw)
-    if malformed:  # kept for inspection, never silently dropped
-        client.rpush(DEAD_LETTER_KEY, *malformed)
-        logger.error("moved %d malformed queued events to %s", len(malformed), DEAD_LETTER_KEY)
-    inserted = store_events(events) if events else 0
+            event = json.loads(raw)
+        except (ValueError, RecursionError) as error:
+            dead.append(DeadLetter.of(raw, f"not valid JSON: {error}"))
+            continue
+        try:
+            check_storable(event)
+        except ValueError as error:
+            dead.append(DeadLetter.of(raw, str(error)))
+            continue
+        events.append((raw, event))
+    inserted = _store_isolating_rejects(events, dead, lock) if events else 0
     # Acknowledge only after the commit, and only while the lock is still ours: if it expired, another
-    # drainer may own the processing list now, and replaying this batch later is harmless.
+    # drainer may own the processing list now, and replaying this batch later is harmless. The dead
+    # letters go with the acknowledgement, so a replayed batch does not dead-letter its events twice.
     if not lock.owned():
         raise LockError("drain lock expired before the batch was acknowledged")
-    client.delete(PROCESSING_KEY)
+    pipe = client.pipeline(transaction=True)
+    if dead:
+        pipe.rpush(DEAD_LETTER_KEY, *(letter.dumps() for letter in dead))
+    pipe.delete(PROCESSING_KEY)
+    pipe.execute()
+    if dead:
+        logger.error("moved %d queued events PostgreSQL cannot store to %s (first: %s); see manage.py "
+                     "dead_letter_events", len(dead), DEAD_LETTER_KEY, dead[0].reason)
     return inserted
+
+
+def _store_isolating_rejects(events: list[tuple[bytes, dict]], dead: list["DeadLetter"], lock) -> int:
+    """Store ``events`` ((raw, parsed) pairs); if PostgreSQL rejects them, store each half on its own,
+    down to the single events it rejects, which are added to ``dead``. Returns the rows inserted."""
+    try:
+        return store_events([event for _, event in events])
+    except REJECTED as error:
+        if len(events) == 1:
+            dead.append(DeadLetter.of(events[0][0], "rejected by PostgreSQL: " + " ".join(str(error).split())))
+            return 0
+        lock.reacquire()  # splitting a large batch takes a while
+        middle = len(events) // 2
+        return (_store_isolating_rejects(events[:middle], dead, lock)
+                + _store_isolating_rejects(events[middle:], dead, lock))
 
 
 def queue_depth() -> dict[str, int]:
     client = redis_client()
     return {"queued": client.llen(QUEUE_KEY), "processing": client.llen(PROCESSING_KEY),
             "dead": client.llen(DEAD_LETTER_KEY)}
+
+
+# --- dead letters ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A queued item the drain could not store: the item as queued, why, and when."""
+
+    raw: bytes
+    reason: str
+    failed_at: str
+
+    @classmethod
+    def of(cls, raw: bytes, reason: str) -> "DeadLetter":
+        return cls(raw, reason, timezone.now().isoformat())
+
+    def dumps(self) -> str:
+        # surrogateescape: raw bytes that are not UTF-8 survive the round trip unchanged
+        return json.dumps({"reason": self.reason, "failed_at": self.failed_at,
+                           "event": self.raw.decode("utf-8", "surrogateescape")})
+
+    @classmethod
+    def loads(cls, item: bytes) -> "DeadLetter":
+        try:
+            letter = json.loads(item)
+            return cls(letter["event"].encode("utf-8", "surrogateescape"), letter["reason"], letter["failed_at"])
+        except (ValueError, TypeError, KeyError, AttributeError):
+            # Before reasons were kept, only items that were not JSON were dead-lettered, as they came.
+            return cls(item, "not valid JSON", "")
+
+
+def dead_letters(limit: int | None = None) -> list[DeadLetter]:
+    """The dead-lettered events, oldest first (the first ``limit``)."""
+    items = redis_client().lrange(DEAD_LETTER_KEY, 0, -1 if limit is None else limit - 1)
+    return [DeadLetter.loads(item) for item in items]
+
+
+def replay_dead_letters(*, repair: bool = False) -> int:
+    """Queue the dead-lettered events again and clear them from the list; returns how many. ``repair``
+    first drops the characters PostgreSQL cannot store and cuts strings to their column. The drain
+    stores each one, or dead-letters it again with its reason."""
+    client = redis_client()
+    items = client.lrange(DEAD_LETTER_KEY, 0, -1)
+    if not items:
+        return 0
+    raws = [DeadLetter.loads(item).raw for item in items]
+    if repair:
+        raws = [_repaired_raw(raw) for raw in raws]
+    pipe = client.pipeline(transaction=True)
+    pipe.rpush(QUEUE_KEY, *raws)
+    pipe.ltrim(DEAD_LETTER_KEY, len(items), -1)  # letters dead-lettered meanwhile stay
+    pipe.execute()
+    return len(items)
+
+
+def _repaired_raw(raw: bytes) -> bytes:
+    try:
+        event = json.loads(raw)
+    except (ValueError, RecursionError):
+        return raw  # not JSON: nothing to repair
+    return json.dumps(repaired(event), separators=(",", ":")).encode() if isinstance(event, dict) else raw
+
+
+def purge_dead_letters() -> int:
+    """Delete the dead-lettered events; returns how many."""
+    client = redis_client()
+    count = client.llen(DEAD_LETTER_KEY)
+    client.ltrim(DEAD_LETTER_KEY, count, -1)  # letters dead-lettered meanwhile stay
+    return count
 
 
 # --- identity -------------------------------------------------------------------------------------

@@ -1,3 +1,5 @@
+import uuid
+
 from django import forms
 
 from commerce.orders.models import Return
@@ -25,6 +27,9 @@ class CheckoutForm(forms.Form):
     country = forms.RegexField(regex=r"^[A-Za-z]{2}$", initial="GB", max_length=2,
                                help_text="Two-letter country code, e.g. GB.",
                                error_messages={"invalid": "Use a two-letter country code such as GB."})
+    # New with every rendered form: a repeated submission of it finds the order the first one placed.
+    checkout_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4, required=False, error_messages={
+        "invalid": "This form could not be read. Please reload the page and place your order again."})
 
     def clean_country(self):
         return self.cleaned_data["country"].upper()

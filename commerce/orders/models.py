@@ -76,6 +76,9 @@ class Order(models.Model):
     total = models.DecimalField(**MONEY)
     experiments = models.JSONField(default=dict, blank=True, editable=False,
                                    help_text="{experiment key: variant} the shopper was counted in at checkout.")
+    # The checkout form's one-time key: a repeated submission (a double click, a retry) finds this order
+    # instead of placing another.
+    checkout_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

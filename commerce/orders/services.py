@@ -91,13 +91,17 @@ def shopper_for(request, *, priced: bool = True) -> Shopper:
 # --- cart -----------------------------------------------------------------------------------------
 
 
+def _owner(shopper: Shopper) -> dict:
+    """The lookup of what belongs to the shopper (carts, orders): the customer's, else the visitor's."""
+    return {"customer": shopper.customer} if shopper.customer else {"visitor_id": shopper.visitor_id}
+
+
 def find_cart(shopper: Shopper) -> Cart | None:
-    owner = {"customer": shopper.customer} if shopper.customer else {"visitor_id": shopper.visitor_id}
-    return Cart.objects.filter(**owner).first()
+    return Cart.objects.filter(**_owner(shopper)).first()
 
 
 def _cart_for_update(shopper: Shopper) -> Cart:
-    owner = {"customer": shopper.customer} if shopper.customer else {"visitor_id": shopper.visitor_id}
+    owner = _owner(shopper)
     try:
         cart, _ = Cart.objects.get_or_create(**owner)
     except IntegrityError:  # a concurrent request created it first
@@ -176,7 +180,7 @@ def set_line_quantity(shopper: Shopper, line_id: int, quantity: int) -> None:
 def _after_cart_change(shopper, cart, product, variant, delta, price) -> None:
     cache.delete(shopper.cache_key)
     transaction.on_commit(
-        lambda: cart_changed.send(
+        lambda: cart_changed.send_robust(
             sender=Cart, cart=cart, customer=shopper.customer, visitor_id=shopper.visitor_id,
             product=product, variant=variant, quantity=delta, price=price,
         )
@@ -241,15 +245,23 @@ def merge_visitor_cart(customer: Customer, visitor_id: UUID) -> None:
 
 
 @transaction.atomic
-def place_order(shopper: Shopper, *, email: str, address: dict, experiments: dict[str, str] | None = None) -> Order:
+def place_order(shopper: Shopper, *, email: str, address: dict, experiments: dict[str, str] | None = None,
+                checkout_key: UUID | None = None) -> Order:
     """Turn the shopper's cart into an order at the prices they saw, taking the stock. ``experiments``
     ({experiment: variant} the shopper is counted in) tags the order and its purchase events.
+    ``checkout_key`` (the checkout form's): a submission repeated with it returns the order it placed.
 
-    Product and variant rows are locked (in id order, so two checkouts never deadlock) before stock and
-    prices are checked, so two buyers of the last unit get exactly one order and one OutOfStock, and a
-    price that moved since the shopper last saw it raises PriceChanged instead of being charged.
+    The cart row is locked first and its lines read under the lock, so simultaneous checkouts of one
+    cart place one order: the others find the cart gone (and, with the key, the order). Product and
+    variant rows are locked next (in id order, so two checkouts never deadlock) before stock and prices
+    are checked, so two buyers of the last unit get exactly one order and one OutOfStock, and a price that
+    moved since the shopper last saw it raises PriceChanged instead of being charged.
     """
-    cart = find_cart(shopper)
+    cart = Cart.objects.select_for_update().filter(**_owner(shopper)).first()
+    if checkout_key is not None:
+        placed = Order.objects.filter(checkout_key=checkout_key, **_owner(shopper)).first()
+        if placed is not None:
+            return placed
     lines = list(cart.lines.all()) if cart else []
     if not lines:
         raise CartError("Your cart is empty.")
@@ -273,7 +285,8 @@ def place_order(shopper: Shopper, *, email: str, address: dict, experiments: dic
 
     order = Order.objects.create(
         customer=shopper.customer, visitor_id=shopper.visitor_id, email=email, experiments=experiments or {},
-        currency=products[lines[0].product_id].currency, total=Decimal("0.00"), **address,
+        checkout_key=checkout_key, currency=products[lines[0].product_id].currency, total=Decimal("0.00"),
+        **address,
     )
     items = []
     for line in lines:
@@ -290,7 +303,7 @@ def place_order(shopper: Shopper, *, email: str, address: dict, experiments: dic
     order.save(update_fields=["total"])
     cart.delete()
     cache.delete(shopper.cache_key)
-    transaction.on_commit(lambda: order_placed.send(sender=Order, order=order))
+    transaction.on_commit(lambda: order_placed.send_robust(sender=Order, order=order))
     return order
 
 
@@ -306,5 +319,5 @@ def request_return(line: LineItem, *, quantity: int, reason: str, note: str = ""
     if reason not in Return.Reason.values:
         raise CartError("Choose a reason for the return.")
     return_ = Return.objects.create(line=line, quantity=quantity, reason=reason, note=note)
-    transaction.on_commit(lambda: return_requested.send(sender=Return, return_=return_))
+    transaction.on_commit(lambda: return_requested.send_robust(sender=Return, return_=return_))
     return return_

@@ -1,5 +1,6 @@
 """Signals orders send once the change is committed (commerce.events records them; AI refreshes on them),
-and the cart hand-over at login."""
+and the cart hand-over at login. They are sent robustly: a failing receiver is logged and never fails the
+shopper's request, whose change is committed already (a retry would add to the cart twice)."""
 
 from django.dispatch import Signal, receiver
 

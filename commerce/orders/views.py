@@ -12,6 +12,7 @@ from commerce.orders.forms import ADDRESS_FIELDS, AddToCartForm, CartLineForm, C
 from commerce.orders.models import CartLine, LineItem, Order
 from commerce.orders.services import (
     CartError,
+    PriceChanged,
     accept_current_prices,
     add_to_cart,
     cart_contents,
@@ -20,6 +21,8 @@ from commerce.orders.services import (
     set_line_quantity,
     shopper_for,
 )
+
+PRICES_CHANGED = "Some prices changed since you added them. Please review them first."
 
 
 def cart(request):
@@ -71,30 +74,40 @@ def cart_line(request, line_id):
 
 def checkout(request):
     shopper = shopper_for(request)
-    contents = cart_contents(shopper)
-    if not contents.lines:
-        messages.info(request, "Your cart is empty.")
-        return redirect("orders:cart")
-    if contents.changed_prices:
-        messages.warning(request, "Some prices changed since you added them. Please review them first.")
-        return redirect("orders:cart")
-    initial = {}
-    if shopper.customer is not None:
-        initial["email"] = shopper.customer.email
-        address = shopper.customer.addresses.filter(is_default=True).first()
-        if address is not None:
-            initial.update({field: getattr(address, field) for field in ADDRESS_FIELDS})
-    form = CheckoutForm(request.POST or None, initial=initial)
+    form = CheckoutForm(request.POST or None, initial=_saved_details(shopper))
     if request.method == "POST" and form.is_valid():
+        # Straight to place_order, which checks the cart under its lock: a repeated submission (its cart
+        # already gone) gets the order the first one placed.
         try:
             order = place_order(shopper, email=form.cleaned_data["email"], address=form.address(),
-                                experiments=experiment_tags(request))
+                                experiments=experiment_tags(request), checkout_key=form.cleaned_data["checkout_key"])
+        except PriceChanged:
+            messages.warning(request, PRICES_CHANGED)
+            return redirect("orders:cart")
         except CartError as error:
             messages.error(request, str(error))
             return redirect("orders:cart")
         request.session["last_order"] = order.number
         return redirect("orders:confirmation", number=order.number)
+    contents = cart_contents(shopper)
+    if not contents.lines:
+        messages.info(request, "Your cart is empty.")
+        return redirect("orders:cart")
+    if contents.changed_prices:
+        messages.warning(request, PRICES_CHANGED)
+        return redirect("orders:cart")
     return render(request, "orders/checkout.html", {"cart": contents, "form": form})
+
+
+def _saved_details(shopper) -> dict:
+    """A customer's email and default address, to fill the checkout form in."""
+    if shopper.customer is None:
+        return {}
+    initial = {"email": shopper.customer.email}
+    address = shopper.customer.addresses.filter(is_default=True).first()
+    if address is not None:
+        initial.update({field: getattr(address, field) for field in ADDRESS_FIELDS})
+    return initial
 
 
 def confirmation(request, number):

@@ -77,16 +77,9 @@
     }).catch(function () { /* analytics must never disturb shopping */ });
   }
 
-  // {experiment key: variant} of a block shown under an experiment (data-experiments), sent with its events.
-  function blockExperiments(block) {
-    try { return block.dataset.experiments ? JSON.parse(block.dataset.experiments) : undefined; }
-    catch (error) { return undefined; }
-  }
-
   function trackBlock(block) {
     var surface = block.dataset.aiSurface;
     if (!surface || block.dataset.tracked) return;
-    var experiments = blockExperiments(block);
     block.dataset.tracked = "1";
     var items = Array.prototype.slice.call(block.querySelectorAll("[data-product-id]"));
     var reported = false;
@@ -94,8 +87,7 @@
       if (reported) return;
       reported = true;
       sendEvents(items.map(function (item) {
-        return { event_type: "recommendation_impression", product: Number(item.dataset.productId), surface: surface,
-                 experiments: experiments };
+        return { event_type: "recommendation_impression", product: Number(item.dataset.productId), surface: surface };
       }));
     }
     if ("IntersectionObserver" in window) {
@@ -111,8 +103,7 @@
     }
     items.forEach(function (item) {
       item.addEventListener("click", function () {
-        sendEvents([{ event_type: "recommendation_click", product: Number(item.dataset.productId), surface: surface,
-                      experiments: experiments }]);
+        sendEvents([{ event_type: "recommendation_click", product: Number(item.dataset.productId), surface: surface }]);
       });
     });
   }

@@ -122,6 +122,27 @@ def test_do_not_track_visitors_get_the_control_and_are_not_counted(header):
     assert exposures() == []
 
 
+def test_the_experiment_a_surface_was_shown_under_is_remembered_per_shopper_and_surface():
+    experiment = ExperimentFactory()
+    shopper, other = visitors(2)
+
+    services.variant_for(experiment.key, request(shopper), surface="block:b1")
+
+    assert services.shown_experiment(request(shopper), "block:b1") == experiment.key
+    assert services.shown_experiment(request(shopper), "block:b2") is None
+    assert services.shown_experiment(request(other), "block:b1") is None
+
+
+@pytest.mark.parametrize("headers", [{"user_agent": "Googlebot/2.1"}, {"HTTP_DNT": "1"}])
+def test_a_surface_shown_to_a_bot_or_an_opted_out_shopper_is_not_remembered(headers):
+    experiment = ExperimentFactory()
+    shopper = uuid.uuid4()
+
+    services.variant_for(experiment.key, request(shopper, **headers), surface="block:b1")
+
+    assert services.shown_experiment(request(shopper), "block:b1") is None
+
+
 def test_an_exposure_is_recorded_once_a_day_per_shopper_with_the_variant():
     experiment = ExperimentFactory()
     visitor = uuid.uuid4()
@@ -237,6 +258,7 @@ def test_search_options_follow_the_shoppers_variant_and_tag_the_search_event():
 
     assert keyword == {"keyword_only": True, "experiments": {experiment.key: "b"}}
     assert hybrid == {"keyword_only": False, "experiments": {experiment.key: "a"}}
+    assert services.shown_experiment(request(keyword_visitor), "search") == experiment.key  # the results' beacon
     assert services.search_options(request(keyword_visitor, HTTP_DNT="1")) == {"keyword_only": False, "experiments": {}}
 
 
@@ -267,10 +289,10 @@ def test_a_carousel_with_a_running_experiment_is_per_shopper_and_uses_the_varian
     definition = services.definition(experiment.key)
     visitor = next(v for v in visitors(50) if services.hashed_variant(definition, v).key == "b")
 
-    context = block.get_context(value, {"personal_fragment": True, "request": request(visitor)})
+    block.get_context(value, {"personal_fragment": True, "request": request(visitor), "block_id": "b1"})
 
     assert block.is_per_shopper(value)
-    assert context["experiments_json"] == f'{{"{experiment.key}": "b"}}'
+    assert services.shown_experiment(request(visitor), "block:b1") == experiment.key  # its beacon events' tag
     assert [e.experiments for e in exposures()] == [{experiment.key: "b"}]
     transition(experiment, "pause")
     assert not block.is_per_shopper(value)

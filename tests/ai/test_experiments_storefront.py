@@ -193,3 +193,15 @@ def test_cart_lines_keep_the_price_the_shopper_saw(client, pricing_experiment, d
     shopper.post("/cart/add/", {"product": discounted.pk, "quantity": 1})
 
     assert CartLine.objects.get().seen_unit_price == Decimal("10.00")
+
+
+def test_beacon_events_get_the_variant_shown_on_their_surface_while_the_experiment_runs():
+    experiment = ExperimentFactory()
+    shopper = visitor_in(experiment, "b")
+    services.variant_for(experiment.key, request(shopper), surface="block:b1")
+
+    assert storefront.surface_tags(request(shopper), "block:b1") == {experiment.key: "b"}
+    assert storefront.surface_tags(request(shopper), "block:b2") == {}  # shown under no experiment
+    assert storefront.surface_tags(request(shopper, HTTP_DNT="1"), "block:b1") == {}  # not counted
+    transition(experiment, "pause")
+    assert storefront.surface_tags(request(shopper), "block:b1") == {}

@@ -49,4 +49,4 @@ def test_unknown_or_unsold_products_are_404():
 def test_the_price_endpoint_is_in_the_api_schema():
     schema = Client().get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
     operation = schema["paths"]["/api/v1/prices/{product_id}"]["get"]
-    assert set(operation["responses"]) == {"200", "404"}
+    assert set(operation["responses"]) == {"200", "400", "404"}

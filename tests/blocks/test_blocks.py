@@ -18,6 +18,7 @@ from blocks.blocks import (
 from commerce.catalogue.services import set_current_price
 from commerce.events.models import CustomerEvent
 from commerce.events.services import drain_events
+from tests.broker import queued_tasks
 from tests.factories import ExperimentFactory, ProductFactory, browse_as, visitor_in
 
 pytestmark = pytest.mark.django_db
@@ -112,20 +113,21 @@ def test_carousel_refuses_similar_without_a_product():
     assert "Choose the product" in str(error.value.block_errors["product"])
 
 
-def test_curated_search_queues_its_query_once_then_serves_the_cached_results(wagtail_site, publish, monkeypatch):
+def test_curated_search_queues_its_query_once_then_serves_the_cached_results(wagtail_site, publish,
+                                                                             django_capture_on_commit_callbacks):
     lamp = ProductFactory(title="Brass Reading Lamp")
-    queued = []
-    monkeypatch.setattr(search_tasks.refresh_curated_results, "delay", lambda *args: queued.append(args))
     value = {"title": "For readers", "mode": "curated", "query": "reading lamp", "in_stock": True, "count": 4}
     publish(("semantic_search", value))
 
-    Client().get("/")
-    Client().get("/")
-    assert len(queued) == 1  # one task, however many shoppers came before it ran
+    with django_capture_on_commit_callbacks(execute=True):
+        Client().get("/")
+        Client().get("/")
+    [queued] = queued_tasks("batch")  # one task, however many shoppers came before it ran
+    assert queued["task"] == search_tasks.refresh_curated_results.name
 
     search.index_products([lamp.pk])
     search.refresh_term_statistics()
-    search_tasks.refresh_curated_results(*queued[0])  # the queued task, as the worker runs it
+    search_tasks.refresh_curated_results(*queued["args"])  # the queued task, as the worker runs it
     html = Client().get("/").content.decode()
     assert "For readers" in html and f'data-product-id="{lamp.pk}"' in html
 

@@ -22,6 +22,10 @@ def experiment_tags(request):
     return {"checkout-copy": "b"}
 
 
+def surface_tags(request, surface):
+    return {"carousel": surface}
+
+
 @pytest.fixture
 def provider(settings):
     asked.clear()
@@ -35,6 +39,7 @@ def test_the_named_provider_answers_and_is_asked_once_per_request(provider):
 
     assert answers == [PriceList.BASE] * 3 and asked == [request]
     assert shop.experiment_tags(request) == {"checkout-copy": "b"}
+    assert shop.surface_tags(request, "block:b1") == {"carousel": "block:b1"}
 
 
 def test_without_a_provider_everyone_pays_the_current_price_and_orders_carry_no_tags(settings):
@@ -43,6 +48,7 @@ def test_without_a_provider_everyone_pays_the_current_price_and_orders_carry_no_
 
     assert shop.price_list_for(request) == PriceList.CURRENT
     assert shop.experiment_tags(request) == {}
+    assert shop.surface_tags(request, "block:b1") == {}
 
 
 def test_a_failing_provider_is_logged_and_the_current_price_applies(settings, caplog):
@@ -57,3 +63,13 @@ def test_a_failing_provider_is_logged_and_the_current_price_applies(settings, ca
 
 def test_no_request_means_the_current_price():
     assert shop.price_list_for(None) == PriceList.CURRENT
+
+
+def test_a_failing_provider_leaves_beacon_events_untagged(settings, caplog):
+    settings.VITRINE_SHOPPER_EXPERIMENTS = "no_such_experiments_module"
+
+    with caplog.at_level(logging.ERROR, logger="commerce.customers.experiments"):
+        answer = shop.surface_tags(RequestFactory().get("/"), "block:b1")
+
+    assert answer == {}
+    assert "no_such_experiments_module.surface_tags failed" in caplog.text

@@ -5,7 +5,7 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import authenticate, get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from commerce.catalogue import demo_data
 from tests.factories import UserFactory
@@ -105,3 +105,20 @@ def test_without_reset_shows_the_passwords_still_known(monkeypatch):
     shopper = demo_data.demo_shoppers().get()
     assert printed_password(output, shopper.username) == demo_data.DEMO_PASSWORD
     assert "someone@example.com" not in output
+
+
+def test_reset_refuses_a_weak_chosen_password_and_changes_no_account(seeded, monkeypatch):
+    monkeypatch.setenv("VITRINE_ADMIN_PASSWORD", "admin123")
+    monkeypatch.setenv("VITRINE_MERCHANDISER_PASSWORD", "12345678")
+    hashes = dict(get_user_model().objects.values_list("username", "password"))
+
+    with pytest.raises(CommandError) as refused:
+        credentials("--reset")
+
+    message = str(refused.value)
+    assert "VITRINE_ADMIN_PASSWORD: The password is too similar to the username. This password is too common." \
+        in message
+    assert "VITRINE_MERCHANDISER_PASSWORD: This password is too common. This password is entirely numeric." \
+        in message
+    assert dict(get_user_model().objects.values_list("username", "password")) == hashes
+

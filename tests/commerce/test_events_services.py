@@ -1,8 +1,10 @@
 import datetime as dt
+import json
 import uuid
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from commerce.events import services
@@ -90,6 +92,147 @@ def test_malformed_queued_items_go_to_the_dead_letter_list_not_nowhere():
 
     assert services.drain_events() == 1
     assert services.queue_depth()["dead"] == 1
+    [letter] = services.dead_letters()
+    assert letter.raw == b"{not json" and letter.reason.startswith("not valid JSON")
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("experiments", {"a\u0000": "b"}),
+    ("experiments", {"\ud800": "b"}),
+    ("experiments", {"carousel": "b\u0000"}),
+    ("experiments", {"carousel": {"nested": "b"}}),
+    ("surface", "block:\u0000"),
+    ("surface", "\udfff"),
+    ("query", "mug\u0000"),
+    ("session_id", "s" * 65),
+    ("quantity", 2 ** 31),
+    ("price", Decimal("100000000")),
+    ("visitor_id", "not-a-uuid"),
+])
+def test_record_refuses_what_postgres_cannot_store_and_queues_nothing(field, value):
+    with pytest.raises(ValueError):
+        services.record(EventType.VIEW, product_id=1, **{field: value})
+
+    assert services.queue_depth() == {"queued": 0, "processing": 0, "dead": 0}
+
+
+def test_record_many_refuses_a_batch_with_an_unstorable_event_and_queues_none_of_it():
+    good = {"id": str(uuid.uuid4()), "created_at": timezone.now().isoformat(), "event_type": "view", "product_id": 1}
+    bad = {**good, "id": str(uuid.uuid4()), "surface": "\x00"}
+
+    with pytest.raises(ValueError, match="surface"):
+        services.record_many([good, bad])
+
+    assert services.queue_depth()["queued"] == 0
+
+
+def raw_event(**fields) -> str:
+    """A queued item as ``record`` writes it, built by hand: what a poison that got past ``record`` looks like."""
+    event = {"id": str(uuid.uuid4()), "created_at": timezone.now().isoformat(), "event_type": "view",
+             "customer_id": None, "anonymous_id": None, "session_id": "", "product_id": 1, "quantity": 1,
+             "price": None, "surface": "", "experiments": {}, "query": ""}
+    return json.dumps({**event, **fields})
+
+
+def test_poisoned_events_are_dead_lettered_with_their_reason_and_every_good_event_is_stored():
+    poisons = {  # queued item → what its dead letter's reason names
+        raw_event(event_type="recommendation_click", experiments={"a\u0000": "b"}): "experiment key",  # the old hole
+        raw_event(experiments={"\ud800": "b"}): "experiment key",
+        raw_event(surface="\ud800"): "surface",
+        raw_event(quantity=2 ** 40): "quantity",
+        raw_event(created_at="2026-W49-1T10:00:00+00:00"): "created_at",  # Python reads week dates, PostgreSQL not
+        "[1, 2]": "JSON object",
+        "{oops": "not valid JSON",
+    }
+    queue = []
+    for n, poison in enumerate(poisons):
+        queue += [raw_event(product_id=100 + n), poison]
+    queue.append(raw_event(product_id=200))
+    services.redis_client().rpush(services.QUEUE_KEY, *queue)
+
+    assert services.drain_events() == len(poisons) + 1
+
+    assert sorted(CustomerEvent.objects.values_list("product_id", flat=True)) == [*range(100, 107), 200]
+    assert services.queue_depth() == {"queued": 0, "processing": 0, "dead": len(poisons)}
+    letters = services.dead_letters()
+    assert [letter.raw.decode() for letter in letters] == list(poisons)
+    assert all(poisons[letter.raw.decode()] in letter.reason for letter in letters)
+    services.record(EventType.PURCHASE, product_id=300)  # and ingest keeps flowing
+    assert services.drain_events() == 1 and stored(product_id=300) == 1
+
+
+def test_a_batch_postgres_rejects_is_split_until_only_the_rejected_events_are_left_out():
+    # A rule the checks before PostgreSQL do not know: the drain must find the offending rows itself.
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE events_customerevent ADD CONSTRAINT test_no_poison CHECK (surface <> 'poison')")
+    queue = [raw_event(product_id=n, surface="poison" if n in (3, 4, 17) else "ok") for n in range(1, 21)]
+    services.redis_client().rpush(services.QUEUE_KEY, *queue)
+
+    assert services.drain_events() == 17
+
+    assert sorted(CustomerEvent.objects.values_list("product_id", flat=True)) == [
+        n for n in range(1, 21) if n not in (3, 4, 17)]
+    letters = services.dead_letters()
+    assert [json.loads(letter.raw)["product_id"] for letter in letters] == [3, 4, 17]
+    assert all("rejected by PostgreSQL" in letter.reason and "test_no_poison" in letter.reason for letter in letters)
+    assert services.queue_depth()["processing"] == 0
+
+
+def test_a_poisoned_batch_left_by_an_interrupted_drain_no_longer_blocks_ingest():
+    services.redis_client().rpush(services.PROCESSING_KEY, raw_event(product_id=1),
+                                  raw_event(experiments={"a\u0000": "b"}))  # taken by a drainer that died
+    services.record(EventType.VIEW, product_id=2)
+
+    assert services.drain_events() == 2
+
+    assert sorted(CustomerEvent.objects.values_list("product_id", flat=True)) == [1, 2]
+    assert services.queue_depth() == {"queued": 0, "processing": 0, "dead": 1}
+
+
+def test_replaying_dead_letters_queues_them_again_and_repair_makes_them_storable():
+    poison = raw_event(product_id=5, surface="block:\u0000x", experiments={"carousel\u0000": "b"})
+    services.redis_client().rpush(services.QUEUE_KEY, poison, b"{oops")
+    services.drain_events()
+    assert services.queue_depth()["dead"] == 2
+
+    assert services.replay_dead_letters() == 2  # as they are: dead-lettered again
+    assert services.queue_depth() == {"queued": 2, "processing": 0, "dead": 0}
+    services.drain_events()
+    assert [letter.raw for letter in services.dead_letters()] == [poison.encode(), b"{oops"]
+
+    assert services.replay_dead_letters(repair=True) == 2
+    services.drain_events()
+
+    event = CustomerEvent.objects.get()
+    assert (event.product_id, event.surface, event.experiments) == (5, "block:x", {"carousel": "b"})
+    assert [letter.raw for letter in services.dead_letters()] == [b"{oops"]  # not JSON: nothing to repair
+
+
+def test_dead_letters_keep_bytes_that_are_not_utf8_unchanged():
+    services.redis_client().rpush(services.QUEUE_KEY, b"\xff\xfe{")
+    services.drain_events()
+
+    assert [letter.raw for letter in services.dead_letters()] == [b"\xff\xfe{"]
+    services.replay_dead_letters()
+    assert services.redis_client().lrange(services.QUEUE_KEY, 0, -1) == [b"\xff\xfe{"]
+
+
+def test_items_dead_lettered_before_reasons_were_kept_are_listed_and_replayed_as_they_are():
+    services.redis_client().rpush(services.DEAD_LETTER_KEY, b"{legacy")  # raw, as the drain used to push them
+
+    [letter] = services.dead_letters()
+
+    assert (letter.raw, letter.reason) == (b"{legacy", "not valid JSON")
+    assert services.replay_dead_letters() == 1
+    assert services.redis_client().lrange(services.QUEUE_KEY, 0, -1) == [b"{legacy"]
+
+
+def test_purging_dead_letters_deletes_them():
+    services.redis_client().rpush(services.QUEUE_KEY, b"{oops", b"[")
+    services.drain_events()
+
+    assert services.purge_dead_letters() == 2
+    assert services.queue_depth()["dead"] == 0 and services.dead_letters() == []
 
 
 def test_record_writes_straight_to_postgres_when_redis_is_down(monkeypatch, caplog, tmp_path):

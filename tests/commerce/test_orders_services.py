@@ -102,6 +102,27 @@ def test_cart_changed_is_sent_after_commit_with_the_delta(django_capture_on_comm
     assert received == [2, -2]
 
 
+def test_a_receiver_failing_after_commit_is_logged_and_fails_neither_cart_nor_checkout(
+        django_capture_on_commit_callbacks, caplog):
+    def broken(**kwargs):
+        raise RuntimeError("receiver bug")
+
+    cart_changed.connect(broken, weak=False, dispatch_uid="t")
+    order_placed.connect(broken, weak=False, dispatch_uid="t")
+    try:
+        shopper, product = anonymous(), ProductFactory(stock=5)
+        with django_capture_on_commit_callbacks(execute=True):
+            add_to_cart(shopper, product)
+        with django_capture_on_commit_callbacks(execute=True):
+            order = place_order(shopper, email="a@example.com", address=ADDRESS)
+    finally:
+        cart_changed.disconnect(dispatch_uid="t")
+        order_placed.disconnect(dispatch_uid="t")
+
+    assert order.lines.get().quantity == 1
+    assert sum("receiver bug" in record.getMessage() for record in caplog.records if record.levelname == "ERROR") == 2
+
+
 def test_place_order_charges_the_prices_the_shopper_saw_and_takes_stock(django_capture_on_commit_callbacks):
     shopper = Shopper(CustomerFactory(), uuid.uuid4())
     mug = ProductFactory(base_price=Decimal("10.00"), stock=5)
@@ -201,6 +222,67 @@ def test_two_concurrent_buyers_of_the_last_unit_get_exactly_one_order():
     assert sorted(outcomes) == ["order", "out of stock"]
     assert Order.objects.count() == 1
     assert Product.objects.get(pk=product.pk).stock == 0
+
+
+def simultaneous_checkouts(shopper, count: int, checkout_key=None) -> list:
+    """``count`` threads submit the shopper's checkout at the same moment; each outcome is the order
+    number placed or returned, or the CartError's message."""
+    barrier = threading.Barrier(count)
+    outcomes = []
+
+    def checkout():
+        try:
+            barrier.wait()
+            outcomes.append(place_order(shopper, email="x@example.com", address=ADDRESS,
+                                        checkout_key=checkout_key).number)
+        except CartError as error:
+            outcomes.append(str(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=checkout) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return outcomes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_submissions_of_one_cart_with_its_checkout_key_place_one_order():
+    shopper, product = anonymous(), ProductFactory(stock=5)
+    add_to_cart(shopper, product, quantity=1)
+
+    outcomes = simultaneous_checkouts(shopper, 5, checkout_key=uuid.uuid4())
+
+    order = Order.objects.get()
+    assert outcomes == [order.number] * 5  # every submission lands on the one order
+    assert order.lines.get().quantity == 1
+    assert Product.objects.get(pk=product.pk).stock == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_submissions_of_one_cart_without_a_key_place_one_order_and_find_the_cart_empty():
+    shopper, product = anonymous(), ProductFactory(stock=5)
+    add_to_cart(shopper, product, quantity=1)
+
+    outcomes = simultaneous_checkouts(shopper, 2)
+
+    order = Order.objects.get()
+    assert sorted(outcomes) == sorted([order.number, "Your cart is empty."])
+    assert Product.objects.get(pk=product.pk).stock == 4
+
+
+def test_a_checkout_key_returns_only_its_own_shoppers_order():
+    owner, other, product = anonymous(), anonymous(), ProductFactory(stock=5)
+    key = uuid.uuid4()
+    add_to_cart(owner, product)
+    placed = place_order(owner, email="a@example.com", address=ADDRESS, checkout_key=key)
+
+    assert place_order(owner, email="a@example.com", address=ADDRESS, checkout_key=key) == placed
+    with pytest.raises(CartError, match="empty"):  # another shopper replaying the key gets nothing of it
+        place_order(other, email="b@example.com", address=ADDRESS, checkout_key=key)
+    assert Order.objects.count() == 1 and Product.objects.get(pk=product.pk).stock == 4
 
 
 def test_visitor_cart_merges_into_customer_cart_capped_at_stock():

@@ -1,5 +1,6 @@
 """Every storefront page renders with the content a shopper needs, and the forms on it work."""
 
+import re
 import uuid
 from decimal import Decimal
 
@@ -323,6 +324,45 @@ def test_checkout_places_the_order_and_confirms_it(client):
     assert product.stock == 2
 
 
+def test_a_repeated_checkout_submission_lands_on_the_first_orders_confirmation(client):
+    product = ProductFactory(stock=4)
+    client.post("/cart/add/", {"product": product.pk, "quantity": 1})
+    form = client.get("/checkout/").content.decode()
+    [key] = re.findall(r'name="checkout_key" value="([0-9a-f-]{36})"', form)
+    submission = {"email": "guest@example.com", **ADDRESS, "checkout_key": key}
+
+    first = client.post("/checkout/", submission)
+    again = client.post("/checkout/", submission)  # a double click, or a retry after a lost response
+
+    order = Order.objects.get()
+    assert first.url == again.url == f"/checkout/done/{order.number}/"
+    assert client.get(again.url).status_code == 200
+    assert Product.objects.get(pk=product.pk).stock == 3
+
+
+def test_a_tampered_checkout_key_is_explained_and_places_nothing(client):
+    client.post("/cart/add/", {"product": ProductFactory().pk, "quantity": 1})
+
+    response = client.post("/checkout/", {"email": "guest@example.com", **ADDRESS, "checkout_key": "1' OR 1=1"})
+
+    assert response.status_code == 200
+    assert "Please reload the page and place your order again." in response.content.decode()
+    assert not Order.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_broker_down_a_signed_in_add_to_cart_adds_once_and_says_so(client, broker_down, caplog):
+    customer, product = CustomerFactory(), ProductFactory(stock=5)
+    client.force_login(customer.user)
+
+    response = client.post("/cart/add/", {"product": product.pk, "quantity": 1})
+
+    assert response.status_code == 302 and response.url == "/cart/"
+    assert CartLine.objects.get().quantity == 1
+    assert "ai.recommendations.tasks.refresh_customer_recommendations not queued: the broker is unreachable" in [
+        record.getMessage().split(" (")[0] for record in caplog.records if record.name == "vitrine.queueing"]
+
+
 def test_a_changed_price_is_shown_in_the_cart_and_checkout_waits_until_it_is_accepted(client):
     product = ProductFactory(title="Oak board", base_price=Decimal("12.50"), stock=4)
     client.post("/cart/add/", {"product": product.pk, "quantity": 2})
@@ -344,6 +384,26 @@ def test_a_changed_price_is_shown_in_the_cart_and_checkout_waits_until_it_is_acc
     assert 'href="/checkout/"' in accepted.content.decode()
     client.post("/checkout/", {"email": "guest@example.com", **ADDRESS})
     assert Order.objects.get().total == Decimal("26.00")  # the price the shopper accepted
+
+
+HUGE = "99999999999999999999"  # beyond PostgreSQL's bigint
+
+
+@pytest.mark.parametrize(("method", "url", "status"), [
+    ("get", f"/shop/?page={HUGE}", 200),  # the last page
+    ("get", f"/search/?q=lamp&page={HUGE}", 200),
+    ("get", "/search/?q=lamp%01%1f", 200),  # control characters are searched for like any other
+    ("get", f"/search/?q=lamp&category={HUGE}", 400),
+    ("get", f"/search/click/{HUGE}/1/", 404),
+    ("get", f"/fragments/{HUGE}/block/", 404),
+    ("post", f"/cart/lines/{HUGE}/", 302),  # back to the cart: "That item is no longer in your cart."
+    ("get", f"/account/orders/{HUGE}/", 404),
+    ("post", f"/account/orders/{HUGE}/returns/{HUGE}/", 404),
+])
+def test_out_of_range_numbers_in_paths_and_queries_are_answered_without_a_500(client, wagtail_site, method, url,
+                                                                             status):
+    client.force_login(CustomerFactory().user)
+    assert getattr(client, method)(url).status_code == status
 
 
 def test_someone_elses_confirmation_is_not_shown(client):

@@ -151,3 +151,26 @@ def test_existing_admin_keeps_its_password_and_new_passwords_come_from_the_envir
     assert authenticate(username="admin", password="kept-secret-123") is not None
     assert printed_password(output, "merchandiser") == "from-the-env-456"
     assert get_user_model().objects.get(username="merchandiser").check_password("from-the-env-456")
+
+
+def test_a_weak_chosen_admin_password_stops_the_seeding_before_it_starts(monkeypatch):
+    monkeypatch.setenv("VITRINE_ADMIN_PASSWORD", "short")
+    monkeypatch.delenv("VITRINE_MERCHANDISER_PASSWORD", raising=False)
+
+    with pytest.raises(CommandError, match="VITRINE_ADMIN_PASSWORD: This password is too short"):
+        seed("--customers", "0")
+
+    assert not Product.objects.exists()
+    assert not get_user_model().objects.filter(username__in=["admin", "merchandiser"]).exists()
+
+
+def test_a_weak_password_for_an_admin_that_exists_is_not_used_and_not_refused(monkeypatch):
+    UserFactory(username="admin", password="kept-secret-123", is_staff=True, is_superuser=True)
+    monkeypatch.setenv("VITRINE_ADMIN_PASSWORD", "short")
+    monkeypatch.delenv("VITRINE_MERCHANDISER_PASSWORD", raising=False)
+
+    output = seed("--customers", "0")
+
+    assert "admin         already exists; its password was not changed" in output
+    assert get_user_model().objects.get(username="admin").check_password("kept-secret-123")
+

@@ -7,10 +7,12 @@ Screenshots land in test-artifacts/e2e/ai-blocks/ (git-ignored) for a human to l
 import json
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from django.db import connection
 from django.http import HttpRequest
 from playwright.sync_api import expect, sync_playwright
 
@@ -289,12 +291,19 @@ def stored_events(timeout: float = 5.0, **filters) -> list[CustomerEvent]:
         time.sleep(0.2)
 
 
+def stored_events_then_close(**filters) -> list[CustomerEvent]:
+    try:
+        return stored_events(**filters)
+    finally:
+        connection.close()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_carousel_under_a_running_experiment_tags_its_beacons_with_the_shoppers_variant(live_server, wagtail_site,
                                                                                          shop):
-    """A carousel shown under a running A/B experiment: the visitor's own row carries
-    ``data-experiments`` = {experiment: their variant}, vitrine.js sends it with the impression and
-    click beacons, and the stored events (and the visitor's exposure) carry that same variant."""
+    """A carousel shown under a running A/B experiment: the visitor's own row is rendered in their
+    variant, vitrine.js reports its impressions and clicks naming only the block's surface, and the
+    server tags the stored events (and the visitor's exposure) with the variant it showed them there."""
     # Both variants trending: an anonymous visitor gets a full row whichever variant the hash gives.
     experiment = ExperimentFactory(variants=[("a", 50, "trending", True), ("b", 50, "trending", False)])
     content = wagtail_site.add_child(instance=ContentPage(title="Under test", slug="under-test", body=[
@@ -309,54 +318,59 @@ def test_a_carousel_under_a_running_experiment_tags_its_beacons_with_the_shopper
     page_path = content.get_url()
 
     def beacon_of(event_type):
-        def matches(response) -> bool:
-            if not (response.url.endswith("/api/v1/events") and response.request.method == "POST"):
+        def matches(request) -> bool:
+            if not (request.url.endswith("/api/v1/events") and request.method == "POST"):
                 return False
             return any(event["event_type"] == event_type and event["surface"] == surface
-                       for event in json.loads(response.request.post_data)["events"])
+                       for event in json.loads(request.post_data)["events"])
         return matches
 
     with chromium() as browser:
         # A desktop browser's user agent: "HeadlessChrome" is a bot to the experiments (control, untagged).
         page = new_page(browser, user_agent=BROWSER)
-        with page.expect_response(beacon_of("recommendation_impression")) as impression_beacon:
+        with page.expect_response(lambda response: beacon_of("recommendation_impression")(response.request)) \
+                as impression_beacon:
             html = page.goto(live_server.url + page_path).text()
-            # The shared fallback is the same for everyone, so untagged; the visitor's row is fetched.
-            assert f'data-fragment-url="{fragment_url}"' in html and "data-experiments" not in html
+            # The shared fallback is the same for everyone; the visitor's row, in their variant, is fetched.
+            assert f'data-fragment-url="{fragment_url}"' in html
             row = page.locator(".ai-carousel.is-personalised")
             expect(row).to_be_visible()
         expect(row.locator(".carousel__item")).to_have_count(4)
-        tag = json.loads(row.get_attribute("data-experiments") or "{}")
         shown_ids = [int(pid) for pid in row.locator(".carousel__item").evaluate_all(
             "items => items.map(item => item.dataset.productId)")]
         visitor_cookie = next(c["value"] for c in page.context.cookies() if c["name"] == VISITOR_COOKIE)
         shot(page, "06-page-carousel-under-experiment")
 
-        with page.expect_response(beacon_of("recommendation_click")) as click_beacon:
+        # The click's beacon is a keepalive fetch that outlives the page it leaves: its response may come
+        # after the next page has replaced this one, so the request is what the test waits for, and the
+        # stored click (below, while the browser is still open) is the proof it was accepted.
+        with page.expect_request(beacon_of("recommendation_click")) as click_beacon:
             row.locator(".product-card__link").first.click()
         expect(page).not_to_have_url(re.compile(re.escape(page_path) + "$"))
-        # (status, events sent) of each beacon, read while the browser is open
+        # (status, events sent) of the impression beacon, the events sent by the click's
         impression = impression_beacon.value.status, json.loads(impression_beacon.value.request.post_data)["events"]
-        click = click_beacon.value.status, json.loads(click_beacon.value.request.post_data)["events"]
+        click = json.loads(click_beacon.value.post_data)["events"]
+        cookies = HttpRequest()
+        cookies.COOKIES[VISITOR_COOKIE] = visitor_cookie
+        visitor = cookies.get_signed_cookie(VISITOR_COOKIE, salt=VisitorMiddleware.salt)  # as VisitorMiddleware reads
+        # Django refuses the database inside Playwright's event loop: wait for the click from a thread.
+        with ThreadPoolExecutor(1) as pool:
+            clicks = pool.submit(stored_events_then_close, timeout=15, event_type="recommendation_click",
+                                 anonymous_id=visitor, surface=surface).result()
 
-    cookies = HttpRequest()
-    cookies.COOKIES[VISITOR_COOKIE] = visitor_cookie
-    visitor = cookies.get_signed_cookie(VISITOR_COOKIE, salt=VisitorMiddleware.salt)  # as VisitorMiddleware reads it
     variant = experiments.hashed_variant(experiments.definition(experiment.key), visitor).key
     expected = {experiment.key: variant}
-    assert tag == expected
 
-    # What the browser sent: the row's tag on every impression and on the click, both accepted.
-    assert impression == (202, [{"event_type": "recommendation_impression", "product": pid, "surface": surface,
-                                 "experiments": expected} for pid in shown_ids])
-    assert click == (202, [{"event_type": "recommendation_click", "product": shown_ids[0], "surface": surface,
-                            "experiments": expected}])
+    # What the browser sent: the products and the block's surface, no variant (it is not the browser's say).
+    assert impression == (202, [{"event_type": "recommendation_impression", "product": pid, "surface": surface}
+                                for pid in shown_ids])
+    assert click == [{"event_type": "recommendation_click", "product": shown_ids[0], "surface": surface}]
 
-    # What was stored, for this visitor: impressions, the click and the exposure, all in their variant.
+    # What was stored, for this visitor: impressions, the click and the exposure, all in the variant the
+    # server showed them.
     impressions = stored_events(event_type="recommendation_impression", anonymous_id=visitor, surface=surface)
     assert sorted(event.product_id for event in impressions) == sorted(shown_ids)
     assert all(event.experiments == expected for event in impressions)
-    clicks = stored_events(event_type="recommendation_click", anonymous_id=visitor, surface=surface)
     assert [(event.product_id, event.experiments) for event in clicks] == [(shown_ids[0], expected)]
     exposures = stored_events(event_type="experiment_exposure", anonymous_id=visitor)
     assert [(event.surface, event.experiments) for event in exposures] == [(f"experiment:{experiment.key}", expected)]

@@ -59,6 +59,7 @@ class Command(BaseCommand):
                     "or with --if-empty to leave it alone."
                 )
 
+        demo_data.check_staff_passwords()  # a weak chosen password fails now, not after minutes of seeding
         verbosity = options["verbosity"]
 
         def progress(iterable, **kwargs):
