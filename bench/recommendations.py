@@ -82,9 +82,9 @@ def generate() -> dict:
              "per_taste": per_taste, "customers": CUSTOMERS, "events": EVENTS})
         cursor.execute(
             """INSERT INTO orders_order (number, customer_id, email, full_name, line1, line2, city, postcode, country,
-                                         status, currency, total, created_at)
+                                         status, currency, total, experiments, created_at)
                SELECT 'B' || n, %s + floor(random() * %s)::int, 'bench@example.com', 'Bench', '1 Bench St', '',
-                      'Bath', 'BA1', 'GB', 'placed', 'GBP', 30, now() - random() * interval '80 days'
+                      'Bath', 'BA1', 'GB', 'placed', 'GBP', 30, '{}', now() - random() * interval '80 days'
                FROM generate_series(1, %s) AS n""", [first_customer, CUSTOMERS, ORDERS])
         cursor.execute(
             """INSERT INTO orders_lineitem (order_id, product_id, title, sku, unit_price, quantity)
