@@ -138,7 +138,6 @@ CELERY_TASK_ROUTES = {
     "ai.search.tasks.reembed_*": {"queue": "batch"},
     "ai.search.tasks.refresh_*": {"queue": "batch"},
     "ai.pricing.tasks.*": {"queue": "batch"},
-    "ai.experiments.tasks.*": {"queue": "batch"},
     "commerce.events.tasks.*": {"queue": "default"},
 }
 CELERY_BEAT_SCHEDULE = {
@@ -324,6 +323,9 @@ VITRINE_EVENT_BEACON_RATE = os.environ.get("VITRINE_EVENT_BEACON_RATE", "240/min
 VITRINE_EVENT_BEACON_RATE_PER_ADDRESS = os.environ.get("VITRINE_EVENT_BEACON_RATE_PER_ADDRESS", "600/min")
 # Answers the shop asks of A/B experiments (price list, order tags): commerce.customers.experiments.
 VITRINE_SHOPPER_EXPERIMENTS = "ai.experiments.storefront"
+# Recommender hyper-parameters and event weights overriding ai.recommendations.engine.RecommenderSettings
+# (e.g. {"factors": 16, "regularization": 10.0}); empty: the defaults tuned in docs/recommendations.md.
+VITRINE_RECOMMENDATIONS: dict = {}
 
 LOGGING = {
     "version": 1,

@@ -51,7 +51,7 @@ class RecommenderSettings:
 
     @classmethod
     def from_settings(cls) -> RecommenderSettings:
-        return cls(**getattr(django_settings, "VITRINE_RECOMMENDATIONS", {}))
+        return cls(**django_settings.VITRINE_RECOMMENDATIONS)
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -7,4 +7,4 @@ class OrdersConfig(AppConfig):
     verbose_name = "Orders"
 
     def ready(self):
-        from commerce.orders import signals  # noqa: F401  (cart merge at login)
+        from commerce.orders import receivers  # noqa: F401  (cart merge at login)

@@ -1,10 +1,8 @@
-"""Signals orders send once the change is committed (commerce.events records them; AI refreshes on them),
-and the cart hand-over at login. They are sent robustly: a failing receiver is logged and never fails the
-shopper's request, whose change is committed already (a retry would add to the cart twice)."""
+"""Signals orders send once the change is committed (commerce.events records them; AI refreshes on them).
+They are sent robustly: a failing receiver is logged and never fails the shopper's request, whose change
+is committed already (a retry would add to the cart twice)."""
 
-from django.dispatch import Signal, receiver
-
-from commerce.customers.signals import visitor_identified
+from django.dispatch import Signal
 
 # (cart, customer, visitor_id, product, variant, quantity, price): quantity > 0 added, < 0 removed; price is
 # the unit price the shopper was shown.
@@ -13,10 +11,3 @@ cart_changed = Signal()
 order_placed = Signal()
 # (return_): a return was requested for an order line.
 return_requested = Signal()
-
-
-@receiver(visitor_identified, dispatch_uid="orders_merge_cart_at_login")
-def merge_cart_at_login(sender, customer, visitor_id, **kwargs):
-    from commerce.orders.services import merge_visitor_cart
-
-    merge_visitor_cart(customer, visitor_id)
