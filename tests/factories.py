@@ -204,3 +204,13 @@ def transition(experiment, action: str):
 
     with TestCase.captureOnCommitCallbacks(execute=True):
         return services.transition(experiment, action)
+
+
+def publish_home(home, product: Product) -> None:
+    """The home page's body: a hero ("Autumn at home") and a product grid ("New this week") of ``product``."""
+    home.body = [
+        ("hero", {"headline": "Autumn at home", "text": "Warm throws and soft light.",
+                  "link_text": "Shop the edit", "link_url": "/shop/", "link_page": None, "image": None}),
+        ("product_grid", {"title": "New this week", "products": [product]}),
+    ]
+    home.save_revision().publish()

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 
 from home.models import HomePage
-from tests.factories import ProductFactory
+from tests.factories import ProductFactory, publish_home
 
 BASE_DIR = Path(settings.BASE_DIR)
 OUTSIDE_THE_REPO = {".venv", "var", "node_modules"}
@@ -156,14 +156,7 @@ def test_the_api_docs_load_redoc_from_our_own_static_files(client):
 
 @pytest.mark.django_db
 def test_the_home_page_fetches_nothing_from_another_host(client, wagtail_site):
-    product = ProductFactory(title="Sencha green tea")
-    home = HomePage.objects.get(pk=wagtail_site.pk)
-    home.body = [
-        ("hero", {"headline": "Autumn at home", "text": "Warm throws and soft light.",
-                  "link_text": "Shop the edit", "link_url": "/shop/", "link_page": None, "image": None}),
-        ("product_grid", {"title": "New this week", "products": [product]}),
-    ]
-    home.save_revision().publish()
+    publish_home(HomePage.objects.get(pk=wagtail_site.pk), ProductFactory(title="Sencha green tea"))
 
     response = client.get("/")
 

@@ -12,7 +12,14 @@ from commerce.catalogue.templatetags.catalogue_tags import money, prettify_key, 
 from commerce.orders.models import CartLine, Order, Return
 from commerce.orders.services import Shopper, add_to_cart, place_order
 from home.models import ContentPage, HomePage
-from tests.factories import AddressFactory, CategoryFactory, CustomerFactory, ProductFactory, VariantFactory
+from tests.factories import (
+    AddressFactory,
+    CategoryFactory,
+    CustomerFactory,
+    ProductFactory,
+    VariantFactory,
+    publish_home,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -49,13 +56,7 @@ def test_attribute_keys_and_sorts_read_nicely():
 
 def test_home_page_renders_its_blocks(client):
     product = ProductFactory(title="Oat linen napkin")
-    home = HomePage.objects.first()
-    home.body = [
-        ("hero", {"headline": "Autumn at home", "text": "Warm throws and soft light.",
-                  "link_text": "Shop the edit", "link_url": "/shop/", "link_page": None, "image": None}),
-        ("product_grid", {"title": "New this week", "products": [product]}),
-    ]
-    home.save_revision().publish()
+    publish_home(HomePage.objects.first(), product)
 
     response = client.get("/")
 
