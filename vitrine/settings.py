@@ -299,9 +299,9 @@ SPECTACULAR_SETTINGS = {
                    "A refused request answers `{\"detail\": reason}`; an invalid one (400) each invalid "
                    "field's messages.",
     "VERSION": "1.0.0",
-    "PREPROCESSING_HOOKS": ["vitrine.schema.public_api_only"],
+    "PREPROCESSING_HOOKS": ["core.schema.public_api_only"],
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
-                             "vitrine.schema.empty_query_parameters_count_as_absent"],
+                             "core.schema.empty_query_parameters_count_as_absent"],
     "SERVE_INCLUDE_SCHEMA": False,  # the schema documents the API, not itself
     # The beacon's CSRF check (commerce.events.api): the csrftoken cookie a page sets, echoed in a header.
     "APPEND_COMPONENTS": {"securitySchemes": {
@@ -395,7 +395,7 @@ if HTTPS:
     SECURE_HSTS_PRELOAD = env_bool("VITRINE_HSTS_PRELOAD", True)
 
 # Reverse proxies in front of Django (load balancer, TLS terminator): how many. Each appends the address it
-# was reached from to X-Forwarded-For (vitrine.security reads it); the outermost sets X-Forwarded-Proto.
+# was reached from to X-Forwarded-For (core.security reads it); the outermost sets X-Forwarded-Proto.
 # With none, both headers are ignored: a client can write them itself.
 PROXY_COUNT = int(os.environ.get("VITRINE_PROXY_COUNT", "0"))
 if PROXY_COUNT:
@@ -407,7 +407,7 @@ if PROXY_COUNT:
 AXES_FAILURE_LIMIT = int(os.environ.get("VITRINE_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("VITRINE_LOGIN_COOLOFF_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_CLIENT_IP_CALLABLE = "vitrine.security.client_ip_address"
+AXES_CLIENT_IP_CALLABLE = "core.security.client_ip_address"
 AXES_LOCKOUT_CALLABLE = "commerce.customers.views.login_locked_out"
 AXES_DISABLE_ACCESS_LOG = True  # lockout needs the failures only, not a row per successful login
 AXES_VERBOSE = False  # no banner from every process; failures and lockouts are still logged

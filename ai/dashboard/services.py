@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import logging
 
+from celery import current_app as celery_app
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 from django_redis import get_redis_connection
@@ -26,15 +27,13 @@ from ai.search import tasks as search_tasks
 from ai.search.models import ProductEmbedding
 from commerce.catalogue.models import Product
 from commerce.events import services as events
-from vitrine.celery import app as celery_app
-from vitrine.queueing import BROKER_FAIL_FAST, publish
+from core.queueing import BROKER_FAIL_FAST, publish
 
 logger = logging.getLogger(__name__)
 
 VIEW_PERMISSION = "dashboard.view_dashboard"
 ACT_PERMISSION = "dashboard.queue_ai_tasks"
 
-CELERY_QUEUES = [queue.name for queue in celery_app.conf.task_queues]
 FAILURES_KEY = "vitrine:dashboard:task-failures"  # a raw Redis list in the cache's database
 FAILURES_KEPT = 50
 FAILURE_MESSAGE_MAX_CHARS = 500
@@ -87,23 +86,24 @@ def celery_queue_depths() -> dict:
     Redis database, not the cache's). kombu's Redis transport keeps a queue as the list named after it plus
     one list per priority step (``<queue>\\x06\\x16<priority>``); "reserved" counts messages delivered to a
     worker and not yet acknowledged (tasks running now, since tasks are acknowledged late)."""
+    names = [queue.name for queue in celery_app.conf.task_queues]
     with celery_app.connection_for_read(transport_options=BROKER_FAIL_FAST) as connection:
         channel = connection.default_channel
         if hasattr(channel, "priority_steps"):  # Redis (the default)
             client = channel.client
             with client.pipeline(transaction=False) as pipe:
-                for queue in CELERY_QUEUES:
+                for queue in names:
                     for priority in channel.priority_steps:
                         pipe.llen(f"{queue}{channel.sep}{priority}" if priority else queue)
                 pipe.hlen(channel.unacked_key)
                 sizes = pipe.execute()
             steps = len(channel.priority_steps)
             queues = [{"name": queue, "waiting": sum(sizes[i * steps:(i + 1) * steps])}
-                      for i, queue in enumerate(CELERY_QUEUES)]
+                      for i, queue in enumerate(names)]
             reserved = sizes[-1]
         else:  # an AMQP broker when scaled out: ask it
             queues = [{"name": queue, "waiting": channel.queue_declare(queue=queue, passive=True).message_count}
-                      for queue in CELERY_QUEUES]
+                      for queue in names]
             reserved = None
     return {"queues": queues, "reserved": reserved, "total": sum(q["waiting"] for q in queues)}
 

@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from ai.pricing.models import PriceHistory
 from ai.pricing.services import price_report
 from commerce.customers.experiments import price_list_for
-from vitrine.schema import BAD_REQUEST, ErrorSerializer, MoneyField
+from core.schema import BAD_REQUEST, ErrorSerializer, MoneyField
 
 
 class LastChangeSerializer(serializers.Serializer):

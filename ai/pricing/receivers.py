@@ -8,7 +8,7 @@ from ai.pricing import services, tasks
 from ai.pricing.models import PricingRule
 from commerce.catalogue.models import Product
 from commerce.catalogue.signals import products_bulk_changed
-from vitrine.queueing import enqueue
+from core.queueing import enqueue
 
 
 @receiver(post_save, sender=PricingRule, dispatch_uid="pricing_enforce_rule_bounds_on_save")

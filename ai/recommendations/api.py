@@ -10,7 +10,7 @@ from ai.recommendations.services import SURFACES, recommend
 from commerce.catalogue.models import PriceList, Product
 from commerce.catalogue.services import unit_price
 from commerce.orders.services import find_cart, shopper_for
-from vitrine.schema import BAD_REQUEST, ErrorSerializer, MoneyField
+from core.schema import BAD_REQUEST, ErrorSerializer, MoneyField
 
 
 class RecommendationParamsSerializer(serializers.Serializer):

@@ -10,7 +10,7 @@ from ai.recommendations import services, tasks
 from commerce.catalogue.models import Product
 from commerce.catalogue.signals import product_viewed
 from commerce.orders.signals import cart_changed
-from vitrine.queueing import enqueue
+from core.queueing import enqueue
 
 
 @receiver(cart_changed, dispatch_uid="recommendations_refresh_on_add_to_cart")

@@ -10,7 +10,7 @@ from ai.search.storefront import shopper_search
 from commerce.catalogue.models import Category, Product
 from commerce.catalogue.services import unit_price
 from commerce.customers.experiments import price_list_for
-from vitrine.schema import BAD_REQUEST, MoneyField
+from core.schema import BAD_REQUEST, MoneyField
 
 
 class SearchParamsSerializer(serializers.Serializer):

@@ -8,7 +8,7 @@ from ai.search.services import mark_conversions
 from commerce.catalogue.models import Category, Product
 from commerce.catalogue.signals import products_bulk_changed
 from commerce.orders.signals import order_placed
-from vitrine.queueing import enqueue
+from core.queueing import enqueue
 
 
 @receiver(post_save, sender=Product, dispatch_uid="search_index_product_on_save")

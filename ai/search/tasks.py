@@ -7,7 +7,7 @@ from django.core.cache import cache
 
 from ai.search import services
 from commerce.catalogue.models import Category, Product
-from vitrine.queueing import enqueue
+from core.queueing import enqueue
 
 # Measured (bench/search.py): 256 product texts embed in ≈ 1.5 s with the int8 encoder, short
 # enough to keep the batch queue responsive between batches.

@@ -25,7 +25,7 @@ from commerce.customers.services import customer_for
 from commerce.events.models import EventType
 from commerce.events.services import record
 from commerce.events.validation import BIGINT
-from vitrine.schema import (
+from core.schema import (
     BAD_REQUEST,
     RETRY_AFTER,
     THROTTLED,
@@ -34,7 +34,7 @@ from vitrine.schema import (
     JsonIntegerField,
     JsonRegexField,
 )
-from vitrine.security import client_ip_address
+from core.security import client_ip_address
 
 # Purchases, carts and views are recorded by the server where they happen; a browser may only
 # report what it alone observes.

@@ -361,7 +361,7 @@ def test_with_the_broker_down_a_signed_in_add_to_cart_adds_once_and_says_so(clie
     assert response.status_code == 302 and response.url == "/cart/"
     assert CartLine.objects.get().quantity == 1
     assert "ai.recommendations.tasks.refresh_customer_recommendations not queued: the broker is unreachable" in [
-        record.getMessage().split(" (")[0] for record in caplog.records if record.name == "vitrine.queueing"]
+        record.getMessage().split(" (")[0] for record in caplog.records if record.name == "core.queueing"]
 
 
 def test_a_changed_price_is_shown_in_the_cart_and_checkout_waits_until_it_is_accepted(client):

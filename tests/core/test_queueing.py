@@ -1,15 +1,15 @@
-"""vitrine.queueing against real brokers: the suite's Redis, a killed one, and one that comes back."""
+"""core.queueing against real brokers: the suite's Redis, a killed one, and one that comes back."""
 
 import time
 
 import pytest
 
 from ai.recommendations import tasks as recommendation_tasks
+from core.queueing import enqueue, publish
 from tests.broker import queued_tasks
 from tests.spare_servers import kill, redis_pid, spare_servers
 from vitrine import embedded
 from vitrine.celery import app as celery_app
-from vitrine.queueing import enqueue, publish
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +18,7 @@ REFRESH = recommendation_tasks.refresh_customer_recommendations  # routed to the
 
 def not_queued_warnings(caplog) -> list[str]:
     return [record.getMessage() for record in caplog.records
-            if record.name == "vitrine.queueing" and record.levelname == "WARNING"]
+            if record.name == "core.queueing" and record.levelname == "WARNING"]
 
 
 def test_publish_queues_the_task_on_its_routed_queue_and_returns_its_id():
