@@ -409,7 +409,7 @@ def check_pages(port: int, pages: dict, customer: int) -> dict:
 def run() -> dict:
     from django.db import connection
 
-    from ai.search.evaluation import scratch_database
+    from ai.common import scratch_database
 
     directory = Path(tempfile.mkdtemp(prefix="vitrine-bench-pages-"))
     redis_process = server = None

@@ -21,9 +21,9 @@ import time
 import numpy as np
 from django.db import connection
 
+from ai.common import scratch_database
 from ai.pricing import demand_model, services
 from ai.pricing.models import PriceChange, PricingRule, Strategy
-from ai.search.evaluation import scratch_database
 from bench.ingest import AGG_END, _load_agg_events
 from commerce.catalogue.models import Category
 

@@ -25,8 +25,8 @@ from celery.contrib.testing.worker import start_worker
 from django.core.cache import cache
 from django.db import connection
 
+from ai.common import scratch_database
 from ai.recommendations import services
-from ai.search.evaluation import scratch_database
 from bench import percentile
 from commerce.catalogue.models import Product
 from commerce.customers.models import Customer

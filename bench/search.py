@@ -29,8 +29,8 @@ from django.db import connection
 from django.test import Client
 
 from ai import embeddings
+from ai.common import scratch_database, vector_literal
 from ai.search import services
-from ai.search.evaluation import scratch_database
 from bench import percentile
 from commerce.catalogue.models import Category, Product
 
@@ -115,7 +115,7 @@ def semantic_recall(queries: list[str]) -> dict:
     exact_ms = []
     with connection.cursor() as cursor:
         for vector in vectors:
-            literal = services.vector_literal(vector)
+            literal = vector_literal(vector)
             started = time.perf_counter()
             results = services.semantic_search("", vector=vector, limit=50)
             served["ms"].append((time.perf_counter() - started) * 1000)
@@ -155,7 +155,7 @@ def filtered_recall(queries: list[str]) -> list[dict]:
             where, params = filters.sql()
             recalls, timings = [], []
             for vector in vectors:
-                literal = services.vector_literal(vector)
+                literal = vector_literal(vector)
                 started = time.perf_counter()
                 results = services.semantic_search("", vector=vector, filters=filters, limit=50)
                 timings.append((time.perf_counter() - started) * 1000)

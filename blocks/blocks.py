@@ -20,9 +20,9 @@ from wagtail.blocks import StructBlockValidationError
 from wagtail.images.blocks import ImageChooserBlock
 from wagtail.snippets.blocks import SnippetChooserBlock
 
+from ai.common import CarouselStrategy
 from ai.experiments import services as experiments
 from ai.recommendations import services as recommendations
-from ai.recommendations.services import Strategy
 from ai.search import services as search
 from ai.search import tasks as search_tasks
 from ai.search.storefront import shopper_search
@@ -231,7 +231,7 @@ class RecommendationCarouselBlock(AIBlock):
 
     title = blocks.CharBlock(max_length=120, help_text='The heading above the row, e.g. "Picked for you".')
     strategy = blocks.ChoiceBlock(
-        choices=Strategy.CHOICES, default=Strategy.PERSONALISED,
+        choices=CarouselStrategy.CHOICES, default=CarouselStrategy.PERSONALISED,
         help_text="What to show. Personalised and recently viewed differ per shopper: the page shows the "
                   "fallback first and swaps in the shopper's own row once loaded.")
     count = blocks.IntegerBlock(min_value=2, max_value=24, default=8, help_text="How many products (2–24).")
@@ -240,7 +240,8 @@ class RecommendationCarouselBlock(AIBlock):
     product = OptionalSnippetChooserBlock("catalogue.Product", required=False,
                                           help_text="Required for 'similar to' and 'bought together'.")
     fallback = blocks.ChoiceBlock(
-        choices=[(Strategy.TRENDING, "Trending"), ("hide", "Hide the block")], default=Strategy.TRENDING,
+        choices=[(CarouselStrategy.TRENDING, "Trending"), ("hide", "Hide the block")],
+        default=CarouselStrategy.TRENDING,
         help_text="Shown to shoppers without their own row yet, and whenever the first strategy has nothing.")
     experiment = OptionalSnippetChooserBlock(
         "experiments.Experiment", required=False,
@@ -251,18 +252,18 @@ class RecommendationCarouselBlock(AIBlock):
         icon = "pick"
         template = "blocks/recommendation_carousel_block.html"
         description = "A row of recommended products."
-        preview_value = {"title": "Picked for you", "strategy": Strategy.TRENDING, "count": 8, "category": None,
-                         "product": None, "fallback": Strategy.TRENDING, "experiment": None}
+        preview_value = {"title": "Picked for you", "strategy": CarouselStrategy.TRENDING, "count": 8, "category": None,
+                         "product": None, "fallback": CarouselStrategy.TRENDING, "experiment": None}
 
     def clean(self, value):
         value = super().clean(value)
-        if value["strategy"] in (Strategy.SIMILAR, Strategy.BOUGHT_TOGETHER) and not value["product"]:
+        if value["strategy"] in (CarouselStrategy.SIMILAR, CarouselStrategy.BOUGHT_TOGETHER) and not value["product"]:
             raise StructBlockValidationError(block_errors={"product": ValidationError(
                 "Choose the product whose similar or bought-together products to show.")})
         return value
 
     def is_per_shopper(self, value) -> bool:
-        return value["strategy"] in Strategy.PER_SHOPPER or self.live_experiment(value) is not None
+        return value["strategy"] in CarouselStrategy.PER_SHOPPER or self.live_experiment(value) is not None
 
     def live_experiment(self, value) -> str | None:
         """The key of the chosen experiment while it runs on this surface (variants differ per shopper)."""
@@ -296,9 +297,9 @@ class RecommendationCarouselBlock(AIBlock):
         elif not self.is_per_shopper(value):
             results = recommendations.carousel(strategy, product_id=product_id, category_id=category_id,
                                                limit=value["count"])
-        if not results and value["fallback"] == Strategy.TRENDING:
-            strategy = Strategy.TRENDING
-            results = recommendations.carousel(Strategy.TRENDING, category_id=category_id, limit=value["count"])
+        if not results and value["fallback"] == CarouselStrategy.TRENDING:
+            strategy = CarouselStrategy.TRENDING
+            results = recommendations.carousel(CarouselStrategy.TRENDING, category_id=category_id, limit=value["count"])
         products = catalogue.cards([r.product.pk for r in results])
         reasons = {r.product.pk: r.reason for r in results}
         # ``source``: what actually filled the row (a personalised row may have fallen back to popularity).

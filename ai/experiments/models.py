@@ -10,7 +10,7 @@ from modelcluster.fields import ParentalKey
 from modelcluster.models import ClusterableModel
 from wagtail.models import Orderable
 
-from ai.recommendations.services import Strategy as CarouselStrategy
+from ai.common import CarouselStrategy
 from commerce.catalogue.models import PriceList
 from commerce.customers.models import Customer
 

@@ -26,6 +26,7 @@ from statistics import median
 
 import numpy as np
 
+from ai.common import scratch_database
 from ai.pricing import demand_model
 from ai.pricing.models import DemandSignal, ceil_cents, floor_cents
 from ai.pricing.services import (
@@ -38,7 +39,6 @@ from ai.pricing.services import (
     model_proposals,
     rule_based_proposal,
 )
-from ai.search.evaluation import scratch_database
 from commerce.catalogue.models import Category, Product
 from commerce.events.services import store_events
 

@@ -22,9 +22,8 @@ import scipy.sparse as sp
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
-from pgvector.psycopg.vector import register_vector_info
-from psycopg.types import TypeInfo
 
+from ai.common import CarouselStrategy, copy_rows, vector_literal
 from ai.recommendations import engine
 from ai.recommendations.engine import RecommenderSettings, TrainedModel
 from ai.recommendations.models import (
@@ -34,7 +33,6 @@ from ai.recommendations.models import (
     RecommendationModel,
 )
 from ai.search.models import ProductEmbedding
-from ai.search.services import vector_literal
 from commerce.catalogue.models import Category, Product
 from commerce.events import services as events
 from commerce.orders.models import CartLine
@@ -154,22 +152,10 @@ def train_recommendations(*, now: dt.datetime | None = None,
     return model
 
 
-def _copy_rows(sql: str, types: list[str], rows) -> None:
-    """Binary COPY (numpy vectors and arrays need no text formatting)."""
-    connection.ensure_connection()
-    with connection.cursor() as cursor:
-        # The vector adapter on this cursor only: the connection keeps the loaders pgvector.django expects.
-        register_vector_info(cursor.cursor, TypeInfo.fetch(connection.connection, "vector"))
-        with cursor.copy(sql) as copy:
-            copy.set_types(types)
-            for row in rows:
-                copy.write_row(row)
-
-
 def _store_factors(model: RecommendationModel, interactions: Interactions, trained: TrainedModel) -> None:
     kinds = ((RecommendationEmbedding.Kind.CUSTOMER, interactions.customer_ids, trained.customer_factors),
              (RecommendationEmbedding.Kind.PRODUCT, interactions.product_ids, trained.product_factors))
-    _copy_rows(
+    copy_rows(
         "COPY recommendations_recommendationembedding (model_id, kind, object_id, factors) FROM STDIN (FORMAT BINARY)",
         ["bigint", "varchar", "bigint", "vector"],
         ((model.pk, kind, int(object_id), factors) for kind, ids, matrix in kinds
@@ -202,7 +188,7 @@ def _precompute_customers(model: RecommendationModel, interactions: Interactions
         # One transaction: readers see the previous model's lists until the new ones are all in.
         with connection.cursor() as cursor:  # one statement, not the ORM's fetch-then-delete of 100k rows
             cursor.execute("DELETE FROM recommendations_customerrecommendations")
-        _copy_rows(
+        copy_rows(
             "COPY recommendations_customerrecommendations (customer_id, model_id, product_ids, scores, because, "
             "computed_at) FROM STDIN (FORMAT BINARY)",
             ["bigint", "bigint", "int8[]", "float8[]", "int8[]", "timestamptz"],
@@ -234,7 +220,7 @@ def _precompute_products(model: RecommendationModel, interactions: Interactions,
             cursor.execute("DELETE FROM recommendations_productrecommendations "
                            "WHERE similar_source = %s OR product_id = ANY(%s)",
                            [ProductRecommendations.Source.FACTORS.value, product_ids])
-        _copy_rows(
+        copy_rows(
             "COPY recommendations_productrecommendations (product_id, similar_ids, similar_scores, similar_source, "
             "bought_together_ids, bought_together_scores, computed_at) FROM STDIN (FORMAT BINARY)",
             ["bigint", "int8[]", "float8[]", "varchar", "int8[]", "float8[]", "timestamptz"], rows)
@@ -641,41 +627,26 @@ def recommend(surface: str, *, customer_id: int | None = None, visitor_id=None, 
 # --- carousels (blocks) ---------------------------------------------------------------------------
 
 
-class Strategy:
-    """What a recommendation carousel shows (``blocks.RecommendationCarouselBlock``)."""
-
-    PERSONALISED = "personalised"
-    TRENDING = "trending"
-    SIMILAR = "similar"
-    BOUGHT_TOGETHER = "bought_together"
-    RECENTLY_VIEWED = "recently_viewed"
-    CHOICES = [(PERSONALISED, "Personalised for the shopper"), (TRENDING, "Trending (overall or in a category)"),
-               (SIMILAR, "Similar to a chosen product"), (BOUGHT_TOGETHER, "Bought together with a chosen product"),
-               (RECENTLY_VIEWED, "The shopper's recently viewed products")]
-    # Differ per shopper: rendered after the page loads, in a fragment cached per visitor.
-    PER_SHOPPER = frozenset({PERSONALISED, RECENTLY_VIEWED})
-
-
 def carousel(strategy: str, *, customer_id: int | None = None, visitor_id=None, product_id: int | None = None,
              category_id: int | None = None, limit: int = 12) -> list[Recommendation]:
     """A carousel's products for one strategy, from precomputed lists and caches only. A chosen
     category narrows every strategy; an empty result lets the caller fall back to another strategy."""
-    if strategy == Strategy.PERSONALISED:
+    if strategy == CarouselStrategy.PERSONALISED:
         entries = personalised(customer_id, visitor_id, limit * 2)
-    elif strategy == Strategy.TRENDING:
+    elif strategy == CarouselStrategy.TRENDING:
         entries = _popular(limit * 2, category_id=category_id)
-    elif strategy == Strategy.SIMILAR:
+    elif strategy == CarouselStrategy.SIMILAR:
         entries = similar_to(product_id) if product_id else []
-    elif strategy == Strategy.BOUGHT_TOGETHER:
+    elif strategy == CarouselStrategy.BOUGHT_TOGETHER:
         entries = bought_with([product_id]) if product_id else []
-    elif strategy == Strategy.RECENTLY_VIEWED:
+    elif strategy == CarouselStrategy.RECENTLY_VIEWED:
         ids = events.recently_viewed(customer_id=customer_id, visitor_id=visitor_id, limit=limit * 2)
         entries = _entries([(pid, 1.0 / (rank + 1), None) for rank, pid in enumerate(ids)], "recently_viewed",
                            lambda _: "You viewed this recently")
     else:
         raise ValueError(f"Unknown carousel strategy {strategy!r}.")
     results = _resolve(entries, limit * 2, {product_id} if product_id else set())
-    if category_id and strategy != Strategy.TRENDING:
+    if category_id and strategy != CarouselStrategy.TRENDING:
         allowed = set(Category.objects.get(pk=category_id).descendant_ids())
         results = [r for r in results if r.product.category_id in allowed]
     return results[:limit]

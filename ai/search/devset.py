@@ -430,6 +430,7 @@ def _write(path: Path, header, rows) -> None:
 def evaluate_by_kind(directory: Path, methods: list[str], progress=None) -> dict[str, dict[str, dict]]:
     """Like ``evaluation.evaluate`` (same scratch database, indexing and metrics), with the figures also split
     by the ``kind`` column of queries.csv: {method: {"all" | query kind: {metric: value, "queries": n}}}."""
+    from ai.common import scratch_database
     from ai.search import evaluation
 
     dataset = evaluation.load_dataset(directory)
@@ -438,7 +439,7 @@ def evaluate_by_kind(directory: Path, methods: list[str], progress=None) -> dict
     judged = [qid for qid, gains in dataset.labels.items()
               if qid in dataset.queries and any(g > 0 for g in gains.values())]
     report: dict[str, dict[str, dict]] = {}
-    with evaluation.scratch_database():
+    with scratch_database():
         mapping = evaluation.load_products(dataset.products, progress=progress)
         for method in methods:
             rank = evaluation.METHODS[method]

@@ -9,18 +9,13 @@ import csv
 import json
 import math
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-import psycopg
-from django.core.management import call_command
-from django.db import connections
-
+from ai.common import scratch_database
 from ai.search import services
 from commerce.catalogue.models import Category, Product
 
@@ -76,36 +71,6 @@ def mrr_at(ranked: list[str], gains: dict[str, float], k: int = K_DEEP) -> float
 def recall_at(ranked: list[str], gains: dict[str, float], k: int = K_DEEP) -> float:
     relevant = {pid for pid, gain in gains.items() if gain >= 1}
     return len(relevant & set(ranked[:k])) / len(relevant) if relevant else 0.0
-
-
-@contextmanager
-def scratch_database():
-    """Point the default connection at a fresh, migrated database on the same server; drop it after."""
-    connection = connections["default"]
-    original = dict(connection.settings_dict)
-    name = f"vitrine_eval_{uuid.uuid4().hex[:10]}"
-    admin = _maintenance_connection(original)
-    admin.execute(f'CREATE DATABASE "{name}"')
-    connection.close()
-    connection.settings_dict["NAME"] = name
-    try:
-        call_command("migrate", verbosity=0, interactive=False)
-        yield name
-    finally:
-        connection.close()
-        connection.settings_dict.clear()
-        connection.settings_dict.update(original)
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-
-
-def _maintenance_connection(settings_dict: dict) -> psycopg.Connection:
-    params = {"dbname": "postgres", "user": settings_dict["USER"], "host": settings_dict["HOST"]}
-    if settings_dict.get("PASSWORD"):
-        params["password"] = settings_dict["PASSWORD"]
-    if settings_dict.get("PORT"):
-        params["port"] = settings_dict["PORT"]
-    return psycopg.connect(autocommit=True, **params)
 
 
 def _parse_attributes(raw: str | None) -> dict:

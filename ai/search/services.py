@@ -8,7 +8,6 @@ Querying reads the index tables, a cached query embedding and cached corpus stat
 
 import datetime
 import hashlib
-import json
 import logging
 import math
 import re
@@ -21,6 +20,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from ai import embeddings
+from ai.common import vector_literal
 from ai.search.models import EMBEDDING_DIMENSIONS, ProductEmbedding, SearchQuery, SearchStatistics
 from commerce.catalogue.models import Category, PriceList, Product
 from commerce.events.services import preferred_categories, record
@@ -469,12 +469,6 @@ def query_embedding(query: str) -> np.ndarray:
     vector = embeddings.encode_query(query).astype(np.float32)
     cache.set(key, vector.tobytes(), QUERY_EMBEDDING_TTL)
     return vector
-
-
-def vector_literal(vector: np.ndarray) -> str:
-    """A pgvector text literal ('[0.1, …]'): one string parameter instead of 384 floats for psycopg to
-    adapt one by one (≈ 1 ms a query)."""
-    return json.dumps(vector.tolist())
 
 
 def semantic_search(query: str, *, filters: Filters = Filters(), limit: int = CANDIDATES,

@@ -5,6 +5,7 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
+from ai.common import CarouselStrategy
 from ai.recommendations import services
 from ai.recommendations.models import (
     CustomerRecommendations,
@@ -193,11 +194,11 @@ def test_a_similar_row_is_empty_until_the_beat_computes_it_then_served_at_once(
     newcomer = ProductFactory(title="New coffee scale", category=products["coffee0"].category)
     embedding(newcomer, (0, 1.0))
     embedding(products["coffee3"], (0, 1.0), (5, 0.1))
-    before = services.carousel(services.Strategy.SIMILAR, product_id=newcomer.pk, limit=4)  # "none yet" is cached
+    before = services.carousel(CarouselStrategy.SIMILAR, product_id=newcomer.pk, limit=4)  # "none yet" is cached
 
     with django_capture_on_commit_callbacks(execute=True):
         services.compute_embedding_neighbours([newcomer.pk])
-    after = services.carousel(services.Strategy.SIMILAR, product_id=newcomer.pk, limit=4)
+    after = services.carousel(CarouselStrategy.SIMILAR, product_id=newcomer.pk, limit=4)
 
     assert before == []  # nothing similar yet: the block's "hide" fallback can hide it
     assert after[0].product == products["coffee3"] and after[0].strategy == "similar"

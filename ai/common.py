@@ -1,0 +1,96 @@
+"""What the AI apps share without importing each other: carousel strategy names (blocks, experiments and
+recommendations speak them), pgvector literals, the two bulk loaders (binary COPY, ``unnest`` inserts) and
+scratch databases for offline evaluations and benchmarks."""
+
+import json
+import uuid
+from contextlib import contextmanager
+
+import numpy as np
+import psycopg
+from django.core.management import call_command
+from django.db import connection, connections
+from pgvector.psycopg.vector import register_vector_info
+from psycopg.types import TypeInfo
+
+
+class CarouselStrategy:
+    """What a recommendation carousel shows (``blocks.RecommendationCarouselBlock``)."""
+
+    PERSONALISED = "personalised"
+    TRENDING = "trending"
+    SIMILAR = "similar"
+    BOUGHT_TOGETHER = "bought_together"
+    RECENTLY_VIEWED = "recently_viewed"
+    CHOICES = [(PERSONALISED, "Personalised for the shopper"), (TRENDING, "Trending (overall or in a category)"),
+               (SIMILAR, "Similar to a chosen product"), (BOUGHT_TOGETHER, "Bought together with a chosen product"),
+               (RECENTLY_VIEWED, "The shopper's recently viewed products")]
+    # Differ per shopper: rendered after the page loads, in a fragment cached per visitor.
+    PER_SHOPPER = frozenset({PERSONALISED, RECENTLY_VIEWED})
+
+
+def vector_literal(vector: np.ndarray) -> str:
+    """A pgvector text literal ('[0.1, …]'): one string parameter instead of 384 floats for psycopg to
+    adapt one by one (≈ 1 ms a query)."""
+    return json.dumps(vector.tolist())
+
+
+def copy_rows(sql: str, types: list[str], rows) -> None:
+    """Binary COPY (numpy vectors and arrays need no text formatting)."""
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        # The vector adapter on this cursor only: the connection keeps the loaders pgvector.django expects.
+        register_vector_info(cursor.cursor, TypeInfo.fetch(connection.connection, "vector"))
+        with cursor.copy(sql) as copy:
+            copy.set_types(types)
+            for row in rows:
+                copy.write_row(row)
+
+
+def bulk_insert(model, rows: list[dict], *, returning: tuple[str, ...] = ()) -> list[tuple]:
+    """Insert ``rows`` (dicts of column → value, all with the same keys) in one ``INSERT … SELECT FROM
+    unnest(…)``: one array parameter per column however many rows. ``bulk_create`` compiles every row
+    (measured: ≈ 0.1 ms a row, 7 s of the 68k proposals of a first run at 100k products, which now
+    takes 6 s in all)."""
+    if not rows:
+        return []
+    columns = list(rows[0])
+    types = [model._meta.get_field(column).db_type(connection) for column in columns]
+    returned = f" RETURNING {', '.join(returning)}" if returning else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) "
+            f"SELECT * FROM unnest({', '.join(f'%s::{db_type}[]' for db_type in types)}){returned}",
+            [[row[column] for row in rows] for column in columns],
+        )
+        return cursor.fetchall() if returning else []
+
+
+@contextmanager
+def scratch_database():
+    """Point the default connection at a fresh, migrated database on the same server; drop it after."""
+    connection = connections["default"]
+    original = dict(connection.settings_dict)
+    name = f"vitrine_eval_{uuid.uuid4().hex[:10]}"
+    admin = _maintenance_connection(original)
+    admin.execute(f'CREATE DATABASE "{name}"')
+    connection.close()
+    connection.settings_dict["NAME"] = name
+    try:
+        call_command("migrate", verbosity=0, interactive=False)
+        yield name
+    finally:
+        connection.close()
+        connection.settings_dict.clear()
+        connection.settings_dict.update(original)
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def _maintenance_connection(settings_dict: dict) -> psycopg.Connection:
+    params = {"dbname": "postgres", "user": settings_dict["USER"], "host": settings_dict["HOST"]}
+    if settings_dict.get("PASSWORD"):
+        params["password"] = settings_dict["PASSWORD"]
+    if settings_dict.get("PORT"):
+        params["port"] = settings_dict["PORT"]
+    return psycopg.connect(autocommit=True, **params)
