@@ -5,7 +5,8 @@
 fp32 reference) and once with ``ai.embeddings.encode``, and reports throughput (docs/s), the speed ratio,
 the cosine of our vectors to the reference (mean / min), and single-query latency p50/p99 for both paths.
 
-Run on its own with ``python -m bench.embeddings`` (prints the result as JSON).
+``BENCH_EMBED_DOCS`` (1,000) and ``BENCH_EMBED_QUERIES`` (200) size it. Run on its own with
+``python -m bench.embeddings`` (prints the result as JSON).
 """
 
 from __future__ import annotations
@@ -119,12 +120,14 @@ def _percentiles(samples_s: list[float]) -> tuple[float, float]:
     return round(float(np.percentile(ms, 50)), 2), round(float(np.percentile(ms, 99)), 2)
 
 
-def run(n_docs: int = N_DOCS, n_queries: int = N_QUERIES, rounds: int | None = None,
+def run(n_docs: int | None = None, n_queries: int | None = None, rounds: int | None = None,
         chunk_size: int = 250) -> dict:
     """Benchmark ``ai.embeddings`` against plain sentence-transformers; returns a flat dict of figures.
 
     Bulk throughput is timed on ``chunk_size``-text calls of each path, interleaved, best of ``rounds``
     (env ``BENCH_EMBED_ROUNDS``, default 2) per chunk."""
+    n_docs = n_docs or int(os.environ.get("BENCH_EMBED_DOCS", N_DOCS))
+    n_queries = n_queries or int(os.environ.get("BENCH_EMBED_QUERIES", N_QUERIES))
     rounds = max(1, rounds or int(os.environ.get("BENCH_EMBED_ROUNDS", "2")))
     import torch
     from sentence_transformers import SentenceTransformer

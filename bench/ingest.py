@@ -3,7 +3,8 @@
 ``run()`` measures, against the development PostgreSQL and Redis (``vitrine.settings``):
 
 (a) sustained ingest: ``BENCH_INGEST_EVENTS`` (default 200,000) events recorded with
-    ``services.record()`` from this process while one drainer drains concurrently. The drainer is a
+    ``services.record()`` from ``BENCH_INGEST_RECORDERS`` (default 2) processes, as several web workers
+    record, while one drainer drains concurrently. The drainer is a
     subprocess (``python -m bench.ingest --drain``) calling ``services.drain_events()`` every
     ``BENCH_DRAIN_INTERVAL`` seconds (default 2.0, the beat schedule of the Celery task
     ``commerce.events.tasks.drain_events``; at once again when a drain took longer; 0 = poll
@@ -15,7 +16,8 @@
 (a′) each side alone, to locate a shortfall: ``BENCH_CAPACITY_EVENTS`` (default 100,000) events
     recorded with no drainer running (record-only rate), then one drainer empties the backlog
     (drain-only rate).
-(b) killed drainer: ``BENCH_KILL_EVENTS`` (default 100,000) events are queued, a drainer is started
+(b) killed drainer: ``BENCH_KILL_EVENTS`` (default 100,000; at least three drain batches, 15,000)
+    events are recorded with ``services.record()`` and no drainer running, a drainer is started
     and SIGKILLed while its processing list is non-empty (after some batches were committed), a new
     drainer finishes the job; the rows with the marker must number exactly the events queued, with
     distinct ids. Reports the recovery time (the killed drainer's Redis lock must expire first).
@@ -23,11 +25,13 @@
     ``BENCH_SKIP_AGG=1``: the events are generated with set-based SQL into partitions of their own for
     a 90-day window in 2199 (Jan–Mar), over 100k product ids and 100k customer ids (85 % views, 9 %
     add-to-cart, 3 % purchases…), loaded before their indexes are built (ATTACH PARTITION builds them)
-    and ANALYZEd; each aggregation of ``commerce.events.services`` is then run through its ``*_query``
-    helper and a cursor (no cache) with ``now`` = the end of that window, median of 5 runs after one
-    warm-up. The window is as real to the planner as the last 90 days (every query bounds created_at
-    with literals and prunes to the window's partitions) but deleting it is a DROP of three tables
-    (timed), not a DELETE through demo data.
+    and ANALYZEd; each query the shop runs on the events (the ``*_query`` helpers of
+    ``commerce.events.services``: pricing's demand signals, a customer's preferred categories and
+    recently viewed products, popular products) is then run through a cursor (no cache) with
+    ``now`` = the end of that window, median of 5 runs after one warm-up. The window is as real to
+    the planner as the last 90 days (every query bounds created_at with literals and prunes to the
+    window's partitions) but deleting it is a DROP of three tables (timed), not a DELETE through demo
+    data.
 
 Every row created is removed again (by marker, or by dropping the bench partitions), including those
 left by an interrupted earlier run. Run on its own with ``python -m bench ingest``.
@@ -56,6 +60,8 @@ AGG_END = dt.datetime(2199, 4, 1, tzinfo=dt.UTC)  # "now" for the aggregations
 AGG_MARKER = "bench:agg"
 AGG_PRODUCTS = AGG_CUSTOMERS = 100_000
 POLL_S = 0.002
+KINDS = ("view",) * 17 + ("add_to_cart", "add_to_cart", "purchase")  # a shopper's mix of events
+PRICE = Decimal("19.99")
 
 
 def _env_int(name: str, default: int) -> int:
@@ -107,15 +113,12 @@ def _record_range(start: int, count: int, marker: str) -> None:
     from commerce.events import services
 
     services.redis_client().ping()
-    kinds = ("view",) * 17 + ("add_to_cart", "add_to_cart", "purchase")
     latencies = [0.0] * count
     perf = time.perf_counter
     first = perf()
     for i, n in enumerate(range(start, start + count)):
         t = perf()
-        services.record(kinds[n % 20], customer_id=1 + n % 5000, visitor_id=uuid.UUID(int=n + 1),
-                        product_id=1 + (n * 7919) % 2000, price=Decimal("19.99"), surface=marker,
-                        session_id=f"bench{n // 8}")
+        _record(services, n, marker)
         latencies[i] = perf() - t
     print(json.dumps({"seconds": perf() - first, "started": time.time() - (perf() - first),
                       "p50": percentile(latencies, 50), "p99": percentile(latencies, 99),
@@ -197,15 +200,10 @@ def _wait_for_free_lock(timeout: float = 120) -> None:
         time.sleep(0.1)
 
 
-def _event(marker: str, n: int, when: dt.datetime) -> dict:
-    """An event as ``services.record`` builds it (for ``record_many``)."""
-    kind = ("view", "view", "view", "view", "view", "view", "view", "add_to_cart", "view", "purchase")[n % 10]
-    return {
-        "id": str(uuid.uuid4()), "created_at": when.isoformat(), "event_type": kind,
-        "customer_id": 1 + n % 5000, "anonymous_id": str(uuid.uuid4()), "session_id": f"bench{n // 8}",
-        "product_id": 1 + (n * 7919) % 2000, "quantity": 1, "price": "19.99", "surface": marker,
-        "experiments": {}, "query": "",
-    }
+def _record(services, n: int, marker: str, kind: str | None = None) -> None:
+    """Record the run's event ``n`` as a request does: ``services.record`` (checked, one RPUSH)."""
+    services.record(kind or KINDS[n % len(KINDS)], customer_id=1 + n % 5000, visitor_id=uuid.UUID(int=n + 1),
+                    product_id=1 + (n * 7919) % 2000, price=PRICE, surface=marker, session_id=f"bench{n // 8}")
 
 
 # --- (a) sustained ingest ---------------------------------------------------------------------------
@@ -284,9 +282,7 @@ def capacities(events: int) -> dict:
     first = perf()
     for n in range(events):
         t = perf()
-        services.record("view", customer_id=1 + n % 5000, visitor_id=uuid.UUID(int=n + 1),
-                        product_id=1 + (n * 7919) % 2000, price=Decimal("19.99"), surface=marker,
-                        session_id=f"bench{n // 8}")
+        _record(services, n, marker, "view")
         latencies[n] = perf() - t
     recorded = perf()
     drainer = Drainer()
@@ -321,9 +317,8 @@ def killed_drainer(events: int) -> dict:
     since = timezone.now() - dt.timedelta(minutes=1)
     _wait_for_free_lock()
     client = services.redis_client()
-    now = timezone.now()
-    for start in range(0, events, 20_000):
-        services.record_many(_event(marker, n, now) for n in range(start, min(events, start + 20_000)))
+    for n in range(events):
+        _record(services, n, marker)
     queued = client.llen(services.QUEUE_KEY)
 
     first = Drainer()
@@ -485,9 +480,7 @@ def aggregations(events: int, runs: int = 5) -> dict:
             department = Category.objects.filter(parent=None).order_by("sort_order", "pk").first()
             some_categories = department.descendant_ids() if department else []
             queries = {
-                "product_view_rates (24 h)": services.view_rate_query(AGG_END),
-                "add_to_cart_rates (24 h)": services.add_to_cart_rate_query(AGG_END),
-                "purchase_velocity (8 days)": services.purchase_velocity_query(AGG_END),
+                "product_demand (8 days; pricing's demand signals)": services.product_demand_query(AGG_END),
                 "preferred_categories (1 customer, 90 days)": services.preferred_categories_query(
                     customer_id, AGG_END, 14, 90),
                 "recently_viewed (1 customer, 30 days)": services.recently_viewed_query(

@@ -5,7 +5,7 @@ never touched) and with a Redis of the bench's own (the development Redis is nev
 
 1. Setup, in a subprocess pointed at the scratch database and the bench Redis (``bench.pages_settings``):
    ``seed_demo --products BENCH_PAGES_PRODUCTS`` (2,000), ``simulate_shoppers --customers
-   BENCH_PAGES_CUSTOMERS`` (300, 60 days), the search index (``ai.search.services.index_products`` in
+   BENCH_PAGES_CUSTOMERS`` (300, 60 days), the search index (``ai.search.indexing.index_products`` in
    batches + ``refresh_term_statistics``), ``train_recommendations``, then four content pages under the
    home page, each hero + paragraph:
    - ``/bench-ai/``: + a trending RecommendationCarouselBlock (8, the shared server-rendered kind), a
@@ -21,7 +21,7 @@ never touched) and with a Redis of the bench's own (the development Redis is nev
      without its process cache, its table and its Redis key), rendered with the carousel's template in
      place of a marker block on a page that has the other two AI blocks.
 2. gunicorn ``vitrine.wsgi`` (sync workers, as the Procfile; ``BENCH_PAGES_WORKERS``, 2 = the cores) on
-   127.0.0.1:<free port>, no access log. Every page is requested ``WARMUP`` times first (warm caches).
+   127.0.0.1:<free port>, no access log. Every page is requested ``BENCH_PAGES_WARMUP`` (20) times first (warm caches).
 3. (a) single client, sequential, the pages taking turns: ``BENCH_PAGES_REQUESTS`` (500) requests per page
    (inline: ``BENCH_PAGES_INLINE_REQUESTS``, 200), p50/p99 of
    the server time the ``Server-Timing: app;dur=`` header reports (``vitrine.middleware``) and of the
@@ -65,7 +65,7 @@ SECONDS = int(os.environ.get("BENCH_PAGES_SECONDS", "15"))
 ROUNDS = int(os.environ.get("BENCH_PAGES_ROUNDS", "3"))
 WORKERS = int(os.environ.get("BENCH_PAGES_WORKERS", "2"))
 REDIS_DOWN_REQUESTS = int(os.environ.get("BENCH_PAGES_REDIS_DOWN_REQUESTS", "50"))
-WARMUP = 20
+WARMUP = int(os.environ.get("BENCH_PAGES_WARMUP", "20"))
 INDEX_BATCH_SIZE = 512
 CURATED_QUERY = "gifts for coffee lovers"
 CARD_COUNT = 8
@@ -97,7 +97,7 @@ class Shopper(FastHttpUser):
 
 
 def inline_recommendations(customer_id: int | None, limit: int) -> list[tuple]:
-    """``services.refresh_customer_recommendations`` without any of its caches, per request: what a page
+    """``refresh.refresh_customer_recommendations`` without any of its caches, per request: what a page
     that "just asks the model" does. Returns (product, reason) pairs for the carousel template."""
     import datetime as dt
 
@@ -105,11 +105,13 @@ def inline_recommendations(customer_id: int | None, limit: int) -> list[tuple]:
     from django.utils import timezone
 
     from ai.recommendations import engine
-    from ai.recommendations import services as recommendations
-    from ai.recommendations.engine import RecommenderSettings, TrainedModel
+    from ai.recommendations import serving as recommendations
+    from ai.recommendations.config import RecommenderSettings
+    from ai.recommendations.engine import TrainedModel
     from ai.recommendations.models import RecommendationEmbedding, RecommendationModel
     from commerce.catalogue import services as catalogue
     from commerce.catalogue.models import Product
+    from commerce.events import services as events
 
     model = RecommendationModel.objects.filter(is_current=True).first()
     if model is None or not customer_id:
@@ -124,7 +126,7 @@ def inline_recommendations(customer_id: int | None, limit: int) -> list[tuple]:
     index = {int(pid): i for i, pid in enumerate(product_ids)}
     now = timezone.now()
     weights, bought = {}, set()
-    for _, product_id, weight, purchased in recommendations._interaction_rows(
+    for _, product_id, weight, purchased in events.interaction_totals(
             settings.event_weights, now - dt.timedelta(days=settings.window_days), now, customer_id):
         weights[product_id] = weight
         if purchased:
@@ -178,9 +180,10 @@ def setup() -> dict:
     from wagtail.images.models import Image
     from wagtail.rich_text import RichText
 
-    from ai.recommendations import services as recommendations
+    from ai.recommendations import serving as recommendations
+    from ai.recommendations import training
     from ai.recommendations.models import CustomerRecommendations
-    from ai.search import services as search
+    from ai.search import indexing, serving
     from blocks.blocks import SemanticSearchBlock
     from commerce.catalogue.models import Product
     from home.models import ContentPage, HomePage
@@ -195,13 +198,13 @@ def setup() -> dict:
     timings["simulate_shoppers_s"] = round(time.perf_counter() - started, 1)
     started = time.perf_counter()
     ids = list(Product.objects.order_by("pk").values_list("pk", flat=True))
-    paths = search.category_paths()
+    paths = indexing.category_paths()
     for start in range(0, len(ids), INDEX_BATCH_SIZE):
-        search.index_products(ids[start:start + INDEX_BATCH_SIZE], paths=paths, force=True)
-    search.refresh_term_statistics()
+        indexing.index_products(ids[start:start + INDEX_BATCH_SIZE], paths=paths, force=True)
+    indexing.refresh_term_statistics()
     timings["search_index_s"] = round(time.perf_counter() - started, 1)
     started = time.perf_counter()
-    model = recommendations.train_recommendations()
+    model = training.train_recommendations()
     timings["train_recommendations_s"] = round(time.perf_counter() - started, 1)
 
     home = HomePage.objects.first()
@@ -219,9 +222,9 @@ def setup() -> dict:
                      "category": None, "max_price": None, "in_stock": True, "count": CARD_COUNT}
     curated = ("semantic_search", curated_value)
     priced = ("priced_products", {"title": "This week's prices", "products": priced_products})
-    # What the periodic task does for a curated block (the page would queue it on its first view).
-    curated_ids = search.refresh_curated_results(CURATED_QUERY, SemanticSearchBlock().filters(curated_value),
-                                                 CARD_COUNT)
+    # What the periodic task does for a curated block (its first view would ask for it).
+    curated_ids = serving.refresh_curated_results(CURATED_QUERY, SemanticSearchBlock().filters(curated_value),
+                                                  CARD_COUNT)
     shown = list(dict.fromkeys([r.product.pk for r in recommendations.carousel("trending", limit=CARD_COUNT)]
                                + curated_ids + [p.pk for p in priced_products]))
     grid = ("product_grid", {"title": "Our picks", "products": list(Product.objects.in_bulk(shown).values())})

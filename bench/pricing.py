@@ -22,7 +22,7 @@ import numpy as np
 from django.db import connection
 
 from ai.common import scratch_database
-from ai.pricing import demand_model, services
+from ai.pricing import demand_model, pipeline, training
 from ai.pricing.models import PriceChange, PricingRule, Strategy
 from bench.ingest import AGG_END, _load_agg_events
 from commerce.catalogue.models import Category
@@ -72,7 +72,7 @@ def create_rules() -> dict:
     started = time.perf_counter()
     trained = demand_model.train(demand_model.Panel(np.arange(rows) % 100, np.arange(rows) // 100, features,
                                                     rng.poisson(trend * ratios ** -1.5) * 1.0))
-    services.store_demand_model(trained, training_rows=rows)
+    training.store_demand_model(trained, training_rows=rows)
     return {"model_rules": len(departments), "synthetic_model_training_s": round(time.perf_counter() - started, 1)}
 
 
@@ -90,12 +90,12 @@ def run() -> dict:
             load = _load_agg_events(cursor, EVENTS)
         events_s = time.perf_counter() - started
         rules = create_rules()
-        signal_runs = [timed(lambda: services.compute_demand_signals(AGG_END)) for _ in range(3)]
-        pricing_s, first = timed(lambda: services.price_products(AGG_END, now=AGG_END))
+        signal_runs = [timed(lambda: pipeline.compute_demand_signals(AGG_END)) for _ in range(3)]
+        pricing_s, first = timed(lambda: pipeline.price_products(AGG_END, now=AGG_END))
         governed = {status: PriceChange.objects.filter(status=status).count()
                     for status in (PriceChange.Status.APPLIED, PriceChange.Status.PENDING)}
-        next_slot = AGG_END + services.SIGNAL_INTERVAL
-        full_s, second = timed(lambda: services.run_pricing(now=next_slot))
+        next_slot = AGG_END + pipeline.SIGNAL_INTERVAL
+        full_s, second = timed(lambda: pipeline.run_pricing(now=next_slot))
         return {
             "catalogue": catalogue,
             "events": {"rows": EVENTS, "load_s": round(events_s, 1), "partitions": load},

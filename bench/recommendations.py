@@ -7,7 +7,7 @@
    customer has one of 50 tastes and mostly interacts with that taste's products, popularity within a
    taste is skewed (a few products get most events); 85 % views, 10 % add-to-carts, 5 % purchases.
    Plus ``BENCH_RECS_ORDERS`` orders (50,000) of 2–4 products of one taste, for "bought together".
-2. ``services.train_recommendations()`` end to end (load → ALS + item-item → factors → every
+2. ``training.train_recommendations()`` end to end (load → ALS + item-item → factors → every
    customer's top-20 → product lists → Redis), timed per stage through its progress callback; then
    once more with that model current (the retrain replaces its factors, lists and cache entries).
 3. The real-time path: a Celery worker on the ``realtime`` queue (in this process, idle between
@@ -26,7 +26,8 @@ from django.core.cache import cache
 from django.db import connection
 
 from ai.common import scratch_database
-from ai.recommendations import services
+from ai.recommendations import training
+from ai.recommendations.serving import CUSTOMER_KEY
 from bench import percentile
 from commerce.catalogue.models import Product
 from commerce.customers.models import Customer
@@ -105,11 +106,11 @@ def train() -> dict:
         if done == total:
             marks[stage] = time.perf_counter() - started
 
-    model = services.train_recommendations(progress=progress)
+    model = training.train_recommendations(progress=progress)
     total = time.perf_counter() - started
     # Again with a current model in place: its factors, lists and cache entries are replaced.
     retrain_started = time.perf_counter()
-    services.train_recommendations()
+    training.train_recommendations()
     return {
         "retrain_end_to_end_s": round(time.perf_counter() - retrain_started, 1),
         "end_to_end_s": round(total, 1),
@@ -131,7 +132,7 @@ def realtime_refresh() -> dict:
     with start_worker(app, queues=["realtime"], perform_ping_check=False, loglevel="WARNING"):
         for _ in range(REFRESHES):
             customer = Customer.objects.get(pk=rng.choice(customers))
-            key = services.CUSTOMER_KEY.format(customer.pk)
+            key = CUSTOMER_KEY.format(customer.pk)
             cache.delete(key)
             started = time.perf_counter()
             add_to_cart(Shopper(customer, uuid.uuid4()), Product.objects.get(pk=rng.choice(products)))
@@ -149,8 +150,8 @@ def run() -> dict:
     try:
         with scratch_database():
             data = generate()
-            training = train()
-            return {"data": data, "training": training, "realtime": realtime_refresh()}
+            timings = train()
+            return {"data": data, "training": timings, "realtime": realtime_refresh()}
     finally:
         # The scratch shop's lists went to the shared Redis: drop them (the real shop refills from its tables).
         cache.delete_pattern("recs:*")

@@ -6,9 +6,9 @@
 1. ``seed_demo --products N`` into a scratch database, then the real indexing pipeline: bulk
    embedding docs/s, keyword documents, and the build times of the HNSW index (dropped during the load
    and built once at the end, as a bulk re-index would) and of the IVFFlat index
-   (``services.refresh_vector_index``).
+   (``vector_index.refresh_vector_index``).
 2. Recall@50 against exact (sequential) cosine search for 200 query vectors: of what
-   ``services.semantic_search`` serves (the IVFFlat index at this scale; exact search over active
+   ``retrieval.semantic_search`` serves (the IVFFlat index at this scale; exact search over active
    products, as it returns only those), and of the raw HNSW index at the ``hnsw.ef_search`` it is
    served with (100) and at pgvector's maximum (1000). A result counts when it is within (1 + 1e-3)
    of the exact 50th distance (ann-benchmarks' tolerance: the demo catalogue repeats texts).
@@ -30,9 +30,12 @@ from django.test import Client
 
 from ai import embeddings
 from ai.common import scratch_database, vector_literal
-from ai.search import services
+from ai.search import indexing, retrieval, serving, vector_index
+from ai.search.models import ProductEmbedding
 from bench import percentile
 from commerce.catalogue.models import Category, Product
+
+EMBEDDINGS, PRODUCTS_TABLE = ProductEmbedding._meta.db_table, Product._meta.db_table
 
 PRODUCTS = int(os.environ.get("BENCH_SEARCH_PRODUCTS", "100000"))
 QUERIES = int(os.environ.get("BENCH_SEARCH_QUERIES", "200"))
@@ -43,24 +46,24 @@ BATCH_SIZE = 512
 
 def build_index() -> dict:
     ids = list(Product.objects.order_by("pk").values_list("pk", flat=True))
-    paths = services.category_paths()
+    paths = indexing.category_paths()
     with connection.cursor() as cursor:
         cursor.execute("DROP INDEX IF EXISTS product_embedding_hnsw")
     started = time.perf_counter()
     for start in range(0, len(ids), BATCH_SIZE):
-        services.index_products(ids[start:start + BATCH_SIZE], paths=paths, force=True)
+        indexing.index_products(ids[start:start + BATCH_SIZE], paths=paths, force=True)
     embedding_seconds = time.perf_counter() - started
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute("SET maintenance_work_mem = '1GB'")
-        cursor.execute("CREATE INDEX product_embedding_hnsw ON search_productembedding "
+        cursor.execute(f"CREATE INDEX product_embedding_hnsw ON {EMBEDDINGS} "
                        "USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)")
     hnsw_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    lists = services.refresh_vector_index()
+    lists = vector_index.refresh_vector_index()
     ivfflat_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    services.refresh_term_statistics()
+    indexing.refresh_term_statistics()
     return {"products": len(ids), "embed_and_keyword_index_s": round(embedding_seconds, 1),
             "docs_per_s": round(len(ids) / embedding_seconds, 1), "hnsw_build_s": round(hnsw_seconds, 1),
             "ivfflat_lists": lists, "ivfflat_build_s": round(ivfflat_seconds, 1),
@@ -88,8 +91,8 @@ def _exact_50th_distance(cursor, literal: str, *, active_only: bool) -> float:
     cursor.execute("BEGIN")
     cursor.execute("SET LOCAL enable_indexscan = off")
     cursor.execute(
-        f"""SELECT e.embedding <=> %s::vector AS distance FROM search_productembedding e
-            {"JOIN catalogue_product p ON p.id = e.product_id AND p.active" if active_only else ""}
+        f"""SELECT e.embedding <=> %s::vector AS distance FROM {EMBEDDINGS} e
+            {f"JOIN {PRODUCTS_TABLE} p ON p.id = e.product_id AND p.active" if active_only else ""}
             ORDER BY distance LIMIT 50""", [literal])
     distances = [row[0] for row in cursor.fetchall()]
     cursor.execute("COMMIT")
@@ -97,7 +100,7 @@ def _exact_50th_distance(cursor, literal: str, *, active_only: bool) -> float:
 
 
 def _within(cursor, literal: str, product_ids: list[int], threshold: float) -> float:
-    cursor.execute("SELECT count(*) FROM search_productembedding WHERE product_id = ANY(%s) "
+    cursor.execute(f"SELECT count(*) FROM {EMBEDDINGS} WHERE product_id = ANY(%s) "
                    "AND embedding <=> %s::vector <= %s", [product_ids, literal, threshold])
     return cursor.fetchone()[0] / 50
 
@@ -117,7 +120,7 @@ def semantic_recall(queries: list[str]) -> dict:
         for vector in vectors:
             literal = vector_literal(vector)
             started = time.perf_counter()
-            results = services.semantic_search("", vector=vector, limit=50)
+            results = retrieval.semantic_search("", vector=vector, limit=50)
             served["ms"].append((time.perf_counter() - started) * 1000)
             threshold = _exact_50th_distance(cursor, literal, active_only=True)
             served["recalls"].append(_within(cursor, literal, [pid for pid, _ in results], threshold))
@@ -128,14 +131,14 @@ def semantic_recall(queries: list[str]) -> dict:
                 cursor.execute("BEGIN")
                 cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef)])
                 started = time.perf_counter()
-                cursor.execute("SELECT product_id FROM search_productembedding ORDER BY embedding <=> %s::vector "
+                cursor.execute(f"SELECT product_id FROM {EMBEDDINGS} ORDER BY embedding <=> %s::vector "
                                "LIMIT 50", [literal])
                 found = [row[0] for row in cursor.fetchall()]
                 measured["ms"].append((time.perf_counter() - started) * 1000)
                 cursor.execute("COMMIT")
                 measured["recalls"].append(_within(cursor, literal, found, threshold))
-    return {"served": {"index": "ivfflat" if services.ivfflat_probes() else "hnsw",
-                       "ivfflat_probes": services.ivfflat_probes(), **_summary(served["recalls"], served["ms"])},
+    return {"served": {"index": "ivfflat" if retrieval.ivfflat_probes() else "hnsw",
+                       "ivfflat_probes": retrieval.ivfflat_probes(), **_summary(served["recalls"], served["ms"])},
             "hnsw": [{"ef_search": ef, **_summary(m["recalls"], m["ms"])} for ef, m in hnsw.items()],
             "exact_top50_ms_p50": round(percentile(exact_ms, 50), 2)}
 
@@ -144,31 +147,31 @@ def filtered_recall(queries: list[str]) -> list[dict]:
     """Recall@50 and latency of ``semantic_search`` under shopper filters: each department (a narrow
     share of the catalogue: an exact search or more probes), in stock and a price band (broad)."""
     vectors = embeddings.encode(queries[:FILTERED_QUERIES])
-    cases = [(f"department: {c.name}", services.Filters(category_id=c.pk))
+    cases = [(f"department: {c.name}", retrieval.Filters(category_id=c.pk))
              for c in Category.objects.filter(parent=None).order_by("name")]
-    cases += [("in stock", services.Filters(in_stock=True)),
-              ("price 10-30", services.Filters(min_price=10, max_price=30))]
+    cases += [("in stock", retrieval.Filters(in_stock=True)),
+              ("price 10-30", retrieval.Filters(min_price=10, max_price=30))]
     rows = []
     with connection.cursor() as cursor:
         for label, filters in cases:
-            matches, active = services.filter_matches(filters)
+            matches, active = retrieval.filter_matches(filters)
             where, params = filters.sql()
             recalls, timings = [], []
             for vector in vectors:
                 literal = vector_literal(vector)
                 started = time.perf_counter()
-                results = services.semantic_search("", vector=vector, filters=filters, limit=50)
+                results = retrieval.semantic_search("", vector=vector, filters=filters, limit=50)
                 timings.append((time.perf_counter() - started) * 1000)
                 cursor.execute("BEGIN")
                 cursor.execute("SET LOCAL enable_indexscan = off")
-                cursor.execute(f"""SELECT e.embedding <=> %s::vector AS distance FROM search_productembedding e
-                                   JOIN catalogue_product p ON p.id = e.product_id WHERE {where}
+                cursor.execute(f"""SELECT e.embedding <=> %s::vector AS distance FROM {EMBEDDINGS} e
+                                   JOIN {PRODUCTS_TABLE} p ON p.id = e.product_id WHERE {where}
                                    ORDER BY distance LIMIT 50""", [literal, *params])
                 threshold = cursor.fetchall()[-1][0] * 1.001
                 cursor.execute("COMMIT")
                 recalls.append(_within(cursor, literal, [pid for pid, _ in results], threshold))
             rows.append({"filter": label, "share": round(matches / active, 3),
-                         "exact": matches <= services.EXACT_SEARCH_MAX_MATCHES, **_summary(recalls, timings)})
+                         "exact": retrieval.scan_plan(filters, 50)[0] == "exact", **_summary(recalls, timings)})
     return rows
 
 
@@ -177,12 +180,12 @@ def api_latency(queries: list[str], *, cached_embedding: bool) -> dict:
     client.get("/api/v1/search", {"q": "warm up"})
     timings = []
     for query in queries:
-        normalized = services.normalize_query(query)
+        normalized = retrieval.normalize_query(query)
         if cached_embedding:
-            services.query_embedding(normalized)  # only the embedding is cached
+            retrieval.query_embedding(normalized)  # only the embedding is cached
         else:
-            cache.delete(services.query_embedding_key(normalized))
-        services._bump_index_version()  # and never the result list
+            cache.delete(retrieval.query_embedding_key(normalized))
+        indexing.bump_index_version()  # and never the result list
         started = time.perf_counter()
         response = client.get("/api/v1/search", {"q": query})
         timings.append((time.perf_counter() - started) * 1000)
@@ -195,9 +198,9 @@ def stage_timings(queries: list[str]) -> dict:
     """Median milliseconds of each step of a search, to see where the API's time goes."""
     stages = {"encode_query": [], "keyword_search": [], "semantic_search": [], "hybrid_rank": []}
     for query in queries:
-        normalized = services.normalize_query(query)
-        for name, call in (("encode_query", embeddings.encode_query), ("keyword_search", services.keyword_search),
-                           ("semantic_search", services.semantic_search), ("hybrid_rank", services.hybrid_rank)):
+        normalized = retrieval.normalize_query(query)
+        for name, call in (("encode_query", embeddings.encode_query), ("keyword_search", retrieval.keyword_search),
+                           ("semantic_search", retrieval.semantic_search), ("hybrid_rank", serving.hybrid_rank)):
             started = time.perf_counter()
             call(normalized)
             stages[name].append((time.perf_counter() - started) * 1000)

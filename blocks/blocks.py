@@ -8,24 +8,21 @@ failing service is logged and replaced by the block's fallback, never a broken p
 
 import logging
 
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.safestring import mark_safe
 from wagtail import blocks
 from wagtail.blocks import StructBlockValidationError
 from wagtail.images.blocks import ImageChooserBlock
 from wagtail.snippets.blocks import SnippetChooserBlock
 
 from ai.common import CarouselStrategy
-from ai.experiments import services as experiments
-from ai.recommendations import services as recommendations
-from ai.search import services as search
-from ai.search import tasks as search_tasks
+from ai.experiments import serving as experiments
+from ai.recommendations import serving as recommendations
+from ai.search import serving as search
 from ai.search.storefront import shopper_search
+from blocks import fragments
 from commerce.catalogue import services as catalogue
 from commerce.catalogue.models import Product
 from commerce.customers.experiments import price_list_for
@@ -33,11 +30,6 @@ from commerce.customers.services import customer_for
 
 logger = logging.getLogger(__name__)
 
-SHARED_FRAGMENT_TTL = 600  # popularity behind "trending" is itself cached for 10 minutes
-# Priced products: a price change retires the HTML at once (catalogue_version); stock state ("Only 3 left")
-# may lag a checkout by this long (add to cart checks stock itself).
-PRICED_FRAGMENT_TTL = 60
-CSRF_PLACEHOLDER = "vitrine-csrf-token-placeholder"  # cached in shared HTML, replaced per request
 
 SITE_OR_WEB_ADDRESS = RegexValidator(
     r"^(/[^\s]*|https?://[^\s]+)$", "Use a path on this site (/shop/) or a full web address (https://…)."
@@ -121,24 +113,6 @@ class ProductGridBlock(blocks.StructBlock):
         return {"title": "Editors' picks", "products": list(Product.objects.active().order_by("-stock")[:8])}
 
 
-def request_versions(request) -> dict:
-    """What shared-fragment keys are made of — the catalogue version, the current recommendation model,
-    the search index version (read from Redis in one round trip per request, however many blocks the
-    page has) and the shopper's price list (every AI block shows prices)."""
-    versions = getattr(request, "_vitrine_versions", None)
-    if versions is None:
-        keys = {"catalogue": catalogue.CATALOGUE_VERSION_KEY, "model": recommendations.MODEL_KEY,
-                "index": search.cache_key("index-version")}
-        found = cache.get_many(list(keys.values()))
-        model = found[keys["model"]] if keys["model"] in found else recommendations.current_model()
-        versions = {"catalogue": found.get(keys["catalogue"]) or catalogue.catalogue_version(),
-                    "model": model.version if model else "no-model", "index": found.get(keys["index"], 0),
-                    "prices": price_list_for(request)}
-        if request is not None:
-            request._vitrine_versions = versions
-    return versions
-
-
 class OptionalSnippetChooserBlock(SnippetChooserBlock):
     """A snippet chooser that may stay empty. Left empty it costs no query when the page loads
     (Wagtail's chooser would run ``in_bulk([None])`` for every empty one on every page view)."""
@@ -181,13 +155,10 @@ class AIBlock(blocks.StructBlock):
         context = dict(context or {})
         if context.get("personal_fragment"):  # the fragment view: this shopper's version, cached there
             return self._render_safely(value, context)
-        key = self._shared_key(value, context)
-        html = cache.get(key) if key else None
-        if html is None:
-            html = self._render_safely(value, {**context, "fragment_url": self._fragment_url(value, context)})
-            if key:
-                cache.set(key, html, SHARED_FRAGMENT_TTL)
-        return html
+        key = fragments.shared_key(context, self.data_version(value, context.get("request")))
+        personal_url = fragments.personal_url(context) if self.is_per_shopper(value) else None
+        return fragments.cached(key, fragments.SHARED_FRAGMENT_TTL,
+                                lambda: self._render_safely(value, {**context, "fragment_url": personal_url}))
 
     def _render_safely(self, value, context):
         try:
@@ -202,21 +173,6 @@ class AIBlock(blocks.StructBlock):
             logger.exception("fallback of %s %s failed too; the block is left out", type(self).__name__,
                              context.get("block_id"))
             return ""
-
-    def _shared_key(self, value, context) -> str | None:
-        page, block_id = context.get("page"), context.get("block_id")
-        if page is None or not block_id or getattr(page, "live_revision_id", None) is None:
-            return None  # previews and unsaved pages are never cached
-        request = context.get("request")
-        versions = request_versions(request)
-        return (f"blocks:html:{page.live_revision_id}:{block_id}:{versions['catalogue']}:{versions['prices']}:"
-                f"{self.data_version(value, request)}")
-
-    def _fragment_url(self, value, context) -> str | None:
-        page, block_id = context.get("page"), context.get("block_id")
-        if not self.is_per_shopper(value) or page is None or not block_id or not page.pk:
-            return None
-        return reverse("blocks:fragment", kwargs={"page_id": page.pk, "block_id": block_id})
 
     def get_context(self, value, parent_context=None):
         context = super().get_context(value, parent_context)
@@ -275,7 +231,7 @@ class RecommendationCarouselBlock(AIBlock):
 
     def data_version(self, value, request) -> str:
         # Starting or stopping the experiment changes whether the shared HTML points to a fragment.
-        return request_versions(request)["model"] + (":experiment" if self.live_experiment(value) else "")
+        return fragments.request_versions(request)["model"] + (":experiment" if self.live_experiment(value) else "")
 
     def get_context(self, value, parent_context=None):
         context = super().get_context(value, parent_context)
@@ -285,10 +241,11 @@ class RecommendationCarouselBlock(AIBlock):
         results, strategy = [], value["strategy"]
         if parent_context.get("personal_fragment"):
             request = parent_context["request"]
-            # The surface the row's impressions and clicks come from: the beacon's events get the variant.
-            variant = experiments.variant_for(self.live_experiment(value), request,
-                                              surface=f"block:{context['block_id']}")
+            variant = experiments.variant_for(self.live_experiment(value), request)
             if variant is not None:
+                # Shown: the exposure, and the surface the row's impressions and clicks come from (the
+                # beacon's events get the variant).
+                experiments.record_exposure(variant, request, surface=f"block:{context['block_id']}")
                 strategy = variant.strategy
             customer = customer_for(request.user)
             results = recommendations.carousel(strategy, customer_id=customer.pk if customer else None,
@@ -355,15 +312,17 @@ class SemanticSearchBlock(AIBlock):
         return value["mode"] == "box"
 
     def data_version(self, value, request) -> str:
-        # A keyword-only search variant has its own curated list; asking records the shopper's exposure
-        # on every view, cached HTML or not.
+        # A keyword-only search variant has its own curated list (asking records nothing: ``render`` does).
         keyword_only = experiments.search_options(request).get("keyword_only") if request is not None else False
-        return f"{request_versions(request)['index']}{':keyword' if keyword_only else ''}"
+        return f"{fragments.request_versions(request)['index']}{':keyword' if keyword_only else ''}"
 
     def render(self, value, context=None):
         # A box's results depend on what this shopper typed: never from the shared cache.
         if value["mode"] == "box":
             return self._render_safely(value, dict(context or {}))
+        request = (context or {}).get("request")
+        if request is not None:  # shown: the shopper's search exposure, whether the HTML is cached or not
+            experiments.record_search_exposure(request)
         return super().render(value, context)
 
     def get_context(self, value, parent_context=None):
@@ -374,9 +333,7 @@ class SemanticSearchBlock(AIBlock):
             query = value["query"]
             keyword_only = bool(request is not None and experiments.search_options(request).get("keyword_only"))
             ids = search.curated_results(query, self.filters(value), value["count"], keyword_only=keyword_only)
-            if ids is None:  # not run yet: queued once for every later shopper; the department meanwhile
-                search_tasks.queue_curated_results(query, self.filters(value), value["count"],
-                                                   keyword_only=keyword_only)
+            if ids is None:  # not run yet (a beat task runs it for every later shopper): the department meanwhile
                 ids = self.fallback_products(value)
         elif request is not None and (query := request.GET.get("q", "").strip()[:search.MAX_QUERY_LENGTH]):
             ids = shopper_search(request, query, filters=self.filters(value), limit=value["count"]).product_ids
@@ -405,18 +362,14 @@ class DynamicallyPricedProductBlock(AIBlock):
 
     def render(self, value, context=None):
         # Shared HTML like the other AI blocks, except that its add-to-cart forms carry the shopper's CSRF
-        # token: cached with a placeholder that each request replaces with its own token.
+        # token. Previews, unsaved pages and requests without CSRF middleware are rendered as they are.
         context = dict(context or {})
         token = context.get("csrf_token")
         token = str(token) if token is not None else "NOTPROVIDED"
-        key = self._shared_key(value, context) if token != "NOTPROVIDED" else None
-        if key is None:  # previews, unsaved pages, no CSRF middleware: rendered as they are
-            return self._render_safely(value, context)
-        html = cache.get(key)
-        if html is None:
-            html = self._render_safely(value, {**context, "csrf_token": CSRF_PLACEHOLDER})
-            cache.set(key, html, PRICED_FRAGMENT_TTL)
-        return mark_safe(html.replace(CSRF_PLACEHOLDER, token))
+        key = fragments.shared_key(context, "") if token != "NOTPROVIDED" else None
+        return fragments.cached_with_csrf_token(
+            key, fragments.PRICED_FRAGMENT_TTL, token,
+            lambda token: self._render_safely(value, {**context, "csrf_token": token}))
 
     def fallback_products(self, value) -> list:
         return [p.pk for p in value["products"] if p is not None]

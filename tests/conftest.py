@@ -1,7 +1,7 @@
 import pytest
 from django.core.cache import cache
 
-from ai.experiments import services as experiments
+from ai.experiments import serving as experiments
 from tests.factories import CategoryFactory, CustomerFactory, ProductFactory, stored_event
 from tests.spare_servers import kill, redis_pid, spare_servers
 from vitrine import embedded

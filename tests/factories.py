@@ -7,7 +7,7 @@ import numpy as np
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from ai.pricing.models import PriceChange, PricingRule, Strategy
+from ai.pricing.models import DemandSignal, PriceChange, PricingRule, Strategy
 from ai.search.models import ProductEmbedding
 from commerce.catalogue.models import Category, Product, ProductVariant
 from commerce.customers.models import Address, Customer
@@ -113,6 +113,30 @@ class PriceChangeFactory(factory.django.DjangoModelFactory):
     status = PriceChange.Status.PENDING
 
 
+class DemandSignalFactory(factory.django.DjangoModelFactory):
+    """A product's demand as the engine stores it, as of 12:00 on 10 March 2026: nothing viewed or sold, the
+    product's stock. A product has one signal: a later one replaces it, as the next run's does."""
+
+    class Meta:
+        model = DemandSignal
+
+    product = factory.SubFactory(ProductFactory)
+    as_of = dt.datetime(2026, 3, 10, 12, tzinfo=dt.UTC)
+    views_per_hour = 0.0
+    add_to_cart_rate = None
+    units_last_day = 0.0
+    units_daily_average = 0.0
+    stock = factory.LazyAttribute(lambda signal: signal.product.stock)
+    # Days the stock lasts at the faster of the two paces; none while nothing sells.
+    stock_cover_days = factory.LazyAttribute(
+        lambda signal: signal.stock / pace if (pace := max(signal.units_last_day, signal.units_daily_average))
+        else None)
+
+    @classmethod
+    def _create(cls, model_class, product, **fields):
+        return model_class.objects.update_or_create(product=product, defaults=fields)[0]
+
+
 def stored_event(event_type: str, product: Product, *, customer: Customer | None = None, visitor=None,
                  hours_ago: float = 1.0, quantity: int = 1) -> None:
     """A behavioural event already drained into PostgreSQL, ``hours_ago`` before now."""
@@ -130,6 +154,31 @@ def embedding(product: Product, *hot: tuple[int, float]) -> None:
         values[index] = weight
     ProductEmbedding.objects.create(product=product, embedding=values / np.linalg.norm(values), text_hash="test",
                                     model_version="test")
+
+
+def indexed_catalogue() -> dict[str, Product]:
+    """Four products in two departments, embedded and keyword-indexed with fresh term statistics: a
+    dripper and a kettle (Coffee & Tea), a sold-out spade and a trowel (Garden Tools)."""
+    from ai.search import indexing
+
+    coffee = CategoryFactory(name="Coffee & Tea")
+    garden = CategoryFactory(name="Garden Tools")
+    products = {
+        "dripper": ProductFactory(title="Ceramic Pour-Over Coffee Dripper", category=coffee,
+                                  description="Brew a clean, bright cup by hand with a paper filter.",
+                                  attributes={"material": "ceramic"}, base_price=Decimal("24.00")),
+        "kettle": ProductFactory(title="Gooseneck Kettle", category=coffee,
+                                 description="A slow, steady pour for filter coffee.",
+                                 attributes={"material": "steel"}, base_price=Decimal("45.00")),
+        "spade": ProductFactory(title="Stainless Steel Border Spade", category=garden,
+                                description="Digs clean edges in heavy clay soil.",
+                                attributes={"material": "steel"}, base_price=Decimal("39.00"), stock=0),
+        "trowel": ProductFactory(title="Hand Trowel with Ash Handle", category=garden,
+                                 description="For planting bulbs and seedlings.", base_price=Decimal("12.00")),
+    }
+    indexing.index_products([p.pk for p in products.values()])
+    indexing.refresh_term_statistics()
+    return products
 
 
 class ExperimentFactory(factory.django.DjangoModelFactory):
@@ -161,10 +210,10 @@ class ExperimentFactory(factory.django.DjangoModelFactory):
 
 def visitor_in(experiment, variant: str) -> uuid.UUID:
     """A visitor id the running ``experiment`` hashes into ``variant``."""
-    from ai.experiments import services
+    from ai.experiments import serving
 
-    definition = services.definition(experiment.key)
-    return next(v for v in iter(uuid.uuid4, None) if services.hashed_variant(definition, v).key == variant)
+    definition = serving.definition(experiment.key)
+    return next(v for v in iter(uuid.uuid4, None) if serving.hashed_variant(definition, v).key == variant)
 
 
 BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Version/17.5 Safari/605.1.15"
@@ -185,6 +234,27 @@ def browse_as(client, visitor: uuid.UUID, **headers):
     return client
 
 
+def user_with(*codenames):
+    """A user with exactly these permissions, read back from the database (a user caches its permissions)."""
+    from django.contrib.auth.models import Permission
+
+    user = UserFactory()
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    return type(user).objects.get(pk=user.pk)
+
+
+def shopper_request(visitor=None, customer=None, user_agent=BROWSER, **headers):
+    """A GET request of a shopper as the middleware leaves it: their visitor id (a new one if not given),
+    the customer's user or an anonymous one, a browser's user agent (experiments leave bots out)."""
+    from django.contrib.auth.models import AnonymousUser
+    from django.test import RequestFactory
+
+    made = RequestFactory().get("/", HTTP_USER_AGENT=user_agent, **headers)
+    made.visitor_id = visitor or uuid.uuid4()
+    made.user = customer.user if customer else AnonymousUser()
+    return made
+
+
 def editor(client, *codenames):
     """A Wagtail editor with exactly these permissions (besides admin access), logged in on ``client``."""
     from django.contrib.auth.models import Permission
@@ -200,10 +270,10 @@ def transition(experiment, action: str):
     dropped on commit, so the next request sees the change."""
     from django.test import TestCase
 
-    from ai.experiments import services
+    from ai.experiments import serving
 
     with TestCase.captureOnCommitCallbacks(execute=True):
-        return services.transition(experiment, action)
+        return serving.transition(experiment, action)
 
 
 def publish_home(home, product: Product) -> None:

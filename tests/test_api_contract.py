@@ -14,7 +14,7 @@ import schemathesis
 from schemathesis.config import SchemathesisConfig
 
 from ai.pricing.models import PriceHistory
-from ai.search import services as search
+from ai.search import indexing
 from tests.factories import CategoryFactory, ProductFactory, stored_event
 
 pytestmark = pytest.mark.django_db
@@ -39,8 +39,8 @@ def catalogue():
                                 source=PriceHistory.Source.MANUAL, reason="Spring offer")
     for product in products:
         stored_event("purchase", product)
-    search.index_products([product.pk for product in products])
-    search.refresh_term_statistics()
+    indexing.index_products([product.pk for product in products])
+    indexing.refresh_term_statistics()
     return {"products": [product.pk for product in products], "categories": [kitchen.pk, tableware.pk]}
 
 
@@ -127,8 +127,8 @@ def test_the_schema_gives_every_operation_a_summary_a_description_and_all_its_an
 def test_every_api_writes_a_price_as_the_same_decimal_string(client):
     lamp = ProductFactory(title="Brass reading lamp", base_price=Decimal("120.50"))
     stored_event("purchase", lamp)
-    search.index_products([lamp.pk])
-    search.refresh_term_statistics()
+    indexing.index_products([lamp.pk])
+    indexing.refresh_term_statistics()
 
     found = client.get("/api/v1/search", {"q": "reading lamp"}).json()["results"][0]
     recommended = client.get("/api/v1/recommendations", {"surface": "home"}).json()["results"][0]

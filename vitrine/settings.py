@@ -145,6 +145,8 @@ CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "vitrine.heartbeat", "schedule": 30.0},
     "reembed-missing-products": {"task": "ai.search.tasks.reembed_missing_products", "schedule": 60.0},
     "refresh-search-statistics": {"task": "ai.search.tasks.refresh_search_statistics", "schedule": 600.0},
+    # Curated search lists pages found missing (a re-index retires them all): filled within seconds.
+    "refresh-wanted-curated-results": {"task": "ai.search.tasks.refresh_wanted_curated_results", "schedule": 5.0},
     "train-recommendations": {"task": "ai.recommendations.tasks.train_recommendations",
                               "schedule": crontab(minute=5, hour="*/4")},
     "compute-product-neighbours": {"task": "ai.recommendations.tasks.compute_product_neighbours",
@@ -171,6 +173,7 @@ INSTALLED_APPS = [
     "ai.experiments",
     "home",
     "blocks",
+    "demo",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.routable_page",
@@ -323,7 +326,7 @@ VITRINE_EVENT_BEACON_RATE = os.environ.get("VITRINE_EVENT_BEACON_RATE", "240/min
 VITRINE_EVENT_BEACON_RATE_PER_ADDRESS = os.environ.get("VITRINE_EVENT_BEACON_RATE_PER_ADDRESS", "600/min")
 # Answers the shop asks of A/B experiments (price list, order tags): commerce.customers.experiments.
 VITRINE_SHOPPER_EXPERIMENTS = "ai.experiments.storefront"
-# Recommender hyper-parameters and event weights overriding ai.recommendations.engine.RecommenderSettings
+# Recommender hyper-parameters and event weights overriding ai.recommendations.config.RecommenderSettings
 # (e.g. {"factors": 16, "regularization": 10.0}); empty: the defaults tuned in docs/recommendations.md.
 VITRINE_RECOMMENDATIONS: dict = {}
 
@@ -334,8 +337,10 @@ LOGGING = {
     "filters": {
         "first_per_10_s": {"()": "vitrine.log.FirstPerInterval", "seconds": 10},
         "beat_errors_first_per_10_s": {"()": "vitrine.log.FirstPerInterval", "seconds": 10, "level": "ERROR"},
-        # The 2-second event drain: Celery's sent/received/succeeded lines only for runs that moved events.
-        "quiet_polling": {"()": "vitrine.log.QuietPollingTasks", "tasks": ["commerce.events.tasks.drain_events"]},
+        # The 2-second event drain and the 5-second curated-list fill: Celery's sent/received/succeeded lines
+        # only for runs that did something (moved events, computed lists).
+        "quiet_polling": {"()": "vitrine.log.QuietPollingTasks", "tasks": [
+            "commerce.events.tasks.drain_events", "ai.search.tasks.refresh_wanted_curated_results"]},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("VITRINE_LOG_LEVEL", "INFO")},

@@ -17,12 +17,12 @@ from django_redis import get_redis_connection
 
 from ai.experiments import metrics as experiment_metrics
 from ai.experiments.models import Experiment
-from ai.pricing import services as pricing
+from ai.pricing import serving as pricing
 from ai.pricing.models import KillSwitch, PriceChange
-from ai.recommendations import services as recommendations
+from ai.recommendations import serving as recommendations
 from ai.recommendations import tasks as recommendation_tasks
 from ai.search import reports as search_reports
-from ai.search import services as search
+from ai.search import serving as search
 from ai.search import tasks as search_tasks
 from ai.search.models import ProductEmbedding
 from commerce.catalogue.models import Product

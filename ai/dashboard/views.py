@@ -10,7 +10,7 @@ from wagtail.admin.auth import permission_denied
 
 from ai.dashboard import services
 from ai.experiments.views import can_view_results
-from ai.pricing import services as pricing
+from ai.pricing import serving as pricing
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,8 @@ proxies (time on site, pages per visit).
 A unit is a customer when the exposure event knows one, else the anonymous visitor id. Its variant and
 exposure time are those of its first exposure in the experiment's window. Each query is one set-based
 pass grouped by (variant, day) and returns additive tallies (n, sum, sum of squares), so totals and the
-daily trend come from the same rows.
+daily trend come from the same rows. The exposures and recommendation events are ``commerce.events``'
+queries, the orders ``commerce.orders``'; this module only groups them.
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ from django.utils import timezone
 from scipy import stats
 
 from ai.experiments.models import Experiment, Metric
+from commerce.events.services import (
+    exposed_per_variant,
+    first_exposures_query,
+    recommendation_engagement_per_variant,
+    visitor_links_query,
+)
+from commerce.orders.services import orders_after_exposure_query
 
 CONFIDENCE = 0.95
 ALPHA = 1 - CONFIDENCE
@@ -154,56 +162,33 @@ class Tally:
         return max(0.0, (self.squares - self.total * self.total / self.n) / (self.n - 1))
 
 
-def _exposed_cte() -> str:
-    return """
-        exposed AS (
-            SELECT DISTINCT ON (unit) unit, customer_id, anonymous_id, variant, exposed_at
-            FROM (SELECT coalesce('c' || customer_id::text, 'v' || anonymous_id::text) AS unit, customer_id,
-                         anonymous_id, experiments ->> %(key)s AS variant, created_at AS exposed_at
-                  FROM events_customerevent
-                  WHERE event_type = 'experiment_exposure' AND experiments ? %(key)s
-                    AND created_at >= %(since)s AND created_at < %(until)s
-                    AND (customer_id IS NOT NULL OR anonymous_id IS NOT NULL)) AS e
-            ORDER BY unit, exposed_at
-        ),
-        unit_orders AS (
-            -- A unit's orders after its exposure: a customer's own, their guest orders from any browser
-            -- linked to them at login, and an anonymous visitor's. UNION (with the order id) counts an
-            -- order found twice once.
-            SELECT x.unit, x.variant, x.exposed_at, o.id, o.created_at AS ordered_at, o.total
-            FROM exposed x JOIN orders_order o ON o.customer_id = x.customer_id
-            WHERE x.customer_id IS NOT NULL AND o.created_at >= x.exposed_at AND o.created_at < %(as_of)s
-              AND o.status <> 'cancelled'
-            UNION
-            SELECT x.unit, x.variant, x.exposed_at, o.id, o.created_at, o.total
-            FROM exposed x JOIN events_visitorlink l ON l.customer_id = x.customer_id
-                 JOIN orders_order o ON o.visitor_id = l.visitor_id AND o.customer_id IS NULL
-            WHERE x.customer_id IS NOT NULL AND o.created_at >= x.exposed_at AND o.created_at < %(as_of)s
-              AND o.status <> 'cancelled'
-            UNION
-            SELECT x.unit, x.variant, x.exposed_at, o.id, o.created_at, o.total
-            FROM exposed x JOIN orders_order o ON o.visitor_id = x.anonymous_id
-            WHERE x.customer_id IS NULL AND o.created_at >= x.exposed_at AND o.created_at < %(as_of)s
-              AND o.status <> 'cancelled'
-        )"""
+def _outcomes(window: dict) -> tuple[str, list]:
+    """The CTEs every metric reads: ``exposed`` (each unit's first exposure) and ``unit_orders`` (its orders
+    after it), from the events and orders apps' queries."""
+    exposed_sql, exposed_params = first_exposures_query(window["key"], window["since"], window["until"])
+    links_sql, links_params = visitor_links_query()
+    orders_sql, orders_params = orders_after_exposure_query(exposed="exposed", visitor_links="visitor_links",
+                                                            as_of=window["as_of"])
+    return (f"exposed AS ({exposed_sql}), visitor_links AS ({links_sql}), unit_orders AS ({orders_sql})",
+            [*exposed_params, *links_params, *orders_params])
 
 
-# Each returns rows of (variant, day, n, sum, sum of squares).
+# Each returns rows of (variant, day, n, sum, sum of squares), with the window's values it takes, in order.
 METRIC_SQL = {
-    "units": """SELECT variant, (exposed_at AT TIME ZONE %(tz)s)::date, count(*), count(*), count(*)
-                FROM exposed GROUP BY 1, 2""",
-    Metric.SEARCH_CONVERSION: f"""
-        SELECT x.variant, (x.exposed_at AT TIME ZONE %(tz)s)::date, count(*),
+    "units": ("""SELECT variant, (exposed_at AT TIME ZONE %s)::date, count(*), count(*), count(*)
+                 FROM exposed GROUP BY 1, 2""", ("tz",)),
+    Metric.SEARCH_CONVERSION: (f"""
+        SELECT x.variant, (x.exposed_at AT TIME ZONE %s)::date, count(*),
                count(c.unit), count(c.unit)
         FROM exposed x
         LEFT JOIN (SELECT DISTINCT unit FROM unit_orders
                    WHERE ordered_at < exposed_at + interval '{CONVERSION_DAYS} days') AS c ON c.unit = x.unit
-        GROUP BY 1, 2""",
-    Metric.AVERAGE_ORDER_VALUE: """
-        SELECT variant, (ordered_at AT TIME ZONE %(tz)s)::date, count(*), sum(total), sum(total * total)
-        FROM unit_orders GROUP BY 1, 2""",
-    Metric.REPEAT_PURCHASE: f"""
-        SELECT f.variant, (f.first_at AT TIME ZONE %(tz)s)::date, count(*),
+        GROUP BY 1, 2""", ("tz",)),
+    Metric.AVERAGE_ORDER_VALUE: ("""
+        SELECT variant, (ordered_at AT TIME ZONE %s)::date, count(*), sum(total), sum(total * total)
+        FROM unit_orders GROUP BY 1, 2""", ("tz",)),
+    Metric.REPEAT_PURCHASE: (f"""
+        SELECT f.variant, (f.first_at AT TIME ZONE %s)::date, count(*),
                count(*) FILTER (WHERE f.again), count(*) FILTER (WHERE f.again)
         FROM (SELECT unit, variant, first_at,
                      bool_or(ordered_at > first_at AND ordered_at <= first_at + interval '{REPEAT_DAYS} days') AS again
@@ -211,19 +196,9 @@ METRIC_SQL = {
                     FROM unit_orders) AS o
               GROUP BY unit, variant, first_at) AS f
         -- only purchasers whose 30 days have fully passed: younger ones could still buy again
-        WHERE f.first_at <= %(as_of)s - interval '{REPEAT_DAYS} days'
-        GROUP BY 1, 2""",
+        WHERE f.first_at <= %s - interval '{REPEAT_DAYS} days'
+        GROUP BY 1, 2""", ("tz", "as_of")),
 }
-
-CTR_SQL = """
-    SELECT experiments ->> %(key)s, (created_at AT TIME ZONE %(tz)s)::date,
-           count(*) FILTER (WHERE event_type = 'recommendation_impression'),
-           count(*) FILTER (WHERE event_type = 'recommendation_click'),
-           count(*) FILTER (WHERE event_type = 'recommendation_click')
-    FROM events_customerevent
-    WHERE event_type IN ('recommendation_impression', 'recommendation_click') AND experiments ? %(key)s
-      AND created_at >= %(since)s AND created_at < %(until)s
-    GROUP BY 1, 2"""
 
 
 def _window(experiment: Experiment, as_of: dt.datetime) -> dict:
@@ -235,26 +210,33 @@ def _window(experiment: Experiment, as_of: dt.datetime) -> dict:
 
 def exposed_units(experiment: Experiment, *, as_of: dt.datetime | None = None) -> dict[str, int]:
     """{variant: exposed shoppers}: the units every metric counts, in one query."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"WITH {_exposed_cte()} SELECT variant, count(*) FROM exposed GROUP BY variant",
-                       _window(experiment, as_of or timezone.now()))
-        return dict(cursor.fetchall())
+    window = _window(experiment, as_of or timezone.now())
+    return exposed_per_variant(experiment.key, since=window["since"], until=window["until"])
 
 
 def daily_tallies(experiment: Experiment, *, as_of: dt.datetime | None = None
                   ) -> dict[str, dict[str, dict[dt.date, Tally]]]:
     """{metric (or "units"): {variant: {day: Tally}}} for every metric, one query each."""
-    params = _window(experiment, as_of or timezone.now())
+    window = _window(experiment, as_of or timezone.now())
+    ctes, cte_params = _outcomes(window)
     found: dict[str, dict[str, dict[dt.date, Tally]]] = {}
     with connection.cursor() as cursor:
-        for metric, sql in [*METRIC_SQL.items(), (Metric.RECOMMENDATION_CTR, CTR_SQL)]:
-            statement = sql if metric == Metric.RECOMMENDATION_CTR else f"WITH {_exposed_cte()} {sql}"
-            cursor.execute(statement, params)
-            per_variant: dict[str, dict[dt.date, Tally]] = defaultdict(lambda: defaultdict(Tally))
-            for variant, day, n, total, squares in cursor.fetchall():
-                per_variant[variant][day].add(n, total, squares)
-            found[str(metric)] = per_variant
+        for metric, (sql, takes) in METRIC_SQL.items():
+            cursor.execute(f"WITH {ctes} {sql}", [*cte_params, *(window[name] for name in takes)])
+            found[str(metric)] = _per_variant(cursor.fetchall())
+    # Click-through: impressions are the trials, clicks the successes (and, being 0 or 1, their squares).
+    engagement = recommendation_engagement_per_variant(experiment.key, since=window["since"], until=window["until"],
+                                                       time_zone=window["tz"])
+    found[str(Metric.RECOMMENDATION_CTR)] = _per_variant(
+        (variant, day, impressions, clicks, clicks) for variant, day, impressions, clicks in engagement)
     return found
+
+
+def _per_variant(rows) -> dict[str, dict[dt.date, Tally]]:
+    per_variant: dict[str, dict[dt.date, Tally]] = defaultdict(lambda: defaultdict(Tally))
+    for variant, day, n, total, squares in rows:
+        per_variant[variant][day].add(n, total, squares)
+    return per_variant
 
 
 # --- results --------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """A/B experiments on AI surfaces: the experiment (a snippet with inline variants) and the persisted
 assignments of logged-in customers. Anonymous visitors are assigned by hash and need no row
-(``ai.experiments.services``)."""
+(``ai.experiments.serving``)."""
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MinValueValidator

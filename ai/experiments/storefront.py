@@ -4,15 +4,17 @@ experiment, the variants their order is tagged with, and the variant of the brow
 clicks from a surface."""
 
 from ai.experiments.models import PricingStrategy, Surface
-from ai.experiments.services import running_key, running_keys, shown_experiment, variant_for
+from ai.experiments.serving import record_exposure, running_key, running_keys, shown_experiment, variant_for
 from commerce.catalogue.models import PriceList
 
 
 def price_list(request) -> str:
-    """The current price, or the base price for shoppers in a base-price variant; records exposure."""
+    """The current price, or the base price for shoppers in a base-price variant. The shop asks it to show
+    or charge a price (once per request), so the shopper is shown their variant: the exposure is recorded."""
     variant = variant_for(running_key(Surface.PRICING), request)
     if variant is None:
         return PriceList.CURRENT
+    record_exposure(variant, request)
     return PricingStrategy.PRICE_LISTS.get(variant.strategy, PriceList.CURRENT)
 
 
@@ -22,7 +24,7 @@ def experiment_tags(request) -> dict[str, str]:
     exposure events), so a tag of an experiment the shopper never saw changes no result."""
     tags = {}
     for key in running_keys():
-        variant = variant_for(key, request, expose=False)
+        variant = variant_for(key, request)
         if variant is not None:
             tags.update(variant.tag)
     return tags
@@ -32,5 +34,5 @@ def surface_tags(request, surface: str) -> dict[str, str]:
     """{experiment: variant} for the impressions and clicks the browser reports from ``surface``: the
     shopper's variant of the experiment the server showed them there, while it runs; none for a surface
     shown under no experiment, and for bots and opted-out shoppers."""
-    variant = variant_for(shown_experiment(request, surface), request, expose=False)
+    variant = variant_for(shown_experiment(request, surface), request)
     return variant.tag if variant is not None else {}

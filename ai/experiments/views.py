@@ -13,7 +13,7 @@ from django.views.generic import TemplateView
 from wagtail.admin.auth import permission_denied
 from wagtail.admin.viewsets.base import ViewSet
 
-from ai.experiments import metrics, services
+from ai.experiments import metrics, serving
 from ai.experiments.models import Experiment, Metric
 
 VIEW_PERMISSION = "experiments.view_experiment"
@@ -72,7 +72,7 @@ class ResultsView(TemplateView):
                                  [(row, row.metrics[m]) for row in result.variants]) for m in Metric.values],
                 "chart": trend_chart(result.trend, proportion=primary in metrics.PROPORTIONS),
                 "can_manage": self.request.user.has_perm(MANAGE_PERMISSION),
-                "actions": [action for action, (allowed, _) in services.TRANSITIONS.items()
+                "actions": [action for action, (allowed, _) in serving.TRANSITIONS.items()
                             if experiment.status in allowed]}
 
 
@@ -106,12 +106,12 @@ def results_csv(request, pk):
 def change_status(request, pk, action):
     if not request.user.has_perm(MANAGE_PERMISSION):
         return permission_denied(request)
-    if action not in services.TRANSITIONS:
+    if action not in serving.TRANSITIONS:
         raise Http404
     experiment = get_object_or_404(Experiment, pk=pk)
     try:
-        experiment = services.transition(experiment, action)
-    except services.TransitionError as error:
+        experiment = serving.transition(experiment, action)
+    except serving.TransitionError as error:
         messages.error(request, str(error))
     except ValidationError as error:
         messages.error(request, "Cannot start: " + " ".join(error.messages))

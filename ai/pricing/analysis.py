@@ -29,16 +29,16 @@ import numpy as np
 from ai.common import scratch_database
 from ai.pricing import demand_model
 from ai.pricing.models import DemandSignal, ceil_cents, floor_cents
-from ai.pricing.services import (
+from ai.pricing.pipeline import (
     FALL_RATIO,
     MIN_TREND_UNITS,
     RISE_RATIO,
     Signals,
     compute_demand_signals,
-    guardrail_range,
     model_proposals,
     rule_based_proposal,
 )
+from ai.pricing.serving import guardrail_range
 from commerce.catalogue.models import Category, Product
 from commerce.events.services import store_events
 

@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ai.pricing.models import PriceHistory
-from ai.pricing.services import price_report
+from ai.pricing.serving import price_report
 from commerce.customers.experiments import price_list_for
 from core.schema import BAD_REQUEST, ErrorSerializer, MoneyField
 

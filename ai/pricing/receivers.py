@@ -4,7 +4,7 @@ engine (a product saved with a new price, a catalogue import) goes into the pric
 from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
-from ai.pricing import services, tasks
+from ai.pricing import review, tasks
 from ai.pricing.models import PricingRule
 from commerce.catalogue.models import Product
 from commerce.catalogue.signals import products_bulk_changed
@@ -30,11 +30,11 @@ def record_manual_price(sender, instance, created, raw=False, **kwargs):
     if created or raw or stored is None or stored == instance.price:
         return
     # Kept on the instance: the admin's after-edit hook adds the editor (ai.pricing.wagtail_hooks).
-    [instance._manual_price_entry] = services.record_manual_prices([(instance.pk, stored, instance.price)],
-                                                                   reason="edited on the product")
+    [instance._manual_price_entry] = review.record_manual_prices([(instance.pk, stored, instance.price)],
+                                                                 reason="edited on the product")
 
 
 @receiver(products_bulk_changed, dispatch_uid="pricing_record_imported_prices")
 def record_imported_prices(sender, price_changes=(), **kwargs):
     if price_changes:
-        services.record_manual_prices(list(price_changes), reason="catalogue import")
+        review.record_manual_prices(list(price_changes), reason="catalogue import")

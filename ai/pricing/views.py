@@ -15,7 +15,7 @@ from wagtail.admin.panels import Panel
 from wagtail.admin.viewsets.base import ViewSet
 from wagtail.snippets.bulk_actions.snippet_bulk_action import SnippetBulkAction
 
-from ai.pricing import services
+from ai.pricing import review, serving
 from ai.pricing.models import KillSwitch, PriceChange
 
 # --- the kill switch --------------------------------------------------------------------------------
@@ -25,7 +25,7 @@ class KillSwitchView(TemplateView):
     template_name = "pricing/admin/kill_switch.html"
 
     def dispatch(self, request, *args, **kwargs):
-        if not request.user.has_perm(services.KILL_SWITCH_PERMISSION):
+        if not request.user.has_perm(serving.KILL_SWITCH_PERMISSION):
             return permission_denied(request)
         return super().dispatch(request, *args, **kwargs)
 
@@ -37,17 +37,17 @@ class KillSwitchView(TemplateView):
 
     def post(self, request):
         if request.POST.get("action") == "stop":
-            moved = services.engage_kill_switch(request.user)
+            moved = review.engage_kill_switch(request.user)
             messages.warning(request, f"Dynamic pricing stopped: {moved} products are back at their base price.")
         elif request.POST.get("action") == "resume":
-            services.release_kill_switch(request.user)
+            review.release_kill_switch(request.user)
             messages.success(request, "Dynamic pricing resumed: prices move again from the next run (≤ 30 min).")
         return redirect(request.path)
 
 
 class KillSwitchMenuItem(MenuItem):
     def is_shown(self, request):
-        return request.user.has_perm(services.KILL_SWITCH_PERMISSION)
+        return request.user.has_perm(serving.KILL_SWITCH_PERMISSION)
 
 
 class KillSwitchViewSet(ViewSet):
@@ -77,7 +77,7 @@ class PriceChangeBulkAction(SnippetBulkAction):
 
     def check_perm(self, change):
         return (change.status == PriceChange.Status.PENDING
-                and self.request.user.has_perm(services.APPROVE_PERMISSION))
+                and self.request.user.has_perm(serving.APPROVE_PERMISSION))
 
     def get_context_data(self, **kwargs):
         return {**super().get_context_data(**kwargs), "verb": self.display_name}
@@ -96,14 +96,14 @@ class ApproveBulkAction(PriceChangeBulkAction):
     action_priority = 10
 
     def prepare_action(self, objects, objects_without_access):
-        if services.kill_switch_engaged():
+        if serving.kill_switch_engaged():
             messages.error(self.request, "Dynamic pricing is stopped: resume it before approving changes.")
             return redirect(self.next_url)
         return None
 
     @classmethod
     def execute_action(cls, objects, user=None, **kwargs):
-        outcome = services.approve_changes([change.pk for change in objects], user)
+        outcome = review.approve_changes([change.pk for change in objects], user)
         kwargs["self"].expired = outcome.expired
         return outcome.applied, 0
 
@@ -123,7 +123,7 @@ class RejectBulkAction(PriceChangeBulkAction):
 
     @classmethod
     def execute_action(cls, objects, user=None, **kwargs):
-        return services.reject_changes([change.pk for change in objects], user), 0
+        return review.reject_changes([change.pk for change in objects], user), 0
 
     def get_success_message(self, rejected, _):
         return f"{rejected} price change{'s' if rejected != 1 else ''} rejected."
@@ -181,8 +181,8 @@ class PriceHistoryPanel(Panel):
             product = self.instance
             if product is None or product.pk is None:
                 return {"unsaved": True}
-            changes = services.price_history(product.pk)
-            rule = services.rule_for(product)
+            changes = serving.price_history(product.pk)
+            rule = serving.rule_for(product)
             bounds = rule.bounds_for(product.base_price) if rule is not None else None
             return {
                 "chart": history_chart(changes, product.price, product.base_price, bounds, timezone.now()),

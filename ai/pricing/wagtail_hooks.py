@@ -11,7 +11,7 @@ from wagtail.permissions import register_permission_policy
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
-from ai.pricing import services
+from ai.pricing import serving
 from ai.pricing.models import PriceChange, PriceHistory, PricingRule
 from ai.pricing.views import (
     ApproveBulkAction,
@@ -27,7 +27,7 @@ class WrittenByPricingPolicy(ModelPermissionPolicy):
 
     def user_has_permission(self, user, action):
         return action == "view" and (super().user_has_permission(user, "view")
-                                     or user.has_perm(services.APPROVE_PERMISSION))
+                                     or user.has_perm(serving.APPROVE_PERMISSION))
 
     def user_has_any_permission(self, user, actions):
         return any(self.user_has_permission(user, action) for action in actions)
@@ -134,7 +134,7 @@ def kill_switch_menu_item():
 def price_change_decision_buttons(snippet, user, next_url=None):
     """Approve / Reject on each pending row: the bulk actions with that one change selected."""
     if not isinstance(snippet, PriceChange) or snippet.status != PriceChange.Status.PENDING \
-            or not user.has_perm(services.APPROVE_PERMISSION):
+            or not user.has_perm(serving.APPROVE_PERMISSION):
         return []
     return [
         Button(label, reverse("wagtail_bulk_action", args=("pricing", "pricechange", action))

@@ -6,7 +6,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ai.recommendations.services import SURFACES, recommend
+from ai.recommendations.serving import SURFACES, recommend
 from commerce.catalogue.models import PriceList, Product
 from commerce.catalogue.services import unit_price
 from commerce.orders.services import find_cart, shopper_for

@@ -1,8 +1,8 @@
 """The recommender itself, as plain arrays: no database, no cache.
 
-The storefront (``services``) and the offline evaluation (``evaluation``) both go through these
-functions, so what is evaluated is exactly what is served: the same interaction weighting, the same
-ALS and item-item models, the same blend and the same filtering.
+The storefront (``training``, ``refresh``) and the offline evaluation (``evaluation``) both go through
+these functions, so what is evaluated is exactly what is served: the same interaction weighting, the
+same ALS and item-item models, the same blend and the same filtering.
 
 Shapes: interaction matrices are customers × products (scipy CSR, float32); factor matrices have one
 row per customer or product.
@@ -12,49 +12,17 @@ from __future__ import annotations
 
 import io
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
-from django.conf import settings as django_settings
 from implicit.cpu.als import AlternatingLeastSquares
 from implicit.nearest_neighbours import BM25Recommender
 from implicit.utils import ParameterWarning
 from threadpoolctl import threadpool_limits
 
-
-@dataclass(frozen=True)
-class RecommenderSettings:
-    """Weights and hyper-parameters (``VITRINE_RECOMMENDATIONS`` overrides any of them)."""
-
-    # A purchase says far more than a view; a return takes the purchase back. BM25 item-item prefers
-    # this scale (a single purchase ≈ 2.2 after log1p) to one where a purchase counts 1.
-    event_weights: dict[str, float] = field(default_factory=lambda: {
-        "view": 1.0, "add_to_cart": 3.0, "purchase": 8.0, "return": -8.0})
-    window_days: int = 90
-    # Tuned on the Online Retail log (docs/recommendations.md): more confidence (alpha) hurts steadily,
-    # regularisation barely matters on large data, 64 factors beat 32 and tie 128.
-    factors: int = 64
-    regularization: float = 0.1
-    iterations: int = 15
-    # Confidence = alpha · log(1 + summed weight): repeats add confidence with diminishing returns.
-    alpha: float = 1.0
-    # The served score mixes min-max-normalised ALS, BM25 item-item (``neighbours`` per product) and
-    # popularity; the blend beat each part alone on held-out data and is flat around these weights.
-    neighbours: int = 20
-    item_item_share: float = 0.5
-    popularity_share: float = 0.1
-    top_n: int = 20
-    cadence_hours: float = 4.0
-    random_state: int = 42
-
-    @classmethod
-    def from_settings(cls) -> RecommenderSettings:
-        return cls(**django_settings.VITRINE_RECOMMENDATIONS)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
+from ai.recommendations.config import RecommenderSettings
 
 
 def interaction_matrix(rows: np.ndarray, cols: np.ndarray, weights: np.ndarray,

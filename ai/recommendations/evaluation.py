@@ -24,7 +24,7 @@ from implicit.cpu.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
 from ai.recommendations import engine
-from ai.recommendations.engine import RecommenderSettings
+from ai.recommendations.config import RecommenderSettings
 
 K = 20
 MIN_INTERACTIONS = 5

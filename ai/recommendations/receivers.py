@@ -6,7 +6,7 @@ from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from ai.recommendations import services, tasks
+from ai.recommendations import neighbours, serving, tasks
 from commerce.catalogue.models import Product
 from commerce.catalogue.signals import product_viewed
 from commerce.orders.signals import cart_changed
@@ -23,12 +23,12 @@ def refresh_after_add_to_cart(sender, customer, visitor_id, quantity, **kwargs):
 @receiver(product_viewed, dispatch_uid="recommendations_refresh_session_on_view")
 def refresh_session_after_view(sender, product, customer, visitor_id, **kwargs):
     # One refresh per burst of views, after the drain has stored them (the beat drains every 2 s).
-    if visitor_id and services.claim_visitor_refresh(visitor_id):
-        enqueue(tasks.refresh_visitor_recommendations, str(visitor_id), countdown=services.VISITOR_REFRESH_DELAY)
+    if visitor_id and serving.claim_visitor_refresh(visitor_id):
+        enqueue(tasks.refresh_visitor_recommendations, str(visitor_id), countdown=serving.VISITOR_REFRESH_DELAY)
 
 
 @receiver(post_save, sender=Product, dispatch_uid="recommendations_forget_neighbours_on_save")
 def forget_neighbours_after_save(sender, instance, raw=False, **kwargs):
     # Its text may have changed: its embedding-based "similar" list is recomputed by the next beat run.
     if not raw:
-        transaction.on_commit(lambda: services.forget_product_neighbours(instance.pk))
+        transaction.on_commit(lambda: neighbours.forget_product_neighbours(instance.pk))

@@ -1,7 +1,7 @@
 from wagtail import hooks
 from wagtail.admin.ui.components import Component
 
-from ai.recommendations.services import model_health
+from ai.recommendations.serving import model_health
 
 
 class RecommendationHealthPanel(Component):

@@ -5,7 +5,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ai.search.services import MAX_QUERY_LENGTH, Filters
+from ai.search.serving import MAX_QUERY_LENGTH, Filters
 from ai.search.storefront import shopper_search
 from commerce.catalogue.models import Category, Product
 from commerce.catalogue.services import unit_price

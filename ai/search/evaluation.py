@@ -16,15 +16,15 @@ from decimal import Decimal
 from pathlib import Path
 
 from ai.common import scratch_database
-from ai.search import services
+from ai.search import indexing, retrieval, serving
 from commerce.catalogue.models import Category, Product
 
 K_NDCG, K_DEEP = 10, 50
 METHODS: dict[str, Callable[[str], list[int]]] = {
-    "keyword": lambda q: [pid for pid, _ in services.keyword_search(q, limit=K_DEEP)[0]],
-    "semantic": lambda q: [pid for pid, _ in services.semantic_search(q, limit=K_DEEP)],
+    "keyword": lambda q: [pid for pid, _ in retrieval.keyword_search(q, limit=K_DEEP)[0]],
+    "semantic": lambda q: [pid for pid, _ in retrieval.semantic_search(q, limit=K_DEEP)],
     # Exactly what search() serves an anonymous shopper (it adds caching and logging, not ranking).
-    "hybrid": lambda q: [pid for pid, _ in services.hybrid_rank(services.normalize_query(q), limit=K_DEEP)[0]],
+    "hybrid": lambda q: [pid for pid, _ in serving.hybrid_rank(retrieval.normalize_query(q), limit=K_DEEP)[0]],
 }
 
 
@@ -110,35 +110,50 @@ def load_products(rows: list[dict], progress=None, batch_size: int = 512) -> dic
     created = Product.objects.bulk_create(products, batch_size=2000)
     mapping = {product.pk: row["product_id"] for product, row in zip(created, rows, strict=True)}
     ids = list(mapping)
-    paths = services.category_paths()
+    paths = indexing.category_paths()
     for start in range(0, len(ids), batch_size):
-        services.index_products(ids[start:start + batch_size], force=True, paths=paths)
+        indexing.index_products(ids[start:start + batch_size], force=True, paths=paths)
         if progress:
             progress(min(batch_size, len(ids) - start))
-    services.refresh_term_statistics()
+    indexing.refresh_term_statistics()
     return mapping
 
 
-def evaluate(dataset: Dataset, methods: list[str], progress=None) -> dict[str, dict[str, float]]:
-    """Index the data set's products in a scratch database and score each method on its labelled queries."""
+def evaluate(dataset: Dataset, methods: list[str], progress=None,
+             group_of: dict[str, str] | None = None) -> dict[str, dict]:
+    """Index the data set's products in a scratch database and score each method on its labelled queries.
+
+    With ``group_of`` (query id → group), each method's figures also hold "groups": {group: the same metrics
+    over that group's queries, and their number}; queries without a group count in the totals only.
+    """
     judged = [qid for qid, gains in dataset.labels.items()
               if qid in dataset.queries and any(g > 0 for g in gains.values())]
+
+    def means(rows: list[tuple[float, float, float]]) -> dict[str, float]:
+        count = max(len(rows), 1)
+        return {name: round(sum(row[i] for row in rows) / count, 4)
+                for i, name in enumerate(("ndcg@10", "mrr@50", "recall@50"))}
+
     report = {}
     with scratch_database():
         mapping = load_products(dataset.products, progress=progress)
         for method in methods:
             rank = METHODS[method]
-            totals = {"ndcg@10": 0.0, "mrr@50": 0.0, "recall@50": 0.0}
+            scores = {}
             started = time.perf_counter()
             for qid in judged:
                 ranked = [mapping[pid] for pid in rank(dataset.queries[qid]) if pid in mapping]
                 gains = dataset.labels[qid]
-                totals["ndcg@10"] += ndcg_at(ranked, gains)
-                totals["mrr@50"] += mrr_at(ranked, gains)
-                totals["recall@50"] += recall_at(ranked, gains)
+                scores[qid] = (ndcg_at(ranked, gains), mrr_at(ranked, gains), recall_at(ranked, gains))
             elapsed = time.perf_counter() - started
-            count = max(len(judged), 1)
-            report[method] = {name: round(value / count, 4) for name, value in totals.items()}
+            report[method] = means(list(scores.values()))
             report[method]["queries/s"] = round(len(judged) / elapsed, 1) if elapsed else 0.0
             report[method]["queries"] = len(judged)
+            if group_of is not None:
+                groups = defaultdict(list)
+                for qid, row in scores.items():
+                    if qid in group_of:
+                        groups[group_of[qid]].append(row)
+                report[method]["groups"] = {group: {**means(rows), "queries": len(rows)}
+                                            for group, rows in groups.items()}
     return report

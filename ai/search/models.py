@@ -21,10 +21,10 @@ class ProductEmbedding(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        # The HNSW index serves semantic search for small catalogues. From ``services.IVFFLAT_MIN_PRODUCTS``
+        # The HNSW index serves semantic search for small catalogues. From ``vector_index.IVFFLAT_MIN_PRODUCTS``
         # an IVFFlat index over ``embedding::halfvec`` serves instead; it is not declared here because its
         # k-means lists are trained on the stored vectors and sized to their number, so it is (re)built by
-        # ``services.refresh_vector_index`` once there is data, never by a migration on an empty table.
+        # ``vector_index.refresh_vector_index`` once there is data, never by a migration on an empty table.
         indexes = [
             HnswIndex(name="product_embedding_hnsw", fields=["embedding"], m=16, ef_construction=64,
                       opclasses=["vector_cosine_ops"]),
@@ -73,7 +73,7 @@ class SearchPosting(models.Model):
 
 class SearchStatistics(models.Model):
     """The corpus figures BM25 needs (one row), rebuilt with the term statistics, and the state of the
-    IVFFlat index semantic search reads at catalogue scale (built by ``services.refresh_vector_index``)."""
+    IVFFlat index semantic search reads at catalogue scale (built by ``vector_index.refresh_vector_index``)."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     documents = models.PositiveIntegerField(default=0)

@@ -4,7 +4,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from ai.search import tasks
-from ai.search.services import mark_conversions
+from ai.search.serving import mark_conversions
 from commerce.catalogue.models import Category, Product
 from commerce.catalogue.signals import products_bulk_changed
 from commerce.orders.signals import order_placed

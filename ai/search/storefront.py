@@ -6,13 +6,14 @@ from dataclasses import replace
 
 from django.http import HttpRequest
 
-from ai.experiments.services import search_options
-from ai.search.services import Filters, SearchResults, search
+from ai.experiments.serving import record_search_exposure, search_options
+from ai.search.serving import Filters, SearchResults, search
 from commerce.customers.experiments import price_list_for
 from commerce.customers.services import customer_for
 
 
 def shopper_search(request: HttpRequest, query: str, *, filters: Filters, limit: int) -> SearchResults:
+    record_search_exposure(request)
     customer = customer_for(request.user)
     return search(query, customer_id=customer.pk if customer else None,
                   visitor_id=getattr(request, "visitor_id", None),

@@ -1,52 +1,63 @@
-"""Thin Celery wrappers over ai.search.services; each takes ids, re-fetches and is safe to repeat."""
+"""Thin Celery wrappers over search's write side (and the curated lists pages ask for); each takes ids,
+re-fetches and is safe to repeat.
 
-from dataclasses import asdict
+Receivers in the web process import this module to queue tasks, so each task imports the write side
+(``indexing``, ``vector_index``) in its body, where only a worker runs it."""
 
 from celery import shared_task
-from django.core.cache import cache
 
-from ai.search import services
+from ai.search import serving
 from commerce.catalogue.models import Category, Product
-from core.queueing import enqueue
 
 # Measured (bench/search.py): 256 product texts embed in ≈ 1.5 s with the int8 encoder, short
 # enough to keep the batch queue responsive between batches.
 REEMBED_BATCH_SIZE = 256
-CURATED_CLAIM_SECONDS = 60  # a queued curated query is not queued again for this long
+# Curated queries run per pop of the wanted set (a killed worker loses at most these; the next page view
+# that misses asks again). Measured at 100k products (docs/benchmarks.md): a hybrid query 12 ms median
+# unfiltered, a department filter's semantic scan up to 35 ms median, so a batch takes ≈ 0.3–1 s.
+CURATED_BATCH_SIZE = 20
 
 
 @shared_task(ignore_result=True)
 def index_product(product_id: int):
     """A product was saved: re-embed and re-index it if its text changed (no-op if it is gone)."""
-    services.index_products([product_id])
+    from ai.search import indexing
+
+    indexing.index_products([product_id])
 
 
 @shared_task(ignore_result=True)
 def reembed_category(category_id: int):
     """A category was renamed or moved: its products' text (category path) changed."""
+    from ai.search import indexing
+
     category = Category.objects.filter(pk=category_id).first()
     if category is None:
         return
     ids = list(Product.objects.filter(category_id__in=category.descendant_ids()).values_list("pk", flat=True))
     for start in range(0, len(ids), REEMBED_BATCH_SIZE):
-        services.index_products(ids[start:start + REEMBED_BATCH_SIZE])
+        indexing.index_products(ids[start:start + REEMBED_BATCH_SIZE])
 
 
 @shared_task(ignore_result=True)
 def reembed_products(product_ids: list[int]):
     """Products written in bulk (an import): re-index those whose text changed, in batches."""
+    from ai.search import indexing
+
     for start in range(0, len(product_ids), REEMBED_BATCH_SIZE):
-        services.index_products(product_ids[start:start + REEMBED_BATCH_SIZE])
+        indexing.index_products(product_ids[start:start + REEMBED_BATCH_SIZE])
 
 
 @shared_task(ignore_result=True)
 def reembed_missing_products():
     """Beat: index products that have no embedding yet (bulk imports skip the per-save signal)."""
-    ids = services.products_needing_index(limit=REEMBED_BATCH_SIZE * 8)
+    from ai.search import indexing
+
+    ids = serving.products_needing_index(limit=REEMBED_BATCH_SIZE * 8)
     for start in range(0, len(ids), REEMBED_BATCH_SIZE):
-        services.index_products(ids[start:start + REEMBED_BATCH_SIZE])
+        indexing.index_products(ids[start:start + REEMBED_BATCH_SIZE])
     if ids:
-        services.refresh_term_statistics()
+        indexing.refresh_term_statistics()
 
 
 @shared_task(ignore_result=True)
@@ -54,24 +65,23 @@ def refresh_search_statistics():
     """Beat: rebuild BM25 document frequencies and the typo-correction vocabulary; build, rebuild or drop
     the IVFFlat index as the catalogue grows or changes (a drift check when nothing is due, ≈ 20 ms at
     100k products)."""
-    services.refresh_term_statistics()
-    services.refresh_vector_index()
+    from ai.search import indexing, vector_index
 
-
-def queue_curated_results(query: str, filters: services.Filters, limit: int, *, keyword_only: bool = False) -> None:
-    """Queue a curated query once, however many pages ask for it before it has run."""
-    kind = "curated-keyword-pending" if keyword_only else "curated-pending"
-    claim = services.results_cache_key(kind, query, filters, limit, versioned=False)
-    if cache.add(claim, 1, CURATED_CLAIM_SECONDS):
-        enqueue(refresh_curated_results, query, asdict(filters), limit, keyword_only)
+    indexing.refresh_term_statistics()
+    vector_index.refresh_vector_index()
 
 
 @shared_task(ignore_result=True)
-def refresh_curated_results(query: str, filters: dict, limit: int = 12, keyword_only: bool = False):
-    """A page's curated-query block found no cached results: run the query once for every shopper
-    (of its search-experiment variant, when ``keyword_only``). ``filters``: the fields of ``Filters``;
-    the list is cached under those exact filters, so the block finds it."""
-    filters = services.Filters(**filters)
-    if filters.category_id and not Category.objects.filter(pk=filters.category_id).exists():
-        return  # the department was deleted: the block's filters no longer name it either
-    services.refresh_curated_results(query, filters, limit, keyword_only=keyword_only)
+def refresh_wanted_curated_results() -> int:
+    """Beat: run the curated queries pages found no cached list for (``serving.curated_results``), each
+    once for every shopper (of its search-experiment variant, when ``keyword_only``), cached under the
+    exact filters the page asked with, so its block finds the list. Returns how many lists it cached."""
+    refreshed = 0
+    while wanted := serving.take_wanted_curated_results(CURATED_BATCH_SIZE):
+        for spec in wanted:
+            filters = serving.Filters(**spec["filters"])
+            if filters.category_id and not Category.objects.filter(pk=filters.category_id).exists():
+                continue  # the department was deleted: the block's filters no longer name it either
+            serving.refresh_curated_results(spec["query"], filters, spec["limit"], keyword_only=spec["keyword_only"])
+            refreshed += 1
+    return refreshed

@@ -3,7 +3,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
 from ai.search.api import SearchParamsSerializer
-from ai.search.services import record_click
+from ai.search.serving import record_click
 from ai.search.storefront import shopper_search
 from commerce.catalogue.models import Category, Product
 from commerce.catalogue.services import listing

@@ -1,12 +1,13 @@
 """Cart, checkout and returns. Stock and money only change here, under row locks."""
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
 
 from commerce.catalogue.models import PriceList, Product, ProductVariant
@@ -321,3 +322,60 @@ def request_return(line: LineItem, *, quantity: int, reason: str, note: str = ""
     return_ = Return.objects.create(line=line, quantity=quantity, reason=reason, note=note)
     transaction.on_commit(lambda: return_requested.send_robust(sender=Return, return_=return_))
     return return_
+
+
+# --- co-purchases ---------------------------------------------------------------------------------
+
+
+def co_purchases(since: dt.datetime, until: dt.datetime, count: int) -> dict[int, tuple[list[int], list[float]]]:
+    """Per product, up to ``count`` available products most often in the same orders placed in
+    [since, until), with how many orders they shared: most shared first, then by id."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT product_id, array_agg(other ORDER BY orders DESC, other),
+                       array_agg(orders ORDER BY orders DESC, other)
+                FROM (SELECT a.product_id, b.product_id AS other, count(DISTINCT a.order_id)::float AS orders,
+                             row_number() OVER (PARTITION BY a.product_id
+                                                ORDER BY count(DISTINCT a.order_id) DESC, b.product_id) AS rank
+                      FROM {LineItem._meta.db_table} a
+                      JOIN {LineItem._meta.db_table} b ON b.order_id = a.order_id AND b.product_id <> a.product_id
+                      JOIN {Order._meta.db_table} o ON o.id = a.order_id
+                      JOIN {Product._meta.db_table} p ON p.id = b.product_id AND p.active AND p.stock > 0
+                      WHERE o.created_at >= %s AND o.created_at < %s
+                      GROUP BY a.product_id, b.product_id) pairs
+                WHERE rank <= %s GROUP BY product_id""",
+            [since, until, count],
+        )
+        return {pid: (list(others), list(orders)) for pid, others, orders in cursor.fetchall()}
+
+
+# --- experiment outcomes --------------------------------------------------------------------------
+
+
+def orders_after_exposure_query(*, exposed: str, visitor_links: str, as_of: dt.datetime) -> tuple[str, list]:
+    """The outcomes of an experiment: each exposed shopper's orders placed after their exposure and
+    before ``as_of``, cancelled ones left out. ``exposed`` names a relation (a CTE) of one row a shopper,
+    (unit, customer_id, anonymous_id, variant, exposed_at) (``commerce.events.services.first_exposures_query``);
+    ``visitor_links`` one of (customer_id, visitor_id) (``commerce.events.services.visitor_links_query``).
+
+    A customer's orders are their own and the guest orders of every visitor id linked to them at login;
+    an anonymous visitor's are the orders of its visitor id. UNION (with the order id) counts an order
+    found twice once. Columns: unit, variant, exposed_at, id, ordered_at, total.
+    """
+    orders = Order._meta.db_table
+    placed = "o.created_at >= x.exposed_at AND o.created_at < %s AND o.status <> %s"
+    return (
+        f"""SELECT x.unit, x.variant, x.exposed_at, o.id, o.created_at AS ordered_at, o.total
+            FROM {exposed} x JOIN {orders} o ON o.customer_id = x.customer_id
+            WHERE x.customer_id IS NOT NULL AND {placed}
+            UNION
+            SELECT x.unit, x.variant, x.exposed_at, o.id, o.created_at, o.total
+            FROM {exposed} x JOIN {visitor_links} l ON l.customer_id = x.customer_id
+                 JOIN {orders} o ON o.visitor_id = l.visitor_id AND o.customer_id IS NULL
+            WHERE x.customer_id IS NOT NULL AND {placed}
+            UNION
+            SELECT x.unit, x.variant, x.exposed_at, o.id, o.created_at, o.total
+            FROM {exposed} x JOIN {orders} o ON o.visitor_id = x.anonymous_id
+            WHERE x.customer_id IS NULL AND {placed}""",
+        [as_of, Order.Status.CANCELLED] * 3,
+    )

@@ -9,11 +9,10 @@ import pytest
 from celery.signals import task_failure
 from django.test import Client
 from django.utils import timezone
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from ai.dashboard import services
-from ai.recommendations import services as recommendations
 from ai.recommendations.tasks import refresh_visitor_recommendations
+from ai.recommendations.training import train_recommendations
 from ai.search.models import ProductEmbedding, SearchQuery
 from commerce.events import services as events
 from tests.factories import ExperimentFactory, PriceChangeFactory, ProductFactory, editor
@@ -44,7 +43,7 @@ def embed(product, version="all-MiniLM-L6-v2/onnx-int8-v1"):
 
 def test_the_dashboard_shows_every_section_with_real_data(admin_client, wagtail_site, shop):
     products, _ = shop
-    model = recommendations.train_recommendations()
+    model = train_recommendations()
     for key in ("coffee0", "coffee1", "garden0"):
         embed(products[key])
     embed(products["garden1"], version="all-MiniLM-L6-v2/sentence-transformers")
@@ -96,9 +95,9 @@ def test_dead_lettered_events_are_counted_with_the_command_that_handles_them(adm
 
 
 def test_a_stale_or_missing_model_and_an_engaged_kill_switch_are_flagged(admin_client, admin_user, wagtail_site):
-    from ai.pricing import services as pricing
+    from ai.pricing import review
 
-    pricing.engage_kill_switch(admin_user)
+    review.engage_kill_switch(admin_user)
 
     page = admin_client.get(DASHBOARD).content.decode()
 
@@ -222,23 +221,25 @@ def test_failures_are_kept_newest_first_and_capped(wagtail_site):
     assert failures[0]["id"] == f"task-{services.FAILURES_KEPT + 4}" and failures[-1]["id"] == "task-5"
 
 
-def test_recording_a_failure_never_raises_when_redis_is_down(monkeypatch, caplog):
-    def redis_down(alias):
-        raise RedisConnectionError("Error 111 connecting to redis")
+@pytest.fixture
+def redis_down(dead_broker_url, settings):
+    """The cache's Redis (where the event queue and the failure list live too) is a killed one. Connected
+    as to a Redis that is not embedded: an embedded connection would start the killed server again."""
+    cache = settings.CACHES["default"]
+    settings.CACHES = {"default": {
+        **cache, "LOCATION": "unix://" + dead_broker_url.removeprefix("redis+socket://"),
+        "OPTIONS": {**cache["OPTIONS"], "CONNECTION_POOL_KWARGS": {}}}}
 
-    monkeypatch.setattr(services, "get_redis_connection", redis_down)
 
+def test_recording_a_failure_never_raises_when_redis_is_down(redis_down, caplog):
     services.record_task_failure("some.task", "abc", ValueError("bad"))
 
     assert "could not record the failure of task some.task" in caplog.text
 
 
 def test_a_section_whose_source_raises_shows_unavailable_and_the_page_still_renders(admin_client, wagtail_site,
-                                                                                     monkeypatch, caplog):
-    def broken():
-        raise RuntimeError("model table is locked")
-
-    monkeypatch.setattr(recommendations, "model_health", broken)
+                                                                                     settings, caplog):
+    settings.VITRINE_RECOMMENDATIONS = {"factor": 32}  # a typo: the recommendation settings cannot be read
 
     with caplog.at_level(logging.ERROR, logger="ai.dashboard.services"):
         response = admin_client.get(DASHBOARD)
@@ -248,20 +249,11 @@ def test_a_section_whose_source_raises_shows_unavailable_and_the_page_still_rend
     assert "Unavailable" in section(page, "recommendations")
     assert 'action="/admin/storefront-ai/queue/train/"' in section(page, "recommendations")
     assert "Unavailable" not in section(page, "pricing") and "Unavailable" not in section(page, "searches")
-    assert "section 'recommendations' unavailable" in caplog.text and "model table is locked" in caplog.text
+    assert "section 'recommendations' unavailable" in caplog.text and "'factor'" in caplog.text
 
 
-def test_with_redis_down_the_celery_sections_degrade_and_the_rest_renders(admin_client, wagtail_site, monkeypatch):
-    connect = celery_app.connection_for_read
-
-    def redis_down(*args, **kwargs):
-        raise RedisConnectionError("Error 111 connecting to redis")
-
-    monkeypatch.setattr(celery_app, "connection_for_read",
-                        lambda url=None, **kwargs: connect("redis+socket:///nonexistent/redis.sock", **kwargs))
-    monkeypatch.setattr(events, "queue_depth", redis_down)
-    monkeypatch.setattr(services, "get_redis_connection", redis_down)
-
+def test_with_redis_down_the_celery_sections_degrade_and_the_rest_renders(admin_client, wagtail_site, broker_down,
+                                                                          redis_down):
     response = admin_client.get(DASHBOARD)
 
     assert response.status_code == 200

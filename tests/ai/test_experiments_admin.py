@@ -6,8 +6,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ai.experiments.models import Experiment
-from commerce.catalogue import demo_data
 from commerce.events.services import store_events
+from demo.accounts import ensure_merchandiser
 from tests.factories import ExperimentFactory, editor
 
 pytestmark = pytest.mark.django_db
@@ -180,7 +180,7 @@ def test_an_existing_experiment_is_edited_with_its_variants(admin_client):
 
 def test_a_demo_merchandiser_can_choose_an_experiment_for_a_carousel(client, wagtail_site):
     ExperimentFactory(name="Home carousel test")
-    demo_data.ensure_merchandiser("a-long-test-password")
+    ensure_merchandiser("a-long-test-password")
     client.login(username="merchandiser", password="a-long-test-password")
 
     chooser = client.get(reverse("wagtailsnippetchoosers_experiments_experiment:choose"))

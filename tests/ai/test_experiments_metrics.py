@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 from scipy import stats
 
-from ai.experiments import metrics, services
+from ai.experiments import metrics, serving
 from commerce.events.services import link_visitor, store_events
 from commerce.orders.models import Order
 from tests.factories import CustomerFactory, ExperimentFactory
@@ -233,12 +233,12 @@ def test_the_daily_trend_is_the_cumulative_primary_metric():
 def simulate(experiment, conversion: dict[str, float], *, shoppers: int = 4000, seed: int = 20261124) -> None:
     """Shoppers split by the real assignment function, each buying within 7 days with their variant's rate."""
     rng = random.Random(seed)
-    definition = services.definition(experiment.key)
+    definition = serving.definition(experiment.key)
     start = NOW - dt.timedelta(days=20)
     exposures, purchases = [], []
     for _ in range(shoppers):
         visitor = uuid.UUID(int=rng.getrandbits(128), version=4)
-        variant = services.hashed_variant(definition, visitor).key
+        variant = serving.hashed_variant(definition, visitor).key
         seen = start + dt.timedelta(minutes=rng.randrange(10 * 24 * 60))
         exposures.append(event("experiment_exposure", experiment, variant, visitor=visitor, at=seen))
         if rng.random() < conversion[variant]:

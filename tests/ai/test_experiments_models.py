@@ -1,7 +1,7 @@
 import datetime as dt
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -22,62 +22,75 @@ def unsaved(surface="recommendation_block", variants=(("a", 50, "trending", True
     return experiment
 
 
-def messages(error: ValidationError) -> str:
-    return " ".join(error.messages)
+def refused(experiment: Experiment) -> dict[str, list[str]]:
+    """What ``full_clean`` refuses, per field (``__all__``: the variants); {} when it accepts the experiment."""
+    try:
+        experiment.full_clean()
+    except ValidationError as error:
+        return error.message_dict
+    return {}
 
 
-def test_a_valid_experiment_passes_validation():
-    unsaved().full_clean()
+def test_a_valid_experiment_is_accepted_and_saved_as_a_draft_with_its_variants():
+    experiment = unsaved()
+
+    problems = refused(experiment)
+    experiment.save()
+
+    assert problems == {}
+    saved = Experiment.objects.get(key="home-carousel")
+    assert saved.status == Experiment.Status.DRAFT
+    assert [(v.key, v.strategy, v.is_control) for v in saved.ordered_variants()] == [
+        ("a", "trending", True), ("b", "personalised", False)]
 
 
 def test_exactly_one_control_is_required():
-    with pytest.raises(ValidationError) as none:
-        unsaved(variants=[("a", 1, "trending", False), ("b", 1, "personalised", False)]).full_clean()
-    with pytest.raises(ValidationError) as two:
-        unsaved(variants=[("a", 1, "trending", True), ("b", 1, "personalised", True)]).full_clean()
+    none = refused(unsaved(variants=[("a", 1, "trending", False), ("b", 1, "personalised", False)]))
+    two = refused(unsaved(variants=[("a", 1, "trending", True), ("b", 1, "personalised", True)]))
 
-    assert "Exactly one variant must be the control (0 are)" in messages(none.value)
-    assert "(2 are)" in messages(two.value)
+    assert none == {NON_FIELD_ERRORS: ["Exactly one variant must be the control (0 are)."]}
+    assert two == {NON_FIELD_ERRORS: ["Exactly one variant must be the control (2 are)."]}
 
 
 def test_at_least_two_variants_are_required():
-    with pytest.raises(ValidationError) as error:
-        unsaved(variants=[("a", 1, "trending", True)]).full_clean()
+    problems = refused(unsaved(variants=[("a", 1, "trending", True)]))
 
-    assert "at least two variants" in messages(error.value)
+    assert problems == {NON_FIELD_ERRORS: ["An experiment needs at least two variants."]}
 
 
 def test_strategies_must_belong_to_the_surface():
-    with pytest.raises(ValidationError) as error:
-        unsaved(surface="search", variants=[("a", 1, "hybrid", True), ("b", 1, "personalised", False)]).full_clean()
+    carousel_strategy = refused(unsaved(surface="search", variants=[("a", 1, "hybrid", True),
+                                                                    ("b", 1, "personalised", False)]))
+    search_strategies = refused(unsaved(surface="search", variants=[("a", 1, "hybrid", True),
+                                                                    ("b", 1, "keyword", False)]))
 
-    assert "'personalised' does not apply to Search" in messages(error.value)
-    unsaved(surface="search", variants=[("a", 1, "hybrid", True), ("b", 1, "keyword", False)]).full_clean()
+    assert carousel_strategy == {NON_FIELD_ERRORS: ["Variant 'b': strategy 'personalised' does not apply to Search."]}
+    assert search_strategies == {}
 
 
 def test_click_through_is_a_primary_metric_of_recommendation_blocks_only():
-    with pytest.raises(ValidationError) as error:
-        unsaved(surface="pricing", variants=[("a", 1, "dynamic", True), ("b", 1, "base", False)],
-                primary_metric="recommendation_ctr").full_clean()
+    pricing = [("a", 1, "dynamic", True), ("b", 1, "base", False)]
 
-    assert "Click-through is measured on recommendation blocks only" in messages(error.value)
-    unsaved(surface="pricing", variants=[("a", 1, "dynamic", True), ("b", 1, "base", False)],
-            primary_metric="average_order_value").full_clean()
+    click_through = refused(unsaved(surface="pricing", variants=pricing, primary_metric="recommendation_ctr"))
+    order_value = refused(unsaved(surface="pricing", variants=pricing, primary_metric="average_order_value"))
+
+    assert click_through == {"primary_metric": ["Click-through is measured on recommendation blocks only: choose a "
+                                                "purchase metric for this surface."]}
+    assert order_value == {}
 
 
 def test_weights_must_be_positive():
-    with pytest.raises(ValidationError) as error:
-        unsaved(variants=[("a", 0, "trending", True), ("b", 1, "personalised", False)]).full_clean()
+    problems = refused(unsaved(variants=[("a", 0, "trending", True), ("b", 1, "personalised", False)]))
 
-    assert "weight must be positive" in messages(error.value)
+    assert problems == {NON_FIELD_ERRORS: ["Variant 'a': the weight must be positive."]}
 
 
 def test_the_end_must_come_after_the_start():
     start = timezone.now()
-    with pytest.raises(ValidationError) as error:
-        unsaved(starts_at=start, ends_at=start - dt.timedelta(hours=1)).full_clean()
 
-    assert "end after it starts" in messages(error.value)
+    problems = refused(unsaved(starts_at=start, ends_at=start - dt.timedelta(hours=1)))
+
+    assert problems == {"ends_at": ["The experiment must end after it starts."]}
 
 
 def test_the_database_refuses_a_second_control_a_zero_weight_and_a_duplicate_key():
@@ -105,6 +118,8 @@ def test_only_one_search_experiment_runs_at_a_time():
     with pytest.raises(IntegrityError), transaction.atomic():
         ExperimentFactory(surface="search", variants=variants)
     ExperimentFactory(surface="search", variants=variants, status="paused")
+
+    assert sorted(Experiment.objects.filter(surface="search").values_list("status", flat=True)) == ["paused", "running"]
 
 
 def test_a_customer_has_one_assignment_per_experiment():

@@ -9,15 +9,14 @@ import pytest
 from django.test import TestCase
 from django.utils import timezone
 
-from ai.experiments import services, storefront
+from ai.experiments import serving, storefront
 from ai.experiments.models import Experiment, Variant, variant_problems
 from commerce.catalogue.models import PriceList
 from commerce.events.models import CustomerEvent
 from commerce.events.services import drain_events
 from commerce.orders.models import CartLine, Order
 from home.models import HomePage
-from tests.ai.test_experiments_services import request
-from tests.factories import ExperimentFactory, ProductFactory, browse_as, transition, visitor_in
+from tests.factories import ExperimentFactory, ProductFactory, browse_as, shopper_request, transition, visitor_in
 
 pytestmark = pytest.mark.django_db
 
@@ -153,28 +152,31 @@ def test_the_tags_name_every_running_experiment_and_none_for_bots(pricing_experi
     carousel = ExperimentFactory()
     visitor = uuid.uuid4()
 
-    tags = storefront.experiment_tags(request(visitor))
-    bot_tags = storefront.experiment_tags(request(visitor, user_agent="Googlebot/2.1 (+http://www.google.com/bot.html)"))
+    tags = storefront.experiment_tags(shopper_request(visitor))
+    bot = shopper_request(visitor, user_agent="Googlebot/2.1 (+http://www.google.com/bot.html)")
+    bot_tags = storefront.experiment_tags(bot)
 
-    definitions = [services.definition(key) for key in (pricing_experiment.key, carousel.key)]
-    assert tags == {d.key: services.hashed_variant(d, visitor).key for d in definitions}
+    definitions = [serving.definition(key) for key in (pricing_experiment.key, carousel.key)]
+    assert tags == {d.key: serving.hashed_variant(d, visitor).key for d in definitions}
     assert bot_tags == {}
+    drain_events()
+    assert not CustomerEvent.objects.filter(event_type="experiment_exposure").exists()  # tagging shows nothing
 
 
 def test_only_one_pricing_experiment_runs_at_a_time(pricing_experiment):
     second = ExperimentFactory(surface="pricing", primary_metric="average_order_value", status="draft", starts_at=None,
                                variants=[("dynamic", 50, "dynamic", True), ("base", 50, "base", False)])
 
-    with pytest.raises(services.TransitionError, match="Another pricing experiment is running"):
+    with pytest.raises(serving.TransitionError, match="Another pricing experiment is running"):
         transition(second, "start")
 
 
 def test_the_price_list_follows_the_variant_and_a_finished_experiment_ends_it(pricing_experiment):
     base = visitor_in(pricing_experiment, "base")
 
-    running = storefront.price_list(request(base))
+    running = storefront.price_list(shopper_request(base))
     transition(pricing_experiment, "finish")
-    finished = storefront.price_list(request(base))
+    finished = storefront.price_list(shopper_request(base))
 
     assert (running, finished) == (PriceList.BASE, PriceList.CURRENT)
     assert Experiment.objects.get(pk=pricing_experiment.pk).ends_at <= timezone.now()
@@ -198,10 +200,11 @@ def test_cart_lines_keep_the_price_the_shopper_saw(client, pricing_experiment, d
 def test_beacon_events_get_the_variant_shown_on_their_surface_while_the_experiment_runs():
     experiment = ExperimentFactory()
     shopper = visitor_in(experiment, "b")
-    services.variant_for(experiment.key, request(shopper), surface="block:b1")
+    shown = shopper_request(shopper)
+    serving.record_exposure(serving.variant_for(experiment.key, shown), shown, surface="block:b1")
 
-    assert storefront.surface_tags(request(shopper), "block:b1") == {experiment.key: "b"}
-    assert storefront.surface_tags(request(shopper), "block:b2") == {}  # shown under no experiment
-    assert storefront.surface_tags(request(shopper, HTTP_DNT="1"), "block:b1") == {}  # not counted
+    assert storefront.surface_tags(shopper_request(shopper), "block:b1") == {experiment.key: "b"}
+    assert storefront.surface_tags(shopper_request(shopper), "block:b2") == {}  # shown under no experiment
+    assert storefront.surface_tags(shopper_request(shopper, HTTP_DNT="1"), "block:b1") == {}  # not counted
     transition(experiment, "pause")
-    assert storefront.surface_tags(request(shopper), "block:b1") == {}
+    assert storefront.surface_tags(shopper_request(shopper), "block:b1") == {}

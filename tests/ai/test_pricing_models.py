@@ -21,9 +21,18 @@ def errors_of(candidate: PricingRule) -> dict:
     return caught.value.message_dict
 
 
-def test_a_rule_with_a_lower_and_an_upper_bound_is_valid():
-    rule(min_price=None, max_price=Decimal("30.00"), max_markup_percent=None).full_clean()
-    rule(min_price=Decimal("5.00"), max_discount_percent=None).full_clean()
+@pytest.mark.parametrize(("fields", "bounds"), [
+    ({"min_price": None, "max_price": Decimal("30.00"), "max_markup_percent": None}, ("20.00", "30.00")),
+    ({"min_price": Decimal("5.00"), "max_discount_percent": None}, ("5.00", "30.00")),
+])
+def test_a_rule_with_a_lower_and_an_upper_bound_is_valid_and_stored(fields, bounds):
+    candidate = rule(**fields)
+
+    candidate.full_clean()
+    candidate.save()
+
+    stored = PricingRule.objects.get(pk=candidate.pk)
+    assert stored.bounds_for(Decimal("25.00")) == tuple(Decimal(bound) for bound in bounds)
 
 
 @pytest.mark.parametrize(("fields", "field", "message"), [

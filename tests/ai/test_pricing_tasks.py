@@ -39,15 +39,26 @@ def test_the_30_minute_run_prices_once_per_slot():
 
 
 def test_training_is_a_no_op_until_there_is_enough_history():
+    product = ProductFactory()
+    for days in range(1, 8):  # a week of sales at one price: too little, and nothing to learn about price from
+        store_events([{"id": str(uuid.uuid4()), "created_at": (timezone.now() - dt.timedelta(days=days)).isoformat(),
+                       "event_type": "purchase", "product_id": product.pk, "quantity": 2, "price": "12.50"}])
+
     tasks.train_demand_model()
+
     assert not DemandModel.objects.exists()
 
 
-def test_enforcing_the_bounds_of_a_deleted_rule_returns_quietly():
-    rule = PricingRuleFactory()
+def test_enforcing_the_bounds_of_a_deleted_rule_moves_no_price():
+    dear = ProductFactory(base_price=Decimal("10.00"), price=Decimal("14.00"))
+    rule = PricingRuleFactory(product=dear)  # at most 12.00
     rule_id = rule.pk
     rule.delete()
+
     tasks.enforce_rule_bounds(rule_id)
+
+    assert Product.objects.get(pk=dear.pk).price == Decimal("14.00")
+    assert not PriceHistory.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -4,8 +4,8 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
-from ai.recommendations import services
 from ai.recommendations.models import RecommendationModel
+from ai.recommendations.training import train_recommendations
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -18,14 +18,14 @@ def test_dashboard_warns_when_no_model_has_been_trained(admin_client, wagtail_si
 
 
 def test_dashboard_shows_age_coverage_and_last_training(admin_client, wagtail_site, shop):
-    services.train_recommendations()
+    train_recommendations()
     page = admin_client.get("/admin/").content.decode()
     assert "Last training" in page and "Catalogue coverage" in page and "Customers with a list" in page
     assert "help-warning" not in page.split("recommendation-health")[1].split("</section>")[0]
 
 
 def test_dashboard_warns_about_a_stale_model(admin_client, wagtail_site, shop):
-    model = services.train_recommendations()
+    model = train_recommendations()
     RecommendationModel.objects.filter(pk=model.pk).update(trained_at=timezone.now() - dt.timedelta(hours=9))
     page = admin_client.get("/admin/").content.decode()
     assert "more than twice the 4 h cadence" in page and "9.0 h old" in page

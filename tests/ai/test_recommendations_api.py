@@ -1,8 +1,8 @@
 import pytest
 from django.test import Client
 
-from ai.recommendations import services
 from ai.recommendations.models import CustomerRecommendations
+from ai.recommendations.training import train_recommendations
 from commerce.customers.services import customer_for
 from commerce.orders.services import Shopper, add_to_cart
 from tests.factories import ProductFactory, UserFactory
@@ -21,7 +21,7 @@ def test_home_surface_returns_ranked_products_with_reasons(shop):
 
 def test_logged_in_customer_gets_their_precomputed_list(shop):
     products, customers = shop
-    services.train_recommendations()
+    train_recommendations()
     client = Client()
     client.force_login(customers["newcomer"].user)
     body = client.get("/api/v1/recommendations", {"surface": "home", "limit": 4}).json()
@@ -32,7 +32,7 @@ def test_logged_in_customer_gets_their_precomputed_list(shop):
 
 def test_product_surface_shows_similar_products_never_the_product_itself(shop):
     products, _ = shop
-    services.train_recommendations()
+    train_recommendations()
     body = Client().get("/api/v1/recommendations", {"surface": "product", "product": products["coffee2"].pk}).json()
     ids = [r["id"] for r in body["results"]]
     assert ids and products["coffee2"].pk not in ids

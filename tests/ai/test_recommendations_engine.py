@@ -4,7 +4,8 @@ import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 
 from ai.recommendations import engine
-from ai.recommendations.engine import RecommenderSettings, TrainedModel
+from ai.recommendations.config import RecommenderSettings
+from ai.recommendations.engine import TrainedModel
 
 SETTINGS = RecommenderSettings(factors=4, iterations=20, regularization=0.1, alpha=2.0, neighbours=5,
                                item_item_share=0.5)

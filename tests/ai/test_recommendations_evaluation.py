@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from ai.recommendations import evaluation
-from ai.recommendations.engine import RecommenderSettings
+from ai.recommendations.config import RecommenderSettings
 
 
 def write_log(path, rows, header=("user_id", "item_id", "timestamp", "event_type")):

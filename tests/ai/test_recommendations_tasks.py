@@ -5,8 +5,9 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.core.cache import cache
 
-from ai.recommendations import services, tasks
+from ai.recommendations import refresh, serving, tasks
 from ai.recommendations.models import CustomerRecommendations
+from ai.recommendations.training import train_recommendations
 from commerce.orders.services import Shopper, add_to_cart
 from tests.factories import CustomerFactory
 from vitrine.celery import app
@@ -15,9 +16,9 @@ from vitrine.celery import app
 @pytest.mark.django_db(transaction=True)
 def test_add_to_cart_refreshes_the_list_in_redis_through_a_real_worker(shop):
     products, _ = shop
-    services.train_recommendations()
+    train_recommendations()
     customer = CustomerFactory()
-    key = services.CUSTOMER_KEY.format(customer.pk)
+    key = serving.CUSTOMER_KEY.format(customer.pk)
     assert cache.get(key) is None
 
     with start_worker(app, queues=["realtime"], perform_ping_check=False, loglevel="WARNING"):
@@ -48,7 +49,7 @@ def test_tasks_are_routed_to_their_queues(task, queue):
 @pytest.mark.django_db
 def test_refresh_of_a_deleted_customer_is_a_quiet_no_op(monkeypatch):
     refreshed = []
-    monkeypatch.setattr(services, "refresh_customer_recommendations", refreshed.append)
+    monkeypatch.setattr(refresh, "refresh_customer_recommendations", refreshed.append)
     customer = CustomerFactory()
 
     tasks.refresh_customer_recommendations(987654)
@@ -65,16 +66,16 @@ def test_training_task_skips_while_another_run_holds_the_lock(shop, caplog):
         tasks.train_recommendations()
     finally:
         lock.release()
-    assert services.current_model() is None
+    assert serving.current_model() is None
     assert "already running" in caplog.text
     tasks.train_recommendations()
-    assert services.current_model() is not None
+    assert serving.current_model() is not None
 
 
 @pytest.mark.django_db
 def test_product_views_queue_one_session_refresh_per_burst(shop):
     visitor = uuid.uuid4()
-    assert services.claim_visitor_refresh(visitor)
-    assert not services.claim_visitor_refresh(visitor)  # the second view of the burst queues nothing
+    assert serving.claim_visitor_refresh(visitor)
+    assert not serving.claim_visitor_refresh(visitor)  # the second view of the burst queues nothing
     tasks.refresh_visitor_recommendations(str(visitor))  # the task clears the claim
-    assert services.claim_visitor_refresh(visitor)
+    assert serving.claim_visitor_refresh(visitor)

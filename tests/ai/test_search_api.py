@@ -3,7 +3,7 @@ import json
 import pytest
 from django.test import Client
 
-from ai.search import services
+from ai.search import indexing
 from ai.search.models import SearchQuery
 from commerce.events.services import redis_client
 from tests.factories import CategoryFactory, ProductFactory
@@ -14,8 +14,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def lamp():
     product = ProductFactory(title="Brass Reading Lamp", description="A warm light for the armchair.")
-    services.index_products([product.pk])
-    services.refresh_term_statistics()
+    indexing.index_products([product.pk])
+    indexing.refresh_term_statistics()
     return product
 
 

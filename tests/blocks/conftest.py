@@ -1,6 +1,6 @@
 import pytest
 
-from ai.recommendations import services as recommendations
+from ai.recommendations.training import train_recommendations
 
 
 @pytest.fixture
@@ -19,5 +19,5 @@ def publish(wagtail_site):
 
 @pytest.fixture
 def trained(shop):
-    recommendations.train_recommendations()
+    train_recommendations()
     return shop

@@ -5,21 +5,24 @@ from django.core.cache import cache
 from django.test import Client
 from wagtail.blocks import StructBlockValidationError
 
-from ai.recommendations import services as recommendations
-from ai.search import services as search
+from ai.experiments import serving as experiments
+from ai.recommendations import serving as recommendations
+from ai.search import indexing
+from ai.search import serving as search
 from ai.search import tasks as search_tasks
 from ai.search.models import SearchQuery
 from blocks.blocks import (
     DynamicallyPricedProductBlock,
     OptionalSnippetChooserBlock,
     RecommendationCarouselBlock,
+    SemanticSearchBlock,
     StorefrontStreamBlock,
 )
 from commerce.catalogue.services import set_current_price
 from commerce.events.models import CustomerEvent
 from commerce.events.services import drain_events
 from tests.broker import queued_tasks
-from tests.factories import ExperimentFactory, ProductFactory, browse_as, visitor_in
+from tests.factories import ExperimentFactory, ProductFactory, browse_as, shopper_request, transition, visitor_in
 
 pytestmark = pytest.mark.django_db
 
@@ -106,6 +109,24 @@ def test_personalised_carousel_renders_the_fallback_and_a_fragment_address(train
     assert 'data-strategy="trending"' in html  # the shared fallback, until the script swaps it
 
 
+def test_a_carousel_with_a_running_experiment_is_per_shopper_and_records_the_exposure_of_its_variant(wagtail_site):
+    experiment = ExperimentFactory()  # a: trending (control), b: personalised
+    block = RecommendationCarouselBlock()
+    value = block.to_python({"title": "Picked for you", "strategy": "trending", "count": 4, "category": None,
+                             "product": None, "fallback": "trending", "experiment": experiment.pk})
+    visitor = visitor_in(experiment, "b")
+
+    block.get_context(value, {"personal_fragment": True, "request": shopper_request(visitor), "block_id": "b1"})
+
+    assert block.is_per_shopper(value)
+    assert experiments.shown_experiment(shopper_request(visitor), "block:b1") == experiment.key  # its beacon's tag
+    drain_events()
+    assert [e.experiments for e in CustomerEvent.objects.filter(event_type="experiment_exposure")] == [
+        {experiment.key: "b"}]
+    transition(experiment, "pause")
+    assert not block.is_per_shopper(value)
+
+
 def test_carousel_refuses_similar_without_a_product():
     block = RecommendationCarouselBlock()
     with pytest.raises(StructBlockValidationError) as error:
@@ -113,8 +134,8 @@ def test_carousel_refuses_similar_without_a_product():
     assert "Choose the product" in str(error.value.block_errors["product"])
 
 
-def test_curated_search_queues_its_query_once_then_serves_the_cached_results(wagtail_site, publish,
-                                                                             django_capture_on_commit_callbacks):
+def test_curated_search_queues_nothing_and_serves_the_list_the_beat_task_cached(wagtail_site, publish,
+                                                                                django_capture_on_commit_callbacks):
     lamp = ProductFactory(title="Brass Reading Lamp")
     value = {"title": "For readers", "mode": "curated", "query": "reading lamp", "in_stock": True, "count": 4}
     publish(("semantic_search", value))
@@ -122,20 +143,19 @@ def test_curated_search_queues_its_query_once_then_serves_the_cached_results(wag
     with django_capture_on_commit_callbacks(execute=True):
         Client().get("/")
         Client().get("/")
-    [queued] = queued_tasks("batch")  # one task, however many shoppers came before it ran
-    assert queued["task"] == search_tasks.refresh_curated_results.name
+    assert queued_tasks("batch") == []  # a page asks for its list; it never queues a task
 
-    search.index_products([lamp.pk])
-    search.refresh_term_statistics()
-    search_tasks.refresh_curated_results(*queued["args"])  # the queued task, as the worker runs it
+    indexing.index_products([lamp.pk])
+    indexing.refresh_term_statistics()
+    assert search_tasks.refresh_wanted_curated_results() == 1  # the beat task, as the worker runs it
     html = Client().get("/").content.decode()
     assert "For readers" in html and f'data-product-id="{lamp.pk}"' in html
 
 
 def test_search_box_shows_results_for_what_the_shopper_typed(wagtail_site, publish):
     lamp = ProductFactory(title="Brass Reading Lamp")
-    search.index_products([lamp.pk])
-    search.refresh_term_statistics()
+    indexing.index_products([lamp.pk])
+    indexing.refresh_term_statistics()
     publish(("semantic_search", {"title": "Find it", "mode": "box", "in_stock": True, "count": 4}))
     assert 'type="search"' in Client().get("/").content.decode()
     html = Client().get("/", {"q": "reading lamp"}).content.decode()
@@ -168,11 +188,46 @@ def test_a_curated_search_block_shows_each_search_variant_its_own_list(wagtail_s
     assert sorted(e.experiments[search_experiment.key] for e in exposed) == ["hybrid", "keyword"]
 
 
+def test_a_curated_search_block_served_from_the_shared_cache_still_records_the_viewers_exposure(
+        wagtail_site, publish, search_experiment, monkeypatch):
+    computed = []
+
+    def curated_results(*args, keyword_only):
+        computed.append(keyword_only)
+        return []
+
+    monkeypatch.setattr(search, "curated_results", curated_results)
+    publish(("semantic_search", {"title": "For readers", "mode": "curated", "query": "reading lamp",
+                                 "in_stock": True, "count": 4}))
+    first, second = visitor_in(search_experiment, "keyword"), visitor_in(search_experiment, "keyword")
+
+    for visitor in (first, second):
+        browse_as(Client(), visitor).get("/")
+
+    assert computed == [True]  # the second shopper was served the HTML the first one's view cached
+    drain_events()
+    exposed = CustomerEvent.objects.filter(event_type="experiment_exposure")
+    assert sorted(e.anonymous_id for e in exposed) == sorted([first, second])
+
+
+def test_building_a_search_blocks_cache_key_reads_the_variant_and_records_nothing(wagtail_site, search_experiment):
+    block = SemanticSearchBlock()
+    value = block.to_python({"title": "", "mode": "curated", "query": "reading lamp", "in_stock": True, "count": 4})
+    shopper = shopper_request(visitor_in(search_experiment, "keyword"))
+
+    version = block.data_version(value, shopper)
+
+    assert version.endswith(":keyword")
+    drain_events()
+    assert not CustomerEvent.objects.filter(event_type="experiment_exposure").exists()
+    assert experiments.shown_experiment(shopper, "search") is None
+
+
 def test_a_search_box_searches_with_the_shoppers_variant_and_tags_the_search(wagtail_site, publish,
                                                                             search_experiment):
     lamp = ProductFactory(title="Brass Reading Lamp")
-    search.index_products([lamp.pk])
-    search.refresh_term_statistics()
+    indexing.index_products([lamp.pk])
+    indexing.refresh_term_statistics()
     publish(("semantic_search", {"title": "Find it", "mode": "box", "in_stock": True, "count": 4}))
     shopper = browse_as(Client(), visitor_in(search_experiment, "keyword"))
 
@@ -186,8 +241,8 @@ def test_a_search_box_searches_with_the_shoppers_variant_and_tags_the_search(wag
 
 def test_keyword_only_curated_lists_are_cached_apart_from_hybrid_ones(wagtail_site):
     lamp = ProductFactory(title="Brass Reading Lamp")
-    search.index_products([lamp.pk])
-    search.refresh_term_statistics()
+    indexing.index_products([lamp.pk])
+    indexing.refresh_term_statistics()
 
     search.refresh_curated_results("reading lamp", search.Filters(), 4, keyword_only=True)
 

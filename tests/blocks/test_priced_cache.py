@@ -7,7 +7,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from blocks.blocks import CSRF_PLACEHOLDER
+from blocks.fragments import CSRF_PLACEHOLDER
 from commerce.catalogue.services import set_current_price
 from tests.factories import ProductFactory
 

@@ -4,7 +4,8 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from ai.recommendations import services as recommendations
+from ai.recommendations.models import CustomerRecommendations
+from ai.recommendations.refresh import refresh_visitor_recommendations
 from commerce.customers.services import VISITOR_COOKIE
 from tests.factories import embedding, stored_event
 
@@ -28,7 +29,7 @@ def test_a_signed_in_customer_gets_their_own_row(trained, publish):
 
     html = response.content.decode()
     assert response.status_code == 200 and 'data-strategy="personalised"' in html
-    listed = recommendations.CustomerRecommendations.objects.get(customer=customers["newcomer"]).product_ids
+    listed = CustomerRecommendations.objects.get(customer=customers["newcomer"]).product_ids
     assert f'data-product-id="{listed[0]}"' in html
     assert "private" in response["Cache-Control"] and "Cookie" in response["Vary"]
 
@@ -44,7 +45,7 @@ def test_two_visitors_never_see_each_others_fragment(trained, publish):
     stranger.get("/")
     gardener_id = uuid.UUID(gardener.cookies[VISITOR_COOKIE].value.split(":")[0])
     stored_event("view", products["garden0"], visitor=gardener_id)
-    recommendations.refresh_visitor_recommendations(gardener_id)
+    refresh_visitor_recommendations(gardener_id)
 
     mine = fragment(gardener, home, block_id).content.decode()
     theirs = fragment(stranger, home, block_id).content.decode()

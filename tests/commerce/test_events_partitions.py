@@ -91,9 +91,7 @@ def realistic_event_history():
 
 
 AGGREGATIONS = {
-    "view rate": lambda: services.view_rate_query(NOW),
-    "add-to-cart rate": lambda: services.add_to_cart_rate_query(NOW),
-    "purchase velocity": lambda: services.purchase_velocity_query(NOW),
+    "product demand": lambda: services.product_demand_query(NOW),
     "preferred categories": lambda: services.preferred_categories_query(1, NOW, 14, 90),
     "recently viewed": lambda: services.recently_viewed_query(NOW, 1, None, 30, 12),
     "popular": lambda: services.popular_products_query(NOW, [1, 2], 7, 20),
@@ -102,9 +100,7 @@ AGGREGATIONS = {
 BY_TYPE, BY_CUSTOMER, BY_PRODUCT = "y2026m11_event_type_created_at_idx", "_customer_id_event_type_creat", \
     "_product_id_event_type_creat"
 INDEXES_FOR = {
-    "view rate": {BY_TYPE},
-    "add-to-cart rate": {BY_TYPE},
-    "purchase velocity": {BY_TYPE},
+    "product demand": {BY_TYPE},
     "preferred categories": {BY_CUSTOMER},
     "recently viewed": {BY_CUSTOMER},
     "popular": {BY_TYPE, BY_PRODUCT},  # by product when the category holds few products

@@ -1,12 +1,15 @@
+import datetime as dt
 import threading
 import uuid
 from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from commerce.catalogue.models import Product
-from commerce.orders.models import Cart, CartLine, Order, Return
+from commerce.events.services import first_exposures_query, link_visitor, store_events, visitor_links_query
+from commerce.orders.models import Cart, CartLine, LineItem, Order, Return
 from commerce.orders.services import (
     CartError,
     OutOfStock,
@@ -16,8 +19,10 @@ from commerce.orders.services import (
     add_to_cart,
     cart_contents,
     cart_item_count,
+    co_purchases,
     find_cart,
     merge_visitor_cart,
+    orders_after_exposure_query,
     place_order,
     request_return,
     set_line_quantity,
@@ -310,3 +315,77 @@ def test_returns_cannot_exceed_what_was_bought():
         request_return(line, quantity=2, reason=Return.Reason.DAMAGED)
     Return.objects.update(status=Return.Status.REJECTED)  # a rejected return frees the quantity again
     assert request_return(line, quantity=3, reason=Return.Reason.CHANGED_MIND).refund_amount == Decimal("37.50")
+
+
+def ordered(*products: Product, days_ago: float = 0) -> Order:
+    order = Order.objects.create(customer=CustomerFactory(), email="a@example.com", full_name="A", line1="1 High St",
+                                 city="Bath", postcode="BA1", currency="GBP", total=10)
+    Order.objects.filter(pk=order.pk).update(created_at=timezone.now() - dt.timedelta(days=days_ago))
+    for product in products:
+        LineItem.objects.create(order=order, product=product, title=product.title, quantity=1, unit_price=5)
+    return order
+
+
+def test_co_purchases_rank_available_products_by_the_orders_they_shared_in_the_window():
+    mug, lamp, kettle, teapot = (ProductFactory() for _ in range(4))
+    sold_out, retired = ProductFactory(stock=0), ProductFactory(active=False)
+    ordered(mug, lamp, kettle, sold_out, retired)
+    ordered(mug, lamp)
+    ordered(mug, teapot, teapot, days_ago=10)  # before the window
+    now = timezone.now()
+
+    top_two = co_purchases(now - dt.timedelta(days=1), now + dt.timedelta(minutes=1), 2)
+    top_one = co_purchases(now - dt.timedelta(days=1), now + dt.timedelta(minutes=1), 1)
+
+    assert top_two[mug.pk] == ([lamp.pk, kettle.pk], [2.0, 1.0])
+    assert top_two[kettle.pk] == ([mug.pk, lamp.pk], [1.0, 1.0])  # a tie goes to the lower id
+    assert top_one[lamp.pk] == ([mug.pk], [2.0])
+    assert teapot.pk not in top_two
+
+
+def exposed_at(when: dt.datetime, variant: str, *, customer=None, visitor=None) -> None:
+    store_events([{"id": str(uuid.uuid4()), "created_at": when.isoformat(), "event_type": "experiment_exposure",
+                   "customer_id": customer.pk if customer else None, "anonymous_id": str(visitor) if visitor else None,
+                   "experiments": {"home": variant}}])
+
+
+def placed_at(when: dt.datetime, total: str, *, customer=None, visitor=None, status=Order.Status.PLACED) -> Order:
+    order = Order.objects.create(customer=customer, visitor_id=visitor, email="a@example.com", full_name="A",
+                                 line1="1 High St", city="Bath", postcode="BA1", currency="GBP", total=Decimal(total),
+                                 status=status)
+    Order.objects.filter(pk=order.pk).update(created_at=when)
+    return order
+
+
+def orders_after_exposure(since: dt.datetime, as_of: dt.datetime) -> set[tuple]:
+    """(unit, variant, order id, total) of the "home" experiment's outcomes, joined as its metrics join them."""
+    exposed, exposed_params = first_exposures_query("home", since, as_of)
+    links, links_params = visitor_links_query()
+    outcomes, outcome_params = orders_after_exposure_query(exposed="exposed", visitor_links="links", as_of=as_of)
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH exposed AS ({exposed}), links AS ({links}) SELECT unit, variant, id, total "
+                       f"FROM ({outcomes}) AS outcomes", [*exposed_params, *links_params, *outcome_params])
+        return set(cursor.fetchall())
+
+
+def test_the_orders_after_exposure_are_a_customers_own_and_linked_guest_orders_and_a_visitors_own():
+    now = timezone.now()
+    exposure, as_of = now - dt.timedelta(days=5), now - dt.timedelta(hours=1)
+    customer, browser, visitor = CustomerFactory(), uuid.uuid4(), uuid.uuid4()
+    exposed_at(exposure, "b", customer=customer)
+    exposed_at(exposure, "a", visitor=visitor)
+    own = placed_at(exposure + dt.timedelta(days=1), "20.00", customer=customer)
+    guest = placed_at(exposure + dt.timedelta(days=2), "30.00", visitor=browser)  # before logging in on that browser
+    link_visitor(customer.pk, browser)
+    visitors = placed_at(exposure + dt.timedelta(hours=1), "15.00", visitor=visitor)
+    placed_at(exposure - dt.timedelta(hours=1), "99.00", customer=customer)  # before the exposure
+    placed_at(exposure + dt.timedelta(days=1), "99.00", customer=customer, status=Order.Status.CANCELLED)
+    placed_at(now - dt.timedelta(minutes=5), "99.00", visitor=visitor)  # after ``as_of``
+    placed_at(exposure + dt.timedelta(days=1), "99.00", visitor=uuid.uuid4())  # never exposed
+
+    outcomes = orders_after_exposure(now - dt.timedelta(days=10), as_of)
+
+    assert outcomes == {(f"c{customer.pk}", "b", own.pk, Decimal("20.00")),
+                        (f"c{customer.pk}", "b", guest.pk, Decimal("30.00")),
+                        (f"v{visitor}", "a", visitors.pk, Decimal("15.00"))}
+

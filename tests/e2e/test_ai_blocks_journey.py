@@ -16,15 +16,15 @@ from django.db import connection
 from django.http import HttpRequest
 from playwright.sync_api import expect, sync_playwright
 
-from ai.experiments import services as experiments
-from ai.recommendations import services as recommendations
+from ai.experiments import serving as experiments
 from ai.recommendations.models import CustomerRecommendations
-from commerce.catalogue import demo_data
+from ai.recommendations.training import train_recommendations
 from commerce.catalogue.models import Product
 from commerce.customers.middleware import VisitorMiddleware
 from commerce.customers.services import VISITOR_COOKIE
 from commerce.events.models import CustomerEvent
 from commerce.events.services import QUEUE_KEY, drain_events, redis_client
+from demo.accounts import ensure_merchandiser
 from home.models import ContentPage
 from tests.e2e.test_shopping_journey import ARTIFACTS as E2E_ARTIFACTS
 from tests.e2e.test_shopping_journey import CHROMIUM, CHROMIUM_ARGS
@@ -124,14 +124,14 @@ def publish(page) -> None:
 def merchandiser(wagtail_site):
     """The "merchandiser" seed_demo creates (Merchandisers group: admin access, add/change/publish pages
     under the home page)."""
-    return demo_data.ensure_merchandiser(MERCHANDISER_PASSWORD)
+    return ensure_merchandiser(MERCHANDISER_PASSWORD)
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_merchandiser_composes_ai_blocks_and_a_shopper_sees_their_own_row(live_server, wagtail_site, merchandiser,
                                                                             shop):
     products, customers = shop
-    assert recommendations.train_recommendations() is not None
+    assert train_recommendations() is not None
     shopper = customers["newcomer"]  # bought Coffee thing 0, viewed Coffee thing 1
     featured = products["garden2"]
 

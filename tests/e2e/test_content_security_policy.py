@@ -14,7 +14,7 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from ai.search import services as search
+from ai.search import indexing
 from commerce.catalogue.models import Product
 from home.models import HomePage
 from tests.e2e import test_ai_blocks_journey as journey
@@ -43,8 +43,8 @@ def demo_shop(wagtail_site, settings, tmp_path, monkeypatch):
     monkeypatch.setenv("VITRINE_ADMIN_PASSWORD", ADMIN_PASSWORD)
     monkeypatch.delenv("VITRINE_MERCHANDISER_PASSWORD", raising=False)
     call_command("seed_demo", "--products", "60", "--customers", "0", stdout=StringIO())
-    search.index_products(list(Product.objects.values_list("pk", flat=True)))
-    search.refresh_term_statistics()
+    indexing.index_products(list(Product.objects.values_list("pk", flat=True)))
+    indexing.refresh_term_statistics()
     return Product.objects.filter(active=True, stock__gt=0, variants=None).order_by("pk").first()
 
 

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from ai.recommendations.services import train_recommendations
+from ai.recommendations.training import train_recommendations
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
 from ai import embeddings
-from ai.search import services
+from ai.search import indexing, serving, vector_index
 from commerce.catalogue.models import Product
 
 # Measured (bench/search.py): a 256-text batch embeds in ≈ 1.5 s; progress and a crash lose at most that.
@@ -23,17 +23,17 @@ class Command(BaseCommand):
         if all or force:
             ids = list(Product.objects.order_by("pk").values_list("pk", flat=True))
         else:
-            ids = services.products_needing_index()
+            ids = serving.products_needing_index()
         self.stdout.write(f"encoder {embeddings.warm_up()}; {len(ids)} products to check")
-        paths = services.category_paths()
+        paths = indexing.category_paths()
         embedded = 0
         with tqdm(total=len(ids), unit="product", disable=not ids) as bar:
             for start in range(0, len(ids), batch_size):
                 batch = ids[start:start + batch_size]
-                embedded += services.index_products(batch, force=force, paths=paths)
+                embedded += indexing.index_products(batch, force=force, paths=paths)
                 bar.update(len(batch))
-        vocabulary = services.refresh_term_statistics()
-        lists = services.refresh_vector_index()
+        vocabulary = indexing.refresh_term_statistics()
+        lists = vector_index.refresh_vector_index()
         self.stdout.write(self.style.SUCCESS(
             f"embedded {embedded} products; vocabulary {vocabulary} terms; "
             + (f"IVFFlat index {lists} lists" if lists else "HNSW index (catalogue below the IVFFlat threshold)")))

@@ -1,0 +1,155 @@
+"""Search's write side: embed products and write their keyword documents and BM25 postings, rebuild the
+term statistics. Runs in Celery tasks, management commands and benchmarks, never in a request."""
+
+import hashlib
+
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.utils import timezone
+
+from ai import embeddings
+from ai.search.models import ProductEmbedding, SearchDocument, SearchPosting, SearchStatistics, SearchTerm
+from ai.search.retrieval import BM25_B, BM25_K1, CORPUS_STATS_KEY, FIELD_WEIGHTS, INDEX_VERSION_KEY, cache_key
+from commerce.catalogue.models import Category, Product
+
+_WEIGHT_CASE = "CASE w " + " ".join(f"WHEN '{w}' THEN {v}" for w, v in FIELD_WEIGHTS.items()) + " END"
+# Impacts are recomputed (one UPDATE of every posting) only when the average length moves this much.
+IMPACT_DRIFT = 0.02
+
+DOCUMENTS, POSTINGS, TERMS = SearchDocument._meta.db_table, SearchPosting._meta.db_table, SearchTerm._meta.db_table
+
+
+def category_paths() -> dict[int, str]:
+    categories = {c.pk: c for c in Category.objects.all()}
+    paths = {}
+    for pk, category in categories.items():
+        names, node, seen = [], category, set()
+        while node is not None and node.pk not in seen:
+            seen.add(node.pk)
+            names.append(node.name)
+            node = categories.get(node.parent_id)
+        paths[pk] = " > ".join(reversed(names))
+    return paths
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(f"{embeddings.model_version()}\n{text}".encode()).hexdigest()
+
+
+def index_products(product_ids: list[int], *, force: bool = False, paths: dict[int, str] | None = None) -> int:
+    """(Re-)index products whose text changed since they were last embedded. Returns how many were.
+
+    Safe to run twice or concurrently for the same products: writes are upserts keyed by product.
+    """
+    products = list(Product.objects.filter(pk__in=product_ids).only(
+        "pk", "title", "description", "category_id", "attributes"))
+    paths = paths or category_paths()
+    texts = {p.pk: embeddings.product_text(p.title, p.description, paths.get(p.category_id, ""), p.attributes or {})
+             for p in products}
+    hashes = {pk: text_hash(text) for pk, text in texts.items()}
+    if not force:
+        stored = dict(ProductEmbedding.objects.filter(pk__in=hashes).values_list("product_id", "text_hash"))
+        hashes = {pk: h for pk, h in hashes.items() if stored.get(pk) != h}
+    if not hashes:
+        return 0
+    changed = [p for p in products if p.pk in hashes]
+    vectors = embeddings.encode([texts[p.pk] for p in changed])
+    version = embeddings.model_version()
+    with transaction.atomic():
+        ProductEmbedding.objects.bulk_create(
+            [ProductEmbedding(product_id=p.pk, embedding=vector, text_hash=hashes[p.pk], model_version=version)
+             for p, vector in zip(changed, vectors, strict=True)],
+            update_conflicts=True, unique_fields=["product"],
+            update_fields=["embedding", "text_hash", "model_version", "updated_at"],
+        )
+        _write_keyword_documents(changed, paths)
+    bump_index_version()
+    return len(changed)
+
+
+def _impact_sql(length_column: str) -> str:
+    """A posting's BM25 term weight from its ``frequency`` and a length column; one %s: the average length."""
+    return f"frequency * {BM25_K1 + 1} / (frequency + {BM25_K1} * (1 - {BM25_B} + {BM25_B} * {length_column} / %s))"
+
+
+def _write_keyword_documents(products: list[Product], paths: dict[int, str]) -> None:
+    ids = [p.pk for p in products]
+    titles = [p.title for p in products]
+    categories = [paths.get(p.category_id, "") for p in products]
+    rest = [" ".join(f"{k} {v}" for k, v in (p.attributes or {}).items()) + " " + (p.description or "")
+            for p in products]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {DOCUMENTS} (product_id, vector, length)
+                SELECT id, setweight(to_tsvector('english', title), 'A')
+                           || setweight(to_tsvector('english', category), 'B')
+                           || setweight(to_tsvector('english', rest), 'C'), 0
+                FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[]) AS src(id, title, category, rest)
+                ON CONFLICT (product_id) DO UPDATE SET vector = EXCLUDED.vector""",
+            [ids, titles, categories, rest],
+        )
+        cursor.execute(f"DELETE FROM {POSTINGS} WHERE product_id = ANY(%s)", [ids])
+        cursor.execute(
+            f"""INSERT INTO {POSTINGS} (term, product_id, frequency, document_length, impact)
+                SELECT term, product_id, frequency, length, {_impact_sql("length")}
+                FROM (SELECT term, product_id, frequency, sum(frequency) OVER (PARTITION BY product_id) AS length
+                      FROM (SELECT left(u.lexeme, 100) AS term, d.product_id, sum({_WEIGHT_CASE}) AS frequency
+                            FROM {DOCUMENTS} d, unnest(d.vector) AS u, unnest(u.weights) AS w
+                            WHERE d.product_id = ANY(%s)
+                            GROUP BY 1, 2) AS counted) AS postings""",
+            [_impact_average_length(cursor, ids), ids],
+        )
+        cursor.execute(
+            f"""UPDATE {DOCUMENTS} d SET length = s.total
+                FROM (SELECT product_id, sum(frequency) AS total FROM {POSTINGS}
+                      WHERE product_id = ANY(%s) GROUP BY product_id) s
+                WHERE d.product_id = s.product_id""",
+            [ids],
+        )
+
+
+def _impact_average_length(cursor, ids: list[int]) -> float:
+    """The average document length impacts are computed with: the corpus's, as of the last statistics
+    refresh; before the first one, this batch's own (the refresh then recomputes every impact)."""
+    stats = SearchStatistics.objects.filter(impact_average_length__gt=0).first()
+    if stats:
+        return stats.impact_average_length
+    cursor.execute(
+        f"""SELECT coalesce(avg(length), 1) FROM (
+                SELECT sum({_WEIGHT_CASE}) AS length FROM {DOCUMENTS} d, unnest(d.vector) AS u,
+                       unnest(u.weights) AS w WHERE d.product_id = ANY(%s) GROUP BY d.product_id) AS lengths""",
+        [ids],
+    )
+    return float(cursor.fetchone()[0]) or 1.0
+
+
+def refresh_term_statistics() -> int:
+    """Rebuild document frequencies (idf, typo vocabulary) and the corpus figures from the postings;
+    recompute every posting's impact if the average document length drifted by more than
+    ``IMPACT_DRIFT`` since they were computed. Returns the vocabulary size."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {TERMS}")
+        cursor.execute(f"INSERT INTO {TERMS} (term, document_count) "
+                       f"SELECT term, count(*) FROM {POSTINGS} GROUP BY term")
+        vocabulary = cursor.rowcount
+        cursor.execute(f"SELECT count(*), coalesce(avg(length), 0) FROM {DOCUMENTS}")
+        documents, average = cursor.fetchone()
+        stats, _ = SearchStatistics.objects.select_for_update().get_or_create(pk=1)
+        previous = stats.impact_average_length
+        if average and (not previous or abs(average - previous) / previous > IMPACT_DRIFT):
+            cursor.execute(f"UPDATE {POSTINGS} SET impact = {_impact_sql('document_length')}", [average])
+            stats.impact_average_length = average
+        stats.documents, stats.average_length, stats.refreshed_at = documents, average, timezone.now()
+        stats.save()
+    cache.delete(cache_key(CORPUS_STATS_KEY))
+    bump_index_version()
+    return vocabulary
+
+
+def bump_index_version() -> None:
+    """Cached result lists include this version (``serving.version``), so any re-index retires them all
+    at once."""
+    try:
+        cache.incr(cache_key(INDEX_VERSION_KEY))
+    except ValueError:
+        cache.set(cache_key(INDEX_VERSION_KEY), 1, None)

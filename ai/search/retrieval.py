@@ -1,0 +1,349 @@
+"""Search's two retrievers (read side): BM25 over impact-ordered PostgreSQL postings, with typo correction
+from the indexed vocabulary, and pgvector semantic search (HNSW for small catalogues, IVFFlat at scale,
+exact under narrow filters). ``serving`` fuses and serves their lists; indexing writes what they read.
+
+Queries read the index tables, a cached query embedding and cached corpus statistics."""
+
+import hashlib
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+from django.core.cache import cache
+from django.db import connection, transaction
+
+from ai import embeddings
+from ai.common import vector_literal
+from ai.search.models import (
+    EMBEDDING_DIMENSIONS,
+    ProductEmbedding,
+    SearchDocument,
+    SearchPosting,
+    SearchStatistics,
+    SearchTerm,
+)
+from commerce.catalogue.models import Category, PriceList, Product
+
+CANDIDATES = 50  # per retriever; ef_search must stay ≥ this or HNSW returns fewer rows
+QUERY_EMBEDDING_TTL = 3600
+CORPUS_STATS_TTL = 600
+# Cache keys (under ``cache_key``) that indexing bumps or clears when what they summarise changes.
+INDEX_VERSION_KEY = "index-version"
+CORPUS_STATS_KEY = "corpus-stats"
+VECTOR_INDEX_SHAPE_KEY = "vector-index-shape"
+
+FIELD_WEIGHTS = {"A": 3.0, "B": 2.0, "C": 1.0}  # title, category path, attributes + description
+BM25_K1, BM25_B = 1.2, 0.75
+# Measured (bench/search.py, 100k products): ... per query term read in impact order.
+POSTINGS_PER_TERM = 10_000
+TYPO_CANDIDATE_SIMILARITY = 0.2
+
+# Vectors scanned per query (probes × rows per list). Measured at 100k products, 2,000 lists, recall@50
+# over three k-means builds and two query sets / semantic_search p50 (load ≈ 2.3, 2 cores): 6,000 →
+# 0.975–0.984 / 5.8 ms; 8,000 → 0.979–0.987 / 6.1–7.8 ms; 10,000 → 0.985–0.991 / 7.8–8.5 ms (HNSW
+# 2.3 ms). Fixed, so latency stays flat as the catalogue grows past 100k and recall falls (not measured).
+IVFFLAT_SCAN_ROWS = 8_000
+# A filtered query's iterative scan stops at the first ``limit`` matches in the lists nearest the query,
+# so a filter keeping a small share of the catalogue (a department) misses matches in further lists.
+# Probes grow as the share shrinks, up to this factor. Measured at 100k products, department filters of
+# 7.5–15 % (docs/benchmarks.md): recall@50 0.65–0.80 at 1× → 0.92–0.97 at 4× (p50 19–35 → 28–42 ms).
+FILTERED_PROBES_MAX_FACTOR = 4
+# A filter this narrow is searched exactly: every match scored, no index (≈ 4 µs a match at 100k, so
+# ≈ 30 ms at the limit, where 4× probes give recall 0.92 in 55 ms).
+EXACT_SEARCH_MAX_MATCHES = 8_000
+
+
+def cache_key(name: str) -> str:
+    """Cache keys of index-derived data carry the database name: a scratch evaluation database and
+    the shop share Redis, never each other's statistics or results."""
+    return f"search:{connection.settings_dict['NAME']}:{name}"
+
+
+@dataclass(frozen=True)
+class Filters:
+    category_id: int | None = None
+    min_price: float | None = None
+    max_price: float | None = None
+    in_stock: bool = False
+    price_list: str = PriceList.CURRENT  # which price the bounds apply to: the one the shopper pays
+
+    def __post_init__(self):
+        if self.min_price is None and self.max_price is None:  # no bounds: the same filter for every list
+            object.__setattr__(self, "price_list", PriceList.CURRENT)
+        else:  # the member, not its string: filters rebuilt from JSON must key the same cached lists
+            object.__setattr__(self, "price_list", PriceList(self.price_list))
+
+    def sql(self) -> tuple[str, list]:
+        """A WHERE fragment over ``p`` (the product table) and its parameters."""
+        clauses, params = ["p.active"], []
+        if self.category_id:
+            clauses.append("p.category_id = ANY(%s)")
+            params.append(Category.objects.get(pk=self.category_id).descendant_ids())
+        price = "p.base_price" if self.price_list == PriceList.BASE else "p.price"
+        if self.min_price is not None:
+            clauses.append(f"{price} >= %s")
+            params.append(self.min_price)
+        if self.max_price is not None:
+            clauses.append(f"{price} <= %s")
+            params.append(self.max_price)
+        if self.in_stock:
+            clauses.append("p.stock > 0")
+        return " AND ".join(clauses), params
+
+    @property
+    def is_empty(self) -> bool:
+        return self == NO_FILTERS
+
+
+NO_FILTERS = Filters()  # every active product
+
+
+def normalize_query(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+# --- keywords -------------------------------------------------------------------------------------
+
+
+def corpus_stats() -> tuple[int, float]:
+    """(documents, average document length) for BM25, cached."""
+    stats = cache.get(cache_key(CORPUS_STATS_KEY))
+    if stats is None:
+        stored = SearchStatistics.objects.filter(documents__gt=0).first()
+        if stored:
+            stats = (stored.documents, stored.average_length or 1.0)
+        else:  # indexed but never refreshed (the beat task runs every 10 minutes)
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT count(*), coalesce(avg(length), 1) FROM {SearchDocument._meta.db_table}")
+                count, average = cursor.fetchone()
+            stats = (max(count, 1), float(average) or 1.0)
+        cache.set(cache_key(CORPUS_STATS_KEY), stats, CORPUS_STATS_TTL)
+    return stats
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps."""
+    previous2, previous = None, list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, start=1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if previous2 is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def _correct(cursor, term: str) -> str | None:
+    """The indexed term a misspelt one most likely meant: trigram candidates, then the smallest edit
+    distance (1 for short words, 2 from 6 letters), then the commonest."""
+    cursor.execute("SET LOCAL pg_trgm.similarity_threshold = %s", [TYPO_CANDIDATE_SIMILARITY])
+    cursor.execute(
+        f"SELECT term, document_count FROM {SearchTerm._meta.db_table} WHERE term %% %s "
+        "ORDER BY similarity(term, %s) DESC LIMIT 30",
+        [term, term],
+    )
+    allowed = 1 if len(term) < 6 else 2
+    scored = [(edit_distance(term, candidate), -count, candidate) for candidate, count in cursor.fetchall()]
+    scored = [entry for entry in scored if entry[0] <= allowed]
+    return min(scored)[2] if scored else None
+
+
+def query_terms(query: str) -> tuple[list[str], dict[str, str]]:
+    """The query's stemmed terms, with unknown ones replaced by the closest indexed term (typos).
+
+    Returns (terms, {typed term: corrected term})."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT DISTINCT lexeme FROM unnest(to_tsvector('english', %s))", [query])
+        terms = [row[0] for row in cursor.fetchall()]
+        if not terms:
+            return [], {}
+        # One index probe per term (not every posting of a common term).
+        cursor.execute("SELECT t FROM unnest(%s::text[]) AS t WHERE EXISTS "
+                       f"(SELECT 1 FROM {SearchPosting._meta.db_table} WHERE term = t)", [terms])
+        known = {row[0] for row in cursor.fetchall()}
+        corrections = {}
+        for term in terms:
+            if term not in known and len(term) >= 4 and (corrected := _correct(cursor, term)):
+                corrections[term] = corrected
+    return [corrections.get(t, t) for t in terms], corrections
+
+
+def keyword_search(query: str, *, filters: Filters = NO_FILTERS, limit: int = CANDIDATES
+                   ) -> tuple[list[tuple[int, float]], dict[str, str]]:
+    """BM25 (OR semantics: any query term matches) over field-weighted, impact-ordered postings.
+
+    score(d) = Σ idf(t) × impact(t, d). Without shopper filters only each term's
+    ``POSTINGS_PER_TERM`` strongest postings are read (top-k by impact: a product below that for a
+    broad, low-idf term loses at most idf × the k-th impact), so a query costs the same whatever its
+    terms' document frequencies; the product table is joined afterwards for the few inactive ones.
+    With filters every posting is read, since the filters may exclude the strongest ones."""
+    terms, corrections = query_terms(query)
+    if not terms:
+        return [], corrections
+    documents, _ = corpus_stats()
+    where, params = filters.sql()
+    per_term, shortlist = (POSTINGS_PER_TERM, limit * 4) if filters.is_empty else (None, None)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH q AS (SELECT t.term,
+                                  ln(1 + (%s - df + 0.5) / (df + 0.5)) AS idf
+                           FROM (SELECT t.term, greatest(coalesce(s.document_count, 1), 1)::float8 AS df
+                                 FROM unnest(%s::text[]) AS t(term)
+                                 LEFT JOIN {SearchTerm._meta.db_table} s ON s.term = t.term) AS t),
+                scored AS (
+                    SELECT sp.product_id, sum(q.idf * sp.impact) AS score
+                    FROM q CROSS JOIN LATERAL (
+                        SELECT product_id, impact FROM {SearchPosting._meta.db_table}
+                        WHERE term = q.term ORDER BY impact DESC LIMIT %s) AS sp
+                    GROUP BY sp.product_id ORDER BY score DESC LIMIT %s)
+                SELECT s.product_id, s.score FROM scored s JOIN {Product._meta.db_table} p ON p.id = s.product_id
+                WHERE {where}
+                ORDER BY s.score DESC, s.product_id LIMIT %s""",
+            [float(documents), terms, per_term, shortlist, *params, limit],
+        )
+        return [(pid, float(score)) for pid, score in cursor.fetchall()], corrections
+
+
+def keyword_confidence(query: str, keyword: list[tuple[int, float]], corrections: dict[str, str]) -> float:
+    """How well the best keyword result covers the query, 0–1: its BM25 score over the score of a
+    document of average length with every query term once in its title (Σ idf × w(k1+1)/(w+k1), w the
+    title weight). A term no product has counts against it (it matches nothing), so paraphrases and
+    words the catalogue does not use score low, while product words and corrected typos score ≈ 1."""
+    if not keyword:
+        return 0.0
+    documents, _ = corpus_stats()
+    typed, fixed = list(corrections), list(corrections.values())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT coalesce(s.document_count, 0)
+                FROM (SELECT DISTINCT coalesce(c.fixed, t.lexeme) AS term
+                      FROM unnest(to_tsvector('english', %s)) AS t
+                      LEFT JOIN unnest(%s::text[], %s::text[]) AS c(typed, fixed) ON c.typed = t.lexeme) q
+                LEFT JOIN {SearchTerm._meta.db_table} s ON s.term = q.term""",
+            [query, typed, fixed],
+        )
+        counts = [row[0] for row in cursor.fetchall()]
+    if not counts:
+        return 0.0
+    title = FIELD_WEIGHTS["A"]
+    per_term = title * (BM25_K1 + 1) / (title + BM25_K1)
+    ideal = sum(np.log(1 + (documents - max(df, 1) + 0.5) / (max(df, 1) + 0.5)) for df in counts) * per_term
+    return float(min(1.0, keyword[0][1] / ideal)) if ideal > 0 else 0.0
+
+
+# --- vectors --------------------------------------------------------------------------------------
+
+
+def query_embedding_key(query: str) -> str:
+    return "search:qemb:" + hashlib.sha1(f"{embeddings.model_version()}\n{query}".encode()).hexdigest()
+
+
+def query_embedding(query: str) -> np.ndarray:
+    """The query's vector, cached in Redis for an hour (popular queries skip the encoder)."""
+    key = query_embedding_key(query)
+    cached = cache.get(key)
+    if cached is not None:
+        return np.frombuffer(cached, dtype=np.float32)
+    vector = embeddings.encode_query(query).astype(np.float32)
+    cache.set(key, vector.tobytes(), QUERY_EMBEDDING_TTL)
+    return vector
+
+
+def ivfflat_shape() -> tuple[int, int]:
+    """(lists, probes that scan ``IVFFLAT_SCAN_ROWS`` vectors) of the IVFFlat index; (0, 0) without one."""
+    shape = cache.get(cache_key(VECTOR_INDEX_SHAPE_KEY))
+    if shape is None:
+        stats = SearchStatistics.objects.filter(pk=1).values("vector_index_lists", "vector_index_rows").first()
+        lists, rows = (stats["vector_index_lists"], stats["vector_index_rows"]) if stats else (0, 0)
+        shape = (lists, min(lists, math.ceil(IVFFLAT_SCAN_ROWS * lists / rows)) if lists else 0)
+        cache.set(cache_key(VECTOR_INDEX_SHAPE_KEY), shape, CORPUS_STATS_TTL)
+    return tuple(shape)
+
+
+def ivfflat_probes() -> int:
+    """Probes that scan ``IVFFLAT_SCAN_ROWS`` vectors of the IVFFlat index; 0 when there is none."""
+    return ivfflat_shape()[1]
+
+
+def filter_matches(filters: Filters) -> tuple[int, int]:
+    """(products that pass ``filters``, active products), cached with the corpus statistics."""
+    key = cache_key(f"filter-matches:{hashlib.sha1(repr(filters).encode()).hexdigest()}")
+    counts = cache.get(key)
+    if counts is None:
+        where, params = filters.sql()
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FILTER (WHERE {where}), count(*) FROM {Product._meta.db_table} p "
+                           "WHERE p.active", params)
+            counts = cursor.fetchone()
+        cache.set(key, counts, CORPUS_STATS_TTL)
+    return tuple(counts)
+
+
+def scan_plan(filters: Filters, limit: int) -> tuple[str, dict[str, int | str]]:
+    """How ``semantic_search`` reads the embeddings: ("exact", {}) when a filter passes at most
+    ``EXACT_SEARCH_MAX_MATCHES`` products, else the index that serves ("ivfflat" when the catalogue has
+    one, "hnsw") and the settings it is read with. With filters the index scan is iterative (pgvector
+    reads on until enough candidates pass them), and IVFFlat probes more lists the fewer products pass."""
+    matches, active = filter_matches(filters) if not filters.is_empty else (None, None)
+    if matches is not None and matches <= EXACT_SEARCH_MAX_MATCHES:
+        return "exact", {}
+    lists, probes = ivfflat_shape()
+    if probes:
+        index = "ivfflat"
+        if matches is not None:
+            factor = min(FILTERED_PROBES_MAX_FACTOR, active / max(matches, 1))
+            probes = min(lists, math.ceil(probes * factor))
+        settings = {"ivfflat.probes": probes}
+    else:
+        index = "hnsw"
+        settings = {"hnsw.ef_search": max(100, limit * 2)}  # ≥ the rows asked for, or HNSW returns fewer
+    if not filters.is_empty:
+        settings[f"{index}.iterative_scan"] = "relaxed_order"  # order is restored by the outer ORDER BY
+    return index, settings
+
+
+_DISTANCES = {
+    # "+ 0": an expression no index serves, so PostgreSQL filters first and scores every match.
+    "exact": "(e.embedding <=> %s::vector) + 0",
+    "ivfflat": f"e.embedding::halfvec({EMBEDDING_DIMENSIONS}) <=> %s::halfvec",
+    "hnsw": "e.embedding <=> %s::vector",
+}
+
+
+def semantic_search(query: str, *, filters: Filters = NO_FILTERS, limit: int = CANDIDATES,
+                    vector: np.ndarray | None = None) -> list[tuple[int, float]]:
+    """Nearest products by cosine distance, read as ``scan_plan`` says: from the IVFFlat index over
+    half-precision vectors when the catalogue has one (``vector_index.refresh_vector_index``), else from
+    the HNSW index, or exactly under a narrow filter. An index yields the candidates; they are ranked by
+    full-precision distance, so filtered result lists stay full."""
+    literal = vector_literal(query_embedding(query) if vector is None else vector)
+    where, params = filters.sql()
+    index, settings = scan_plan(filters, limit)
+    distance = _DISTANCES[index]
+    embeddings_table, products_table = ProductEmbedding._meta.db_table, Product._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        for name, value in settings.items():
+            cursor.execute("SELECT set_config(%s, %s, true)", [name, str(value)])
+        if filters.is_empty:
+            # The index scan runs on the embeddings alone (a join can tempt the planner into an exact
+            # scan); the few inactive products are dropped from a shortlist afterwards.
+            cursor.execute(
+                f"""SELECT e.product_id, 1 - (e.embedding <=> %s::vector) AS similarity FROM (
+                        SELECT product_id, embedding FROM {embeddings_table} e
+                        ORDER BY {distance} LIMIT %s) e
+                    JOIN {products_table} p ON p.id = e.product_id
+                    WHERE {where} ORDER BY similarity DESC LIMIT %s""",
+                [literal, literal, limit * 2, *params, limit],
+            )
+        else:
+            cursor.execute(
+                f"""SELECT product_id, 1 - (embedding <=> %s::vector) AS similarity FROM (
+                        SELECT e.product_id, e.embedding
+                        FROM {embeddings_table} e JOIN {products_table} p ON p.id = e.product_id
+                        WHERE {where} ORDER BY {distance} LIMIT %s) e
+                    ORDER BY similarity DESC""",
+                [literal, *params, literal, limit],
+            )
+        return [(pid, float(similarity)) for pid, similarity in cursor.fetchall()]

@@ -1,0 +1,88 @@
+"""Fragment caching for AI blocks: the keys their HTML is cached under, and the shared and per-shopper caches.
+
+A shared fragment is the same for every shopper of a price list; its key names the page revision, the
+block, and the version of every piece of data it shows — the catalogue (``commerce.catalogue``), the
+recommendation model and the search index (each AI app's ``serving.version()``) — so publishing, a
+product or price change or a new model retires it at once. Per-shopper fragments (the page's script
+fetches them after load, ``blocks.views``) are keyed by the shopper too. Building a key reads versions
+only: it never queues work, and the one event it can cause is the pricing experiment's exposure, recorded
+by the shop when it first asks which price list this shopper pays (every AI block shows prices).
+"""
+
+from collections.abc import Callable
+
+from django.core.cache import cache
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+
+from ai.recommendations import serving as recommendations
+from ai.search import serving as search
+from commerce.catalogue import services as catalogue
+from commerce.customers.experiments import price_list_for
+from commerce.customers.services import customer_for
+
+SHARED_FRAGMENT_TTL = 600  # popularity behind "trending" is itself cached for 10 minutes
+# Priced products: a price change retires the HTML at once (the catalogue version); stock state ("Only 3
+# left") may lag a checkout by this long (add to cart checks stock itself).
+PRICED_FRAGMENT_TTL = 60
+PERSONAL_FRAGMENT_TTL = 60  # fresh enough after an add-to-cart refresh; spares a render per page view
+CSRF_PLACEHOLDER = "vitrine-csrf-token-placeholder"  # cached in shared HTML, replaced per request
+
+
+def request_versions(request) -> dict:
+    """The data versions fragment keys are made of, read once per request however many blocks the page
+    has: catalogue, recommendation model, search index, and the shopper's price list."""
+    versions = getattr(request, "_vitrine_versions", None)
+    if versions is None:
+        versions = {"catalogue": catalogue.catalogue_version(), "model": recommendations.version(),
+                    "index": search.version(), "prices": price_list_for(request)}
+        if request is not None:
+            request._vitrine_versions = versions
+    return versions
+
+
+def shared_key(context: dict, data_version: str) -> str | None:
+    """The key of a block's shared HTML on a live page, or None (previews and unsaved pages are never
+    cached). ``data_version``: what else the block's output depends on (an experiment, a variant)."""
+    page, block_id = context.get("page"), context.get("block_id")
+    if page is None or not block_id or getattr(page, "live_revision_id", None) is None:
+        return None
+    versions = request_versions(context.get("request"))
+    return (f"blocks:html:{page.live_revision_id}:{block_id}:{versions['catalogue']}:{versions['prices']}:"
+            f"{data_version}")
+
+
+def personal_key(request, page, block_id: str) -> str:
+    """Keyed by the shopper (customer, else visitor): one shopper's fragment is never served to another."""
+    customer = customer_for(request.user)
+    owner = f"c{customer.pk}" if customer else f"v{request.visitor_id}"
+    versions = request_versions(request)
+    return (f"blocks:personal:{owner}:{page.live_revision_id}:{block_id}:{versions['catalogue']}:"
+            f"{versions['prices']}:{versions['model']}")
+
+
+def personal_url(context: dict) -> str | None:
+    """Where the page's script fetches this shopper's version of the block."""
+    page, block_id = context.get("page"), context.get("block_id")
+    if page is None or not block_id or not page.pk:
+        return None
+    return reverse("blocks:fragment", kwargs={"page_id": page.pk, "block_id": block_id})
+
+
+def cached(key: str | None, ttl: int, render: Callable[[], str]) -> str:
+    """``render()``'s HTML, from the cache under ``key`` when there (no key: rendered every time)."""
+    html = cache.get(key) if key else None
+    if html is None:
+        html = render()
+        if key:
+            cache.set(key, html, ttl)
+    return html
+
+
+def cached_with_csrf_token(key: str | None, ttl: int, token: str, render: Callable[[str], str]) -> str:
+    """Like ``cached`` for HTML holding forms: rendered once with a placeholder that each request replaces
+    with its own CSRF token. ``render(token)`` renders with the token (or placeholder) given."""
+    if key is None:
+        return render(token)
+    html = cached(key, ttl, lambda: render(CSRF_PLACEHOLDER))
+    return mark_safe(html.replace(CSRF_PLACEHOLDER, token))

@@ -1,0 +1,113 @@
+from decimal import Decimal
+
+import pytest
+
+from ai.search import retrieval, serving
+from ai.search.models import SearchStatistics
+from ai.search.retrieval import Filters
+from commerce.catalogue.models import PriceList
+from tests.factories import indexed_catalogue
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def catalogue():
+    return indexed_catalogue()
+
+
+def ids(pairs):
+    return [pid for pid, _ in pairs]
+
+
+def confidence(query):
+    keyword, corrections = retrieval.keyword_search(query)
+    return retrieval.keyword_confidence(query, keyword, corrections)
+
+
+def test_keyword_search_matches_any_term_and_ranks_title_matches_first(catalogue):
+    results, corrections = retrieval.keyword_search("steel coffee kettle")
+    assert ids(results)[0] == catalogue["kettle"].pk  # matches three terms, one in the title
+    assert set(ids(results)) >= {catalogue["kettle"].pk, catalogue["spade"].pk, catalogue["dripper"].pk}
+    assert corrections == {}
+
+
+def test_keyword_search_corrects_typos_from_the_indexed_vocabulary(catalogue):
+    results, corrections = retrieval.keyword_search("gosneck kettel")
+    assert ids(results)[:1] == [catalogue["kettle"].pk]
+    assert corrections  # the misspelt terms were mapped to indexed ones
+
+
+def test_keyword_confidence_is_how_much_of_the_query_the_best_match_covers(catalogue):
+    assert confidence("gooseneck kettle") >= serving.KEYWORD_CONFIDENCE
+    assert confidence("gosneck kettel") >= serving.KEYWORD_CONFIDENCE  # typos count once corrected
+    assert 0 < confidence("kettle for a zafu cushion") < serving.KEYWORD_CONFIDENCE  # 2 of 3 words in no product
+    assert confidence("zafu") == 0.0  # nothing matched
+
+
+def test_semantic_search_finds_paraphrases_sharing_no_word(catalogue):
+    results = retrieval.semantic_search("something to make filter coffee by hand")
+    assert ids(results)[0] in {catalogue["dripper"].pk, catalogue["kettle"].pk}
+    assert ids(results).index(catalogue["trowel"].pk) > 1
+
+
+def test_filters_apply_to_both_retrievers(catalogue):
+    garden = catalogue["spade"].category
+    in_garden = Filters(category_id=garden.pk)
+    garden_products = {catalogue["spade"].pk, catalogue["trowel"].pk}
+    assert set(ids(retrieval.semantic_search("steel", filters=in_garden))) == garden_products
+    assert ids(retrieval.keyword_search("steel", filters=in_garden)[0]) == [catalogue["spade"].pk]
+    assert catalogue["spade"].pk not in ids(retrieval.keyword_search("steel", filters=Filters(in_stock=True))[0])
+    cheap = ids(retrieval.semantic_search("garden", filters=Filters(max_price=20)))
+    assert cheap == [catalogue["trowel"].pk]
+
+
+def test_price_bounds_apply_to_the_price_list_the_shopper_pays(catalogue):
+    kettle = catalogue["kettle"]  # base 45.00, now on sale at 25.00
+    kettle.price = Decimal("25.00")
+    kettle.save()
+
+    current = ids(retrieval.keyword_search("kettle", filters=Filters(max_price=30))[0])
+    base = ids(retrieval.keyword_search("kettle", filters=Filters(max_price=30, price_list=PriceList.BASE))[0])
+
+    assert kettle.pk in current and kettle.pk not in base
+    assert Filters(price_list=PriceList.BASE) == Filters()  # without bounds the list changes nothing
+
+
+def test_inactive_products_are_never_returned(catalogue):
+    catalogue["kettle"].active = False
+    catalogue["kettle"].save()
+    assert catalogue["kettle"].pk not in ids(retrieval.keyword_search("kettle")[0])
+    assert catalogue["kettle"].pk not in ids(retrieval.semantic_search("kettle"))
+
+
+def test_a_narrow_filter_is_searched_exactly_and_finds_what_the_index_finds(catalogue, monkeypatch):
+    garden = Filters(category_id=catalogue["spade"].category_id)
+    assert retrieval.filter_matches(garden) == (2, 4)
+
+    assert retrieval.scan_plan(garden, 50) == ("exact", {})
+    exact = retrieval.semantic_search("steel", filters=garden)
+    monkeypatch.setattr(retrieval, "EXACT_SEARCH_MAX_MATCHES", 1)
+    assert retrieval.scan_plan(garden, 50) == ("hnsw", {"hnsw.ef_search": 100,
+                                                        "hnsw.iterative_scan": "relaxed_order"})
+    indexed = retrieval.semantic_search("steel", filters=garden)
+
+    assert ids(exact) == ids(indexed) and set(ids(exact)) == {catalogue["spade"].pk, catalogue["trowel"].pk}
+    assert [score for _, score in exact] == pytest.approx([score for _, score in indexed], abs=1e-6)
+
+
+def test_ivfflat_probes_more_lists_the_fewer_products_a_filter_keeps(catalogue, monkeypatch):
+    # given an IVFFlat index of 4 lists over the 4 products, one probe scanning enough unfiltered
+    SearchStatistics.objects.update_or_create(pk=1, defaults={"vector_index_lists": 4, "vector_index_rows": 4})
+    monkeypatch.setattr(retrieval, "IVFFLAT_SCAN_ROWS", 1)
+    monkeypatch.setattr(retrieval, "EXACT_SEARCH_MAX_MATCHES", 0)
+
+    # when semantic search plans unfiltered, half-catalogue and quarter-catalogue scans
+    unfiltered = retrieval.scan_plan(Filters(), 50)
+    half = retrieval.scan_plan(Filters(category_id=catalogue["spade"].category_id), 50)  # 2 of 4
+    quarter = retrieval.scan_plan(Filters(max_price=12.0), 50)  # 1 of 4
+
+    # then the narrower the filter, the more lists it probes, iteratively
+    assert unfiltered == ("ivfflat", {"ivfflat.probes": 1})
+    assert half == ("ivfflat", {"ivfflat.probes": 2, "ivfflat.iterative_scan": "relaxed_order"})
+    assert quarter == ("ivfflat", {"ivfflat.probes": 4, "ivfflat.iterative_scan": "relaxed_order"})

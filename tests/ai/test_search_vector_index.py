@@ -1,0 +1,58 @@
+import pytest
+from django.db import connection
+
+from ai.search import indexing, retrieval, vector_index
+from ai.search.models import SearchStatistics
+from ai.search.retrieval import Filters
+from tests.factories import indexed_catalogue
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def catalogue():
+    return indexed_catalogue()
+
+
+def ids(pairs):
+    return [pid for pid, _ in pairs]
+
+
+def ivfflat_in_use() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = %s", [vector_index.IVFFLAT_INDEX])
+        return cursor.fetchone() is not None
+
+
+def test_a_small_catalogue_gets_no_ivfflat_index(catalogue):
+    assert vector_index.refresh_vector_index() == 0
+    assert not ivfflat_in_use() and retrieval.ivfflat_probes() == 0
+
+
+@pytest.mark.django_db(transaction=True)  # the IVFFlat index is built CONCURRENTLY, outside a transaction
+def test_at_scale_the_ivfflat_index_serves_the_same_neighbours(catalogue, monkeypatch):
+    query = "something to make filter coffee by hand"
+    from_hnsw = retrieval.semantic_search(query)
+    garden = Filters(category_id=catalogue["spade"].category_id)
+    monkeypatch.setattr(vector_index, "IVFFLAT_MIN_PRODUCTS", 4)  # the catalogue counts as large
+    monkeypatch.setattr(vector_index, "IVFFLAT_ROWS_PER_LIST", 2)
+    assert vector_index.refresh_vector_index() == 2 and ivfflat_in_use()
+    assert retrieval.ivfflat_probes() == 2  # ≥ IVFFLAT_SCAN_ROWS vectors: every list of this small index
+    from_ivfflat = retrieval.semantic_search(query)
+    assert ids(from_ivfflat) == ids(from_hnsw)
+    assert [score for _, score in from_ivfflat] == pytest.approx([score for _, score in from_hnsw], abs=1e-6)
+    monkeypatch.setattr(retrieval, "EXACT_SEARCH_MAX_MATCHES", 0)  # the filtered query reads the index too
+    assert set(ids(retrieval.semantic_search("steel", filters=garden))) == {catalogue["spade"].pk,
+                                                                           catalogue["trowel"].pk}
+
+    built = SearchStatistics.objects.get().vector_index_built_at
+    assert vector_index.refresh_vector_index() == 2
+    assert SearchStatistics.objects.get().vector_index_built_at == built  # no drift, no rebuild
+    indexing.index_products([catalogue["kettle"].pk], force=True)  # 1 of 4 re-embedded: past IVFFLAT_DRIFT
+    assert vector_index.refresh_vector_index() == 2
+    assert SearchStatistics.objects.get().vector_index_built_at > built
+
+    monkeypatch.setattr(vector_index, "IVFFLAT_MIN_PRODUCTS", 5)  # small again: HNSW serves
+    assert vector_index.refresh_vector_index() == 0 and not ivfflat_in_use()
+    assert retrieval.ivfflat_probes() == 0
+    assert set(ids(retrieval.semantic_search(query))) == set(ids(from_hnsw))  # the kettle's vector moved a little
