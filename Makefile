@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo serve test bench lint stop clean
+.PHONY: install demo serve test bench lint docs stop clean
 
 $(INSTALLED): pyproject.toml
 	@echo "==> Installing Python packages into $(VENV) (first run: about 3–5 minutes)"
@@ -51,6 +51,12 @@ bench: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python docs/import_graph.py --check
+
+# Redraw docs/architecture.md's import picture from the code.
+docs: install
+	$(BIN)/python docs/import_graph.py
 
 # Stop the embedded PostgreSQL and Redis (their data stays in var/).
 stop: install
