@@ -276,6 +276,11 @@ def transition(experiment, action: str):
         return serving.transition(experiment, action)
 
 
+def ranked_ids(ranking: list[tuple[int, float]]) -> list[int]:
+    """The product ids of a ranking of (product id, score) pairs, in its order."""
+    return [product_id for product_id, _ in ranking]
+
+
 def publish_home(home, product: Product) -> None:
     """The home page's body: a hero ("Autumn at home") and a product grid ("New this week") of ``product``."""
     home.body = [

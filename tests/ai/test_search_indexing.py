@@ -3,18 +3,9 @@ import pytest
 from ai import embeddings
 from ai.search import indexing, retrieval, serving
 from ai.search.models import ProductEmbedding, SearchStatistics, SearchTerm
-from tests.factories import CategoryFactory, ProductFactory, indexed_catalogue
+from tests.factories import CategoryFactory, ProductFactory, ranked_ids
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def catalogue():
-    return indexed_catalogue()
-
-
-def ids(pairs):
-    return [pid for pid, _ in pairs]
 
 
 def test_index_embeds_once_and_again_only_when_the_text_changes(catalogue):
@@ -42,8 +33,8 @@ def test_a_reindexed_product_is_found_by_its_new_words_and_no_longer_by_its_old(
     indexing.index_products([trowel.pk])
 
     # then keyword search finds it by the new title only
-    assert trowel.pk in ids(retrieval.keyword_search("planter")[0])
-    assert trowel.pk not in ids(retrieval.keyword_search("trowel")[0])
+    assert trowel.pk in ranked_ids(retrieval.keyword_search("planter")[0])
+    assert trowel.pk not in ranked_ids(retrieval.keyword_search("trowel")[0])
 
 
 def test_term_statistics_count_documents_and_build_the_typo_vocabulary(catalogue):

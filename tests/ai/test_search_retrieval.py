@@ -6,18 +6,9 @@ from ai.search import retrieval, serving
 from ai.search.models import SearchStatistics
 from ai.search.retrieval import Filters
 from commerce.catalogue.models import PriceList
-from tests.factories import indexed_catalogue
+from tests.factories import ranked_ids
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def catalogue():
-    return indexed_catalogue()
-
-
-def ids(pairs):
-    return [pid for pid, _ in pairs]
 
 
 def confidence(query):
@@ -27,14 +18,14 @@ def confidence(query):
 
 def test_keyword_search_matches_any_term_and_ranks_title_matches_first(catalogue):
     results, corrections = retrieval.keyword_search("steel coffee kettle")
-    assert ids(results)[0] == catalogue["kettle"].pk  # matches three terms, one in the title
-    assert set(ids(results)) >= {catalogue["kettle"].pk, catalogue["spade"].pk, catalogue["dripper"].pk}
+    assert ranked_ids(results)[0] == catalogue["kettle"].pk  # matches three terms, one in the title
+    assert set(ranked_ids(results)) >= {catalogue["kettle"].pk, catalogue["spade"].pk, catalogue["dripper"].pk}
     assert corrections == {}
 
 
 def test_keyword_search_corrects_typos_from_the_indexed_vocabulary(catalogue):
     results, corrections = retrieval.keyword_search("gosneck kettel")
-    assert ids(results)[:1] == [catalogue["kettle"].pk]
+    assert ranked_ids(results)[:1] == [catalogue["kettle"].pk]
     assert corrections  # the misspelt terms were mapped to indexed ones
 
 
@@ -47,18 +38,18 @@ def test_keyword_confidence_is_how_much_of_the_query_the_best_match_covers(catal
 
 def test_semantic_search_finds_paraphrases_sharing_no_word(catalogue):
     results = retrieval.semantic_search("something to make filter coffee by hand")
-    assert ids(results)[0] in {catalogue["dripper"].pk, catalogue["kettle"].pk}
-    assert ids(results).index(catalogue["trowel"].pk) > 1
+    assert ranked_ids(results)[0] in {catalogue["dripper"].pk, catalogue["kettle"].pk}
+    assert ranked_ids(results).index(catalogue["trowel"].pk) > 1
 
 
 def test_filters_apply_to_both_retrievers(catalogue):
     garden = catalogue["spade"].category
     in_garden = Filters(category_id=garden.pk)
     garden_products = {catalogue["spade"].pk, catalogue["trowel"].pk}
-    assert set(ids(retrieval.semantic_search("steel", filters=in_garden))) == garden_products
-    assert ids(retrieval.keyword_search("steel", filters=in_garden)[0]) == [catalogue["spade"].pk]
-    assert catalogue["spade"].pk not in ids(retrieval.keyword_search("steel", filters=Filters(in_stock=True))[0])
-    cheap = ids(retrieval.semantic_search("garden", filters=Filters(max_price=20)))
+    assert set(ranked_ids(retrieval.semantic_search("steel", filters=in_garden))) == garden_products
+    assert ranked_ids(retrieval.keyword_search("steel", filters=in_garden)[0]) == [catalogue["spade"].pk]
+    assert catalogue["spade"].pk not in ranked_ids(retrieval.keyword_search("steel", filters=Filters(in_stock=True))[0])
+    cheap = ranked_ids(retrieval.semantic_search("garden", filters=Filters(max_price=20)))
     assert cheap == [catalogue["trowel"].pk]
 
 
@@ -67,8 +58,8 @@ def test_price_bounds_apply_to_the_price_list_the_shopper_pays(catalogue):
     kettle.price = Decimal("25.00")
     kettle.save()
 
-    current = ids(retrieval.keyword_search("kettle", filters=Filters(max_price=30))[0])
-    base = ids(retrieval.keyword_search("kettle", filters=Filters(max_price=30, price_list=PriceList.BASE))[0])
+    current = ranked_ids(retrieval.keyword_search("kettle", filters=Filters(max_price=30))[0])
+    base = ranked_ids(retrieval.keyword_search("kettle", filters=Filters(max_price=30, price_list=PriceList.BASE))[0])
 
     assert kettle.pk in current and kettle.pk not in base
     assert Filters(price_list=PriceList.BASE) == Filters()  # without bounds the list changes nothing
@@ -77,8 +68,8 @@ def test_price_bounds_apply_to_the_price_list_the_shopper_pays(catalogue):
 def test_inactive_products_are_never_returned(catalogue):
     catalogue["kettle"].active = False
     catalogue["kettle"].save()
-    assert catalogue["kettle"].pk not in ids(retrieval.keyword_search("kettle")[0])
-    assert catalogue["kettle"].pk not in ids(retrieval.semantic_search("kettle"))
+    assert catalogue["kettle"].pk not in ranked_ids(retrieval.keyword_search("kettle")[0])
+    assert catalogue["kettle"].pk not in ranked_ids(retrieval.semantic_search("kettle"))
 
 
 def test_a_narrow_filter_is_searched_exactly_and_finds_what_the_index_finds(catalogue, monkeypatch):
@@ -92,7 +83,8 @@ def test_a_narrow_filter_is_searched_exactly_and_finds_what_the_index_finds(cata
                                                         "hnsw.iterative_scan": "relaxed_order"})
     indexed = retrieval.semantic_search("steel", filters=garden)
 
-    assert ids(exact) == ids(indexed) and set(ids(exact)) == {catalogue["spade"].pk, catalogue["trowel"].pk}
+    assert ranked_ids(exact) == ranked_ids(indexed)
+    assert set(ranked_ids(exact)) == {catalogue["spade"].pk, catalogue["trowel"].pk}
     assert [score for _, score in exact] == pytest.approx([score for _, score in indexed], abs=1e-6)
 
 

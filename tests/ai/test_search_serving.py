@@ -9,23 +9,14 @@ from ai.search import indexing, serving
 from ai.search.models import ProductEmbedding, SearchQuery
 from ai.search.serving import Filters
 from commerce.catalogue.models import Product
-from tests.factories import CustomerFactory, ProductFactory, embedding, indexed_catalogue, stored_event
+from tests.factories import CustomerFactory, ProductFactory, embedding, ranked_ids, stored_event
 from vitrine.log import FirstPerInterval
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def catalogue():
-    return indexed_catalogue()
-
-
-def ids(pairs):
-    return [pid for pid, _ in pairs]
-
-
 def test_reciprocal_rank_fusion_favours_items_ranked_high_in_several_lists():
-    fused = ids(serving.reciprocal_rank_fusion([[1, 2, 3], [3, 1, 4]], k=60))
+    fused = ranked_ids(serving.reciprocal_rank_fusion([[1, 2, 3], [3, 1, 4]], k=60))
     assert fused == [1, 3, 2, 4]  # 1 and 3 are in both lists; 1 ranks higher in them
     weighted = dict(serving.reciprocal_rank_fusion([[1], [2]], k=60, weights=[1.0, 0.5]))
     assert weighted[1] == pytest.approx(2 * weighted[2])  # a list's weight scales its contribution
@@ -40,7 +31,7 @@ def test_personalisation_lifts_near_ties_in_preferred_categories_but_not_clearly
     boosted = serving.personalise(ranked, [(coffee, 3.0), (garden, 1.0)])
 
     # then the near tie flips, the clearly worse match stays behind, and no preferences change nothing
-    assert ids(boosted) == [catalogue["dripper"].pk, catalogue["spade"].pk, catalogue["kettle"].pk]
+    assert ranked_ids(boosted) == [catalogue["dripper"].pk, catalogue["spade"].pk, catalogue["kettle"].pk]
     assert serving.personalise(ranked, []) == ranked
 
 
@@ -68,7 +59,7 @@ def test_hybrid_keeps_confident_keyword_order_and_leads_with_semantic_when_unsur
     assert method == "hybrid" and ranked[0][0] == p["kettle"].pk  # BM25's best stays first
     ranked, _, _ = serving.hybrid_rank("kettle for a zafu cushion")
     assert ranked[0][0] == p["dripper"].pk  # the keyword list is unsure: the semantic list leads
-    assert p["kettle"].pk in ids(ranked)
+    assert p["kettle"].pk in ranked_ids(ranked)
 
 
 def test_anonymous_results_are_cached_until_the_index_changes(catalogue, django_assert_num_queries):

@@ -4,18 +4,9 @@ from django.db import connection
 from ai.search import indexing, retrieval, vector_index
 from ai.search.models import SearchStatistics
 from ai.search.retrieval import Filters
-from tests.factories import indexed_catalogue
+from tests.factories import ranked_ids
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def catalogue():
-    return indexed_catalogue()
-
-
-def ids(pairs):
-    return [pid for pid, _ in pairs]
 
 
 def ivfflat_in_use() -> bool:
@@ -39,10 +30,10 @@ def test_at_scale_the_ivfflat_index_serves_the_same_neighbours(catalogue, monkey
     assert vector_index.refresh_vector_index() == 2 and ivfflat_in_use()
     assert retrieval.ivfflat_probes() == 2  # ≥ IVFFLAT_SCAN_ROWS vectors: every list of this small index
     from_ivfflat = retrieval.semantic_search(query)
-    assert ids(from_ivfflat) == ids(from_hnsw)
+    assert ranked_ids(from_ivfflat) == ranked_ids(from_hnsw)
     assert [score for _, score in from_ivfflat] == pytest.approx([score for _, score in from_hnsw], abs=1e-6)
     monkeypatch.setattr(retrieval, "EXACT_SEARCH_MAX_MATCHES", 0)  # the filtered query reads the index too
-    assert set(ids(retrieval.semantic_search("steel", filters=garden))) == {catalogue["spade"].pk,
+    assert set(ranked_ids(retrieval.semantic_search("steel", filters=garden))) == {catalogue["spade"].pk,
                                                                            catalogue["trowel"].pk}
 
     built = SearchStatistics.objects.get().vector_index_built_at
@@ -55,4 +46,5 @@ def test_at_scale_the_ivfflat_index_serves_the_same_neighbours(catalogue, monkey
     monkeypatch.setattr(vector_index, "IVFFLAT_MIN_PRODUCTS", 5)  # small again: HNSW serves
     assert vector_index.refresh_vector_index() == 0 and not ivfflat_in_use()
     assert retrieval.ivfflat_probes() == 0
-    assert set(ids(retrieval.semantic_search(query))) == set(ids(from_hnsw))  # the kettle's vector moved a little
+    # the kettle's vector moved a little
+    assert set(ranked_ids(retrieval.semantic_search(query))) == set(ranked_ids(from_hnsw))
