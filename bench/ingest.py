@@ -463,7 +463,7 @@ def aggregations(events: int, runs: int = 5) -> dict:
     from django.db import connection
 
     from commerce.catalogue.models import Category
-    from commerce.events import services
+    from commerce.events import queries as event_queries
 
     result: dict = {"events": events}
     with connection.cursor() as cursor:
@@ -480,15 +480,15 @@ def aggregations(events: int, runs: int = 5) -> dict:
             department = Category.objects.filter(parent=None).order_by("sort_order", "pk").first()
             some_categories = department.descendant_ids() if department else []
             queries = {
-                "product_demand (8 days; pricing's demand signals)": services.product_demand_query(AGG_END),
-                "preferred_categories (1 customer, 90 days)": services.preferred_categories_query(
+                "product_demand (8 days; pricing's demand signals)": event_queries.product_demand_query(AGG_END),
+                "preferred_categories (1 customer, 90 days)": event_queries.preferred_categories_query(
                     customer_id, AGG_END, 14, 90),
-                "recently_viewed (1 customer, 30 days)": services.recently_viewed_query(
+                "recently_viewed (1 customer, 30 days)": event_queries.recently_viewed_query(
                     AGG_END, customer_id, None, 30, 12),
-                "popular_products (all, 7 days)": services.popular_products_query(AGG_END, None, 7, 20),
+                "popular_products (all, 7 days)": event_queries.popular_products_query(AGG_END, None, 7, 20),
             }
             if some_categories:
-                queries["popular_products (1 department, 7 days)"] = services.popular_products_query(
+                queries["popular_products (1 department, 7 days)"] = event_queries.popular_products_query(
                     AGG_END, some_categories, 7, 20)
             timings = {}
             for label, (sql, params) in queries.items():

@@ -111,7 +111,7 @@ def inline_recommendations(customer_id: int | None, limit: int) -> list[tuple]:
     from ai.recommendations.models import RecommendationEmbedding, RecommendationModel
     from commerce.catalogue import services as catalogue
     from commerce.catalogue.models import Product
-    from commerce.events import services as events
+    from commerce.events import queries as events
 
     model = RecommendationModel.objects.filter(is_current=True).first()
     if model is None or not customer_id:

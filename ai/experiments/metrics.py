@@ -24,7 +24,7 @@ from django.utils import timezone
 from scipy import stats
 
 from ai.experiments.models import Experiment, Metric
-from commerce.events.services import (
+from commerce.events.queries import (
     exposed_per_variant,
     first_exposures_query,
     recommendation_engagement_per_variant,

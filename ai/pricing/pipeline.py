@@ -22,7 +22,7 @@ from ai.pricing.serving import BATCH_SIZE, allowed_now, held_prices, kill_switch
 from ai.pricing.training import latest_model
 from commerce.catalogue.models import Product, ProductVariant
 from commerce.catalogue.services import set_current_prices
-from commerce.events.services import product_demand_query
+from commerce.events.queries import product_demand_query
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from ai.pricing import demand_model
 from ai.pricing.models import DemandModel
 from commerce.catalogue.models import Product
-from commerce.events.services import daily_product_activity
+from commerce.events.queries import daily_product_activity
 
 logger = logging.getLogger(__name__)
 

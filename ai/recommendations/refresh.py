@@ -20,7 +20,7 @@ from ai.recommendations.models import CustomerRecommendations, RecommendationEmb
 from ai.recommendations.serving import CUSTOMER_KEY, VISITOR_KEY, ModelInfo, cached_list, current_model
 from ai.search import serving as search
 from commerce.catalogue.models import Product
-from commerce.events import services as events
+from commerce.events import queries as events
 from commerce.orders.models import CartLine
 
 VISITOR_TTL = 30 * 60  # an anonymous session's list: as long as a typical visit

@@ -18,7 +18,7 @@ from ai.common import CarouselStrategy
 from ai.recommendations.config import RecommenderSettings
 from ai.recommendations.models import CustomerRecommendations, ProductRecommendations, RecommendationModel
 from commerce.catalogue.models import Category, Product
-from commerce.events import services as events
+from commerce.events import queries as events
 
 CUSTOMER_KEY = "recs:customer:{}"
 VISITOR_KEY = "recs:visitor:{}"

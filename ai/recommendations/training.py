@@ -33,7 +33,7 @@ from ai.recommendations.models import (
 )
 from ai.recommendations.serving import CUSTOMER_KEY, MODEL_KEY, cached_list
 from commerce.catalogue.models import Product
-from commerce.events import services as events
+from commerce.events import queries as events
 from commerce.orders import services as orders
 
 logger = logging.getLogger(__name__)

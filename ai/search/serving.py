@@ -33,7 +33,8 @@ from ai.search.retrieval import (
     semantic_search,
 )
 from commerce.catalogue.models import Product
-from commerce.events.services import preferred_categories, record
+from commerce.events.queries import preferred_categories
+from commerce.events.services import record
 
 logger = logging.getLogger(__name__)
 cache_outages = logging.getLogger(settings.DJANGO_REDIS_LOGGER)

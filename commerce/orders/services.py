@@ -355,8 +355,8 @@ def co_purchases(since: dt.datetime, until: dt.datetime, count: int) -> dict[int
 def orders_after_exposure_query(*, exposed: str, visitor_links: str, as_of: dt.datetime) -> tuple[str, list]:
     """The outcomes of an experiment: each exposed shopper's orders placed after their exposure and
     before ``as_of``, cancelled ones left out. ``exposed`` names a relation (a CTE) of one row a shopper,
-    (unit, customer_id, anonymous_id, variant, exposed_at) (``commerce.events.services.first_exposures_query``);
-    ``visitor_links`` one of (customer_id, visitor_id) (``commerce.events.services.visitor_links_query``).
+    (unit, customer_id, anonymous_id, variant, exposed_at) (``commerce.events.queries.first_exposures_query``);
+    ``visitor_links`` one of (customer_id, visitor_id) (``commerce.events.queries.visitor_links_query``).
 
     A customer's orders are their own and the guest orders of every visitor id linked to them at login;
     an anonymous visitor's are the orders of its visitor id. UNION (with the order id) counts an order

@@ -4,7 +4,7 @@ import uuid
 import pytest
 from django.db import connection
 
-from commerce.events import partitions, services
+from commerce.events import partitions, queries, services
 from commerce.events.models import CustomerEvent
 from tests.factories import CategoryFactory
 
@@ -91,10 +91,10 @@ def realistic_event_history():
 
 
 AGGREGATIONS = {
-    "product demand": lambda: services.product_demand_query(NOW),
-    "preferred categories": lambda: services.preferred_categories_query(1, NOW, 14, 90),
-    "recently viewed": lambda: services.recently_viewed_query(NOW, 1, None, 30, 12),
-    "popular": lambda: services.popular_products_query(NOW, [1, 2], 7, 20),
+    "product demand": lambda: queries.product_demand_query(NOW),
+    "preferred categories": lambda: queries.preferred_categories_query(1, NOW, 14, 90),
+    "recently viewed": lambda: queries.recently_viewed_query(NOW, 1, None, 30, 12),
+    "popular": lambda: queries.popular_products_query(NOW, [1, 2], 7, 20),
 }
 # PostgreSQL names each partition's copy of an index <partition>_<columns>_idx, cut at 63 characters.
 BY_TYPE, BY_CUSTOMER, BY_PRODUCT = "y2026m11_event_type_created_at_idx", "_customer_id_event_type_creat", \

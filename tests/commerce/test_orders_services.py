@@ -8,7 +8,8 @@ from django.db import connection
 from django.utils import timezone
 
 from commerce.catalogue.models import Product
-from commerce.events.services import first_exposures_query, link_visitor, store_events, visitor_links_query
+from commerce.events.queries import first_exposures_query, visitor_links_query
+from commerce.events.services import link_visitor, store_events
 from commerce.orders.models import Cart, CartLine, LineItem, Order, Return
 from commerce.orders.services import (
     CartError,

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from commerce.catalogue.models import Product
 from commerce.customers.models import Customer
-from commerce.events import partitions, services
+from commerce.events import partitions, queries
 from commerce.events.models import CustomerEvent, EventType, VisitorLink
 from commerce.orders.models import LineItem, Order, Return
 from tests.factories import CategoryFactory, ProductFactory
@@ -96,7 +96,7 @@ def test_customers_have_concentrated_tastes(catalogue):
     shares = []
     customer_ids = set(simulated_events().exclude(customer_id=None).values_list("customer_id", flat=True))
     for customer_id in customer_ids:
-        weights = [w for _, w in services.preferred_categories(customer_id, limit=6)]
+        weights = [w for _, w in queries.preferred_categories(customer_id, limit=6)]
         if weights:
             shares.append(weights[0] / sum(weights))
     assert len(shares) >= 20
