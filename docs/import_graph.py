@@ -36,7 +36,7 @@ def group_of(module: str, write_side: list[str]) -> str:
     if parts[0] == "commerce" and len(parts) > 1:
         return ".".join(parts[:2])
     if parts[0] == "ai" and len(parts) > 1:
-        if parts[1] in ("common", "embeddings", "dashboard"):
+        if parts[1] in ("common", "embeddings", "embedding_export", "dashboard"):
             return ".".join(parts[:2])
         if any(module == w or module.startswith(w + ".") for w in write_side):
             return f"ai.{parts[1]} · write"

@@ -181,6 +181,66 @@ def indexed_catalogue() -> dict[str, Product]:
     return products
 
 
+def spelling_catalogue() -> dict[str, Product]:
+    """Products whose words are one or two edits from a misspelling ("lether") and from real words the
+    shop does not sell ("boots" → book, "lovers" → cover, "toaster" → roaster, "plorth" → north), indexed
+    with fresh term statistics. The best "leather wallet" match is sold out."""
+    from ai.search import indexing
+
+    accessories, home = CategoryFactory(name="Accessories"), CategoryFactory(name="Home")
+    products = {
+        "wallet": ProductFactory(title="Leather Wallet", category=accessories, stock=0,
+                                 description="Slim.", attributes={"material": "leather"}),
+        "bifold": ProductFactory(title="Leather Bifold Wallet", category=accessories,
+                                 description="Eight card slots and a coin pocket, in vegetable-tanned hide.",
+                                 attributes={"material": "leather"}),
+        "canvas": ProductFactory(title="Canvas Zip Wallet", category=accessories,
+                                 description="Waxed cotton with a brass zip.", attributes={"material": "canvas"}),
+        "book": ProductFactory(title="Cookery Book", category=home, description="Recipes for every season.",
+                               attributes={}),
+        "cover": ProductFactory(title="Linen Cushion Cover", category=home, description="Stonewashed linen.",
+                                attributes={"material": "linen"}),
+        "roaster": ProductFactory(title="Stovetop Coffee Roaster", category=home,
+                                  description="Roast green beans at home.", attributes={"material": "steel"}),
+        "north": ProductFactory(title="North Coast Print", category=home, description="A giclée print of the "
+                                "Northumberland coast.", attributes={}),
+    }
+    indexing.index_products([p.pk for p in products.values()])
+    indexing.refresh_term_statistics()
+    return products
+
+
+class SynonymFactory(factory.django.DjangoModelFactory):
+    """An enabled two-way group, "sofa, couch, settee" (terms as ``Synonym.clean`` stores them)."""
+
+    class Meta:
+        model = "search.Synonym"
+
+    kind = "two_way"
+    terms = "sofa, couch, settee"
+    targets = ""
+
+
+class QueryRuleFactory(factory.django.DjangoModelFactory):
+    """An enabled, always-live rule for the exact query "coffee" that pins nothing yet: give it an
+    ``action`` and what the action needs (``products=[…]`` for pins, hides and buries)."""
+
+    class Meta:
+        model = "search.QueryRule"
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Rule {n}")
+    query = "coffee"
+    action = "pin"
+    position = 1
+
+    @factory.post_generation
+    def products(self, create, extracted, **kwargs):
+        if extracted:
+            self.products = extracted
+            self.save()
+
+
 class ExperimentFactory(factory.django.DjangoModelFactory):
     """A running 50/50 carousel experiment: control "a" trending, "b" personalised."""
 

@@ -318,6 +318,8 @@ SPECTACULAR_SETTINGS = {
 
 VITRINE_CURRENCY = os.environ.get("VITRINE_CURRENCY", "GBP")
 VITRINE_PRODUCTS_PER_PAGE = 24
+# Search ranks sold-out products after in-stock ones (docs/search.md); False keeps relevance order alone.
+VITRINE_SEARCH_SOLD_OUT_LAST = env_bool("VITRINE_SEARCH_SOLD_OUT_LAST", True)
 # How much each behaviour says about interest; returns subtract. Read by aggregations and training.
 VITRINE_EVENT_WEIGHTS = {"view": 1.0, "add_to_cart": 4.0, "purchase": 10.0, "return": -10.0}
 VITRINE_EVENT_RETENTION_MONTHS = int(os.environ.get("VITRINE_EVENT_RETENTION_MONTHS", "24"))

@@ -5,6 +5,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ai.search.rules import redirect_for
 from ai.search.serving import MAX_QUERY_LENGTH, Filters
 from ai.search.storefront import shopper_search
 from commerce.catalogue.models import Category, Product
@@ -22,6 +23,8 @@ class SearchParamsSerializer(serializers.Serializer):
     min_price = MoneyField(required=False, help_text="Only products at this price or more.")
     max_price = MoneyField(required=False, help_text="Only products at this price or less.")
     in_stock = serializers.BooleanField(required=False, default=False, help_text="Only products in stock.")
+    exact = serializers.BooleanField(required=False, default=False,
+                                     help_text="Search the query as typed: no typo correction.")
     limit = serializers.IntegerField(required=False, min_value=1, max_value=50, default=24,
                                      help_text="How many results at most.")
 
@@ -57,12 +60,18 @@ class SearchResultSerializer(serializers.Serializer):
 
 
 class SearchResponseSerializer(serializers.Serializer):
-    query = serializers.CharField(help_text="The query as searched: trimmed, lower-case.")
+    query = serializers.CharField(help_text="The query as typed, trimmed and lower-cased.")
+    corrected_query = serializers.CharField(allow_null=True, help_text=(
+        "The query as searched when misspelt words were corrected (null otherwise): show it, with a link "
+        "that searches `query` again with `exact`."))
     method = serializers.ChoiceField(choices=["hybrid", "keyword"], help_text=(
         "`hybrid`: keyword and semantic results fused; `keyword`: keyword results only."))
     corrected_terms = serializers.DictField(child=serializers.CharField(),
                                             help_text="Each misspelt word of the query → the word searched instead.")
     query_id = serializers.IntegerField(allow_null=True, help_text="The logged search (its clicks are tracked).")
+    redirect = serializers.CharField(allow_null=True, help_text=(
+        "Where the shop sends a shopper who searches for this (a merchandiser's rule: a page's path or a "
+        "URL), null otherwise: go there rather than show `results`."))
     results = SearchResultSerializer(many=True)
 
 
@@ -82,9 +91,12 @@ class SearchView(APIView):
         summary="Search the catalogue",
         description=(
             "The search page's hybrid search as JSON: the best matching active products for `q`, optionally "
-            "filtered by category, price range (in the shop's currency) and stock. Misspelt words may be "
-            "corrected (`corrected_terms`); the search is logged and `query_id` identifies it. An unknown "
-            "category, or `min_price` above `max_price`, is a 400."
+            "filtered by category, price range (in the shop's currency) and stock; in-stock products rank "
+            "before sold-out ones. Misspelt words may be corrected (`corrected_query`, `corrected_terms`) "
+            "unless `exact` is set. A query nothing in the catalogue matches gets no results (an empty "
+            "list). The search is logged and `query_id` identifies it. An unknown category, or "
+            "`min_price` above `max_price`, is a 400. Merchandisers' query rules may pin, hide, bury or boost "
+            "results, or name a page to go to instead (`redirect`)."
         ),
         parameters=[SearchParamsSerializer],
         responses={200: SearchResponseSerializer, 400: BAD_REQUEST},
@@ -93,8 +105,10 @@ class SearchView(APIView):
         params = SearchParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         results = shopper_search(request._request, params.validated_data["q"], filters=params.filters(),
-                                 limit=params.validated_data["limit"])
+                                 limit=params.validated_data["limit"], exact=params.validated_data["exact"])
         return Response(SearchResponseSerializer({
-            "query": results.query, "method": results.method, "corrected_terms": results.corrected_terms,
-            "query_id": results.query_log_id, "results": result_rows(results, price_list_for(request._request)),
+            "query": results.query, "corrected_query": results.corrected_query, "method": results.method,
+            "corrected_terms": results.corrected_terms,
+            "query_id": results.query_log_id, "redirect": redirect_for(results.query),
+            "results": result_rows(results, price_list_for(request._request)),
         }).data)

@@ -2,6 +2,8 @@
 term statistics. Runs in Celery tasks, management commands and benchmarks, never in a request."""
 
 import hashlib
+import math
+from typing import NamedTuple
 
 from django.core.cache import cache
 from django.db import connection, transaction
@@ -9,7 +11,7 @@ from django.utils import timezone
 
 from ai import embeddings
 from ai.search.models import ProductEmbedding, SearchDocument, SearchPosting, SearchStatistics, SearchTerm
-from ai.search.retrieval import BM25_B, BM25_K1, CORPUS_STATS_KEY, FIELD_WEIGHTS, INDEX_VERSION_KEY, cache_key
+from ai.search.retrieval import BM25_B, BM25_K1, CORPUS_STATS_KEY, FIELD_WEIGHTS, bump_index_version, cache_key
 from commerce.catalogue.models import Category, Product
 
 _WEIGHT_CASE = "CASE w " + " ".join(f"WHEN '{w}' THEN {v}" for w, v in FIELD_WEIGHTS.items()) + " END"
@@ -123,33 +125,45 @@ def _impact_average_length(cursor, ids: list[int]) -> float:
     return float(cursor.fetchone()[0]) or 1.0
 
 
-def refresh_term_statistics() -> int:
-    """Rebuild document frequencies (idf, typo vocabulary) and the corpus figures from the postings;
-    recompute every posting's impact if the average document length drifted by more than
-    ``IMPACT_DRIFT`` since they were computed. Returns the vocabulary size."""
+class TermStatistics(NamedTuple):
+    vocabulary: int  # distinct indexed terms
+    changed: bool  # whether any figure BM25 or typo correction reads changed (the index version was bumped)
+
+
+def refresh_term_statistics() -> TermStatistics:
+    """Bring document frequencies (idf, typo vocabulary) and the corpus figures up to date with the
+    postings; recompute every posting's impact if the average document length drifted by more than
+    ``IMPACT_DRIFT`` since they were computed. Only terms whose count changed are written, so a refresh
+    that finds the catalogue as it was writes no term and leaves the index version (and every cached
+    result list) alone."""
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {TERMS}")
-        cursor.execute(f"INSERT INTO {TERMS} (term, document_count) "
-                       f"SELECT term, count(*) FROM {POSTINGS} GROUP BY term")
-        vocabulary = cursor.rowcount
+        stats, _ = SearchStatistics.objects.select_for_update().get_or_create(pk=1)  # one refresh at a time
+        cursor.execute(
+            f"""WITH fresh AS MATERIALIZED (SELECT term, count(*) AS document_count FROM {POSTINGS} GROUP BY term),
+                gone AS (DELETE FROM {TERMS} t WHERE NOT EXISTS (SELECT FROM fresh f WHERE f.term = t.term)
+                         RETURNING 1),
+                counted AS (UPDATE {TERMS} t SET document_count = f.document_count FROM fresh f
+                            WHERE f.term = t.term AND t.document_count <> f.document_count RETURNING 1),
+                added AS (INSERT INTO {TERMS} (term, document_count)
+                          SELECT term, document_count FROM fresh f
+                          WHERE NOT EXISTS (SELECT FROM {TERMS} t WHERE t.term = f.term) RETURNING 1)
+                SELECT (SELECT count(*) FROM fresh),
+                       (SELECT count(*) FROM gone) + (SELECT count(*) FROM counted) + (SELECT count(*) FROM added)"""
+        )
+        vocabulary, terms_written = cursor.fetchone()
         cursor.execute(f"SELECT count(*), coalesce(avg(length), 0) FROM {DOCUMENTS}")
         documents, average = cursor.fetchone()
-        stats, _ = SearchStatistics.objects.select_for_update().get_or_create(pk=1)
         previous = stats.impact_average_length
-        if average and (not previous or abs(average - previous) / previous > IMPACT_DRIFT):
+        reweighted = bool(average and (not previous or abs(average - previous) / previous > IMPACT_DRIFT))
+        if reweighted:
             cursor.execute(f"UPDATE {POSTINGS} SET impact = {_impact_sql('document_length')}", [average])
             stats.impact_average_length = average
+        # avg() over floats may differ in its last bits between runs: a change is one beyond rounding.
+        changed = bool(terms_written or reweighted or documents != stats.documents
+                       or not math.isclose(average, stats.average_length, rel_tol=1e-9))
         stats.documents, stats.average_length, stats.refreshed_at = documents, average, timezone.now()
         stats.save()
-    cache.delete(cache_key(CORPUS_STATS_KEY))
-    bump_index_version()
-    return vocabulary
-
-
-def bump_index_version() -> None:
-    """Cached result lists include this version (``serving.version``), so any re-index retires them all
-    at once."""
-    try:
-        cache.incr(cache_key(INDEX_VERSION_KEY))
-    except ValueError:
-        cache.set(cache_key(INDEX_VERSION_KEY), 1, None)
+    if changed:
+        cache.delete(cache_key(CORPUS_STATS_KEY))
+        bump_index_version()
+    return TermStatistics(vocabulary, changed)

@@ -4,6 +4,7 @@ exact under narrow filters). ``serving`` fuses and serves their lists; indexing 
 
 Queries read the index tables, a cached query embedding and cached corpus statistics."""
 
+import functools
 import hashlib
 import math
 import re
@@ -15,6 +16,7 @@ from django.db import connection, transaction
 
 from ai import embeddings
 from ai.common import vector_literal
+from ai.search import synonyms
 from ai.search.models import (
     EMBEDDING_DIMENSIONS,
     ProductEmbedding,
@@ -38,6 +40,10 @@ BM25_K1, BM25_B = 1.2, 0.75
 # Measured (bench/search.py, 100k products): ... per query term read in impact order.
 POSTINGS_PER_TERM = 10_000
 TYPO_CANDIDATE_SIMILARITY = 0.2
+# Semantic candidates count as evidence only from this cosine similarity: below it a query matches
+# nothing ("xyzzy qwfp plorth" reaches 0.26 on the demo catalogue). Calibrated on relevant and nonsense
+# query–product pairs (docs/search.md, "Queries nothing matches"; `python -m bench search_calibration`).
+SEMANTIC_SIMILARITY_FLOOR = 0.3
 
 # Vectors scanned per query (probes × rows per list). Measured at 100k products, 2,000 lists, recall@50
 # over three k-means builds and two query sets / semantic_search p50 (load ≈ 2.3, 2 cores): 6,000 →
@@ -58,6 +64,15 @@ def cache_key(name: str) -> str:
     """Cache keys of index-derived data carry the database name: a scratch evaluation database and
     the shop share Redis, never each other's statistics or results."""
     return f"search:{connection.settings_dict['NAME']}:{name}"
+
+
+def bump_index_version() -> None:
+    """Cached result lists and curated lists carry the index version (``serving.version``): bumping it
+    retires them all at once (a re-index, a new vector index, a synonym or query rule saved)."""
+    try:
+        cache.incr(cache_key(INDEX_VERSION_KEY))
+    except ValueError:  # never bumped yet
+        cache.set(cache_key(INDEX_VERSION_KEY), 1, None)
 
 
 @dataclass(frozen=True)
@@ -135,9 +150,26 @@ def edit_distance(a: str, b: str) -> int:
     return previous[-1]
 
 
+@functools.cache
+def dictionary_stems() -> frozenset[str]:
+    """The stems of the words of the encoder's vocabulary (``embeddings.vocabulary``, ≈ 20,000 common
+    words), stemmed as queries are: one statement, once per process."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT DISTINCT t.lexeme FROM unnest(%s::text[]) AS w, unnest(to_tsvector('english', w)) AS t",
+                       [sorted(embeddings.vocabulary())])
+        return frozenset(row[0] for row in cursor.fetchall())
+
+
 def _correct(cursor, term: str) -> str | None:
-    """The indexed term a misspelt one most likely meant: trigram candidates, then the smallest edit
-    distance (1 for short words, 2 from 6 letters), then the commonest."""
+    """The indexed term a misspelt one most likely meant, or None unless that is a confident guess.
+
+    A real word the catalogue lacks ("boots", "lovers": a stem of a word in the encoder's vocabulary,
+    ``dictionary_stems``) is no typo, and is left to semantic search (or no result). Otherwise: trigram
+    candidates with the same first letter (typos rarely hit it: "toaster" is not "roaster", "plorth" not
+    "north") within the edit distance allowed (1 for short words, 2 from 6 letters), the closest, then
+    the commonest. Calibrated in docs/search.md ("Typo correction")."""
+    if term in dictionary_stems():
+        return None
     cursor.execute("SET LOCAL pg_trgm.similarity_threshold = %s", [TYPO_CANDIDATE_SIMILARITY])
     cursor.execute(
         f"SELECT term, document_count FROM {SearchTerm._meta.db_table} WHERE term %% %s "
@@ -145,13 +177,16 @@ def _correct(cursor, term: str) -> str | None:
         [term, term],
     )
     allowed = 1 if len(term) < 6 else 2
-    scored = [(edit_distance(term, candidate), -count, candidate) for candidate, count in cursor.fetchall()]
+    scored = [(edit_distance(term, candidate), -count, candidate) for candidate, count in cursor.fetchall()
+              if candidate[0] == term[0]]
     scored = [entry for entry in scored if entry[0] <= allowed]
     return min(scored)[2] if scored else None
 
 
-def query_terms(query: str) -> tuple[list[str], dict[str, str]]:
-    """The query's stemmed terms, with unknown ones replaced by the closest indexed term (typos).
+def query_terms(query: str, *, correct: bool = True) -> tuple[list[str], dict[str, str]]:
+    """The query's stemmed terms, with unknown ones replaced by the closest indexed term (typos) unless
+    ``correct`` is False (the shopper asked for the query as typed), followed by the terms merchandisers'
+    synonyms add (``synonyms.expand``; those words are never corrected).
 
     Returns (terms, {typed term: corrected term})."""
     with transaction.atomic(), connection.cursor() as cursor:
@@ -159,18 +194,47 @@ def query_terms(query: str) -> tuple[list[str], dict[str, str]]:
         terms = [row[0] for row in cursor.fetchall()]
         if not terms:
             return [], {}
+        terms, synonymous = synonyms.expand(terms)
         # One index probe per term (not every posting of a common term).
         cursor.execute("SELECT t FROM unnest(%s::text[]) AS t WHERE EXISTS "
                        f"(SELECT 1 FROM {SearchPosting._meta.db_table} WHERE term = t)", [terms])
-        known = {row[0] for row in cursor.fetchall()}
+        known = {row[0] for row in cursor.fetchall()} | synonymous  # a merchandiser's word is no typo
         corrections = {}
         for term in terms:
-            if term not in known and len(term) >= 4 and (corrected := _correct(cursor, term)):
+            if correct and term not in known and len(term) >= 4 and (corrected := _correct(cursor, term)):
                 corrections[term] = corrected
     return [corrections.get(t, t) for t in terms], corrections
 
 
-def keyword_search(query: str, *, filters: Filters = NO_FILTERS, limit: int = CANDIDATES
+def corrected_query(query: str, corrections: dict[str, str]) -> str:
+    """The query as searched after typo correction, in words a shopper reads (the corrections are stems:
+    "kettl"): each misspelt word is replaced by the word nearest to it (edit distance) of those stemming
+    to its correction in the texts of the products that term matches best. One query, run only when
+    something was corrected."""
+    words = query.split()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH typed AS (SELECT ord, w, array_to_string(tsvector_to_array(to_tsvector('english', w)), ' ') AS term
+                               FROM unnest(%s::text[]) WITH ORDINALITY AS t(w, ord)),
+                     fixes AS (SELECT * FROM unnest(%s::text[], %s::text[]) AS f(typed, fixed))
+                SELECT typed.ord, typed.w, fixes.fixed, array(
+                    SELECT DISTINCT x.word
+                    FROM (SELECT product_id FROM {SearchPosting._meta.db_table} WHERE term = fixes.fixed
+                          ORDER BY impact DESC LIMIT 3) AS best
+                    JOIN {Product._meta.db_table} p ON p.id = best.product_id
+                    JOIN {Category._meta.db_table} c ON c.id = p.category_id,
+                    regexp_split_to_table(lower(concat_ws(' ', p.title, c.name, p.description, p.attributes::text)),
+                                          '[^[:alpha:]]+') AS x(word)
+                    WHERE array_to_string(tsvector_to_array(to_tsvector('english', x.word)), ' ') = fixes.fixed)
+                FROM typed JOIN fixes ON fixes.typed = typed.term""",
+            [words, list(corrections), list(corrections.values())],
+        )
+        for ordinal, typed, fixed, spelt in cursor.fetchall():
+            words[ordinal - 1] = min(spelt, key=lambda word: (edit_distance(typed, word), word), default=fixed)
+    return " ".join(words)
+
+
+def keyword_search(query: str, *, filters: Filters = NO_FILTERS, limit: int = CANDIDATES, correct: bool = True
                    ) -> tuple[list[tuple[int, float]], dict[str, str]]:
     """BM25 (OR semantics: any query term matches) over field-weighted, impact-ordered postings.
 
@@ -178,8 +242,9 @@ def keyword_search(query: str, *, filters: Filters = NO_FILTERS, limit: int = CA
     ``POSTINGS_PER_TERM`` strongest postings are read (top-k by impact: a product below that for a
     broad, low-idf term loses at most idf × the k-th impact), so a query costs the same whatever its
     terms' document frequencies; the product table is joined afterwards for the few inactive ones.
-    With filters every posting is read, since the filters may exclude the strongest ones."""
-    terms, corrections = query_terms(query)
+    With filters every posting is read, since the filters may exclude the strongest ones. ``correct``:
+    see ``query_terms``."""
+    terms, corrections = query_terms(query, correct=correct)
     if not terms:
         return [], corrections
     documents, _ = corpus_stats()

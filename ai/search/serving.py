@@ -14,19 +14,22 @@ import numpy as np
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
 from ai.common import vector_literal
+from ai.search import rules as query_rules
 from ai.search.models import ProductEmbedding, SearchQuery
 from ai.search.retrieval import (
     CANDIDATES,
     INDEX_VERSION_KEY,
     NO_FILTERS,
+    SEMANTIC_SIMILARITY_FLOOR,
     Filters,
     cache_key,
+    corrected_query,
     keyword_confidence,
     keyword_search,
     normalize_query,
@@ -41,13 +44,15 @@ cache_outages = logging.getLogger(settings.DJANGO_REDIS_LOGGER)
 
 MAX_QUERY_LENGTH = 512
 ANONYMOUS_RESULTS_TTL = 300
+POPULAR_QUERIES_TTL = 600
 CURATED_RESULTS_TTL = 3600  # a fixed query's results change only with the index (its version is in the key)
 # A Redis set (under ``cache_key``) of the curated queries pages found no list for; a beat task runs them.
 CURATED_WANTED_KEY = "curated-wanted"
 
 
 def version() -> str:
-    """The search index version: bumped by every (re-)index, so keys that carry it retire at once."""
+    """The search index version: bumped whenever (re-)indexing or a statistics refresh changed the index,
+    so keys that carry it retire at once."""
     return str(cache.get(cache_key(INDEX_VERSION_KEY), 0))
 
 
@@ -58,6 +63,7 @@ class SearchResults:
     scores: list[float]
     method: str
     corrected_terms: dict[str, str] = field(default_factory=dict)
+    corrected_query: str | None = None  # the query as searched when a typo was corrected
     query_log_id: int | None = None
 
 
@@ -100,13 +106,16 @@ def personalise(ranked: list[tuple[int, float]], preferences: list[tuple[int, fl
     return sorted(boosted, key=lambda item: (-item[1], item[0]))
 
 
-def hybrid_rank(query: str, *, filters: Filters = NO_FILTERS, limit: int = 24
+def hybrid_rank(query: str, *, filters: Filters = NO_FILTERS, limit: int = 24, correct: bool = True
                 ) -> tuple[list[tuple[int, float]], dict[str, str], str]:
     """Keyword and semantic candidates fused by weighted RRF, weighted by the keyword list's confidence
-    (``KEYWORD_CONFIDENCE``). If the encoder fails, keyword only."""
-    keyword, corrections = keyword_search(query, filters=filters)
+    (``KEYWORD_CONFIDENCE``). If the encoder fails, keyword only. Only evidence counts: keyword candidates
+    match a query term, semantic ones reach ``SEMANTIC_SIMILARITY_FLOOR``, so a query nothing in the
+    catalogue matches gets no results rather than the nearest products. ``correct``: see ``query_terms``."""
+    keyword, corrections = keyword_search(query, filters=filters, correct=correct)
     try:
-        semantic = semantic_search(query, filters=filters)
+        semantic = [(pid, similarity) for pid, similarity in semantic_search(query, filters=filters)
+                    if similarity >= SEMANTIC_SIMILARITY_FLOOR]
     except Exception:  # the page must render: degrade to keyword search and say so in the logs
         logger.exception("semantic search failed; serving keyword results for %r", query)
         return keyword[:limit], corrections, "keyword"
@@ -123,16 +132,18 @@ def hybrid_rank(query: str, *, filters: Filters = NO_FILTERS, limit: int = 24
 
 
 def search(query: str, *, customer_id: int | None = None, visitor_id=None, filters: Filters = NO_FILTERS,
-           limit: int = 24, log: bool = True, keyword_only: bool = False,
-           experiments: dict[str, str] | None = None) -> SearchResults:
+           limit: int = 24, log: bool = True, keyword_only: bool = False, exact: bool = False,
+           experiments: dict[str, str] | None = None, rules: list[query_rules.Rule] | None = None) -> SearchResults:
     """What the search page and API serve: hybrid results, personalised for known customers,
     cached for anonymous shoppers, and logged. ``keyword_only`` and ``experiments`` come from a
     running search experiment (``ai.experiments.serving.search_options``): keyword-only results are
-    never cached, and the logged search event carries the variant."""
+    never cached, and the logged search event carries the variant. ``exact``: no typo correction (the
+    shopper chose "search instead for" the query as typed). Merchandisers' query rules apply last: the live
+    ones, or ``rules`` (the admin's preview; such results are never cached)."""
     query = normalize_query(query)[:MAX_QUERY_LENGTH]
     results_key = None
-    if customer_id is None and not keyword_only:
-        results_key = results_cache_key("results", query, filters, limit)
+    if customer_id is None and not keyword_only and rules is None:
+        results_key = results_cache_key("results-exact" if exact else "results", query, filters, limit)
         cached = cache.get(results_key)
         if cached is not None:
             results = SearchResults(**cached)
@@ -140,16 +151,20 @@ def search(query: str, *, customer_id: int | None = None, visitor_id=None, filte
                 results.query_log_id = _log(results, customer_id, visitor_id, experiments)
             return results
     if keyword_only:
-        ranked, corrections = keyword_search(query, filters=filters)
+        ranked, corrections = keyword_search(query, filters=filters, correct=not exact)
         method = "keyword"
     else:
-        ranked, corrections, method = hybrid_rank(query, filters=filters, limit=max(limit, CANDIDATES))
+        ranked, corrections, method = hybrid_rank(query, filters=filters, limit=max(limit, CANDIDATES),
+                                                  correct=not exact)
     if customer_id is not None:
         ranked = personalise(ranked, preferred_categories(customer_id))
-    ranked = ranked[:limit]
+    if settings.VITRINE_SEARCH_SOLD_OUT_LAST:
+        ranked = sold_out_last(ranked)
+    ranked = query_rules.apply(query, ranked, filters=filters, rules=rules).ranked[:limit]
     results = SearchResults(query=query, product_ids=[pid for pid, _ in ranked],
                             scores=[round(score, 6) for _, score in ranked], method=method,
-                            corrected_terms=corrections)
+                            corrected_terms=corrections,
+                            corrected_query=corrected_query(query, corrections) if corrections else None)
     if results_key is not None and method == "hybrid":
         cache.set(results_key, {k: v for k, v in results.__dict__.items() if k != "query_log_id"},
                   ANONYMOUS_RESULTS_TTL)
@@ -158,11 +173,21 @@ def search(query: str, *, customer_id: int | None = None, visitor_id=None, filte
     return results
 
 
+def sold_out_last(ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """In-stock products first, then sold-out ones, each group in its ranked order (a stable sort): a
+    shopper can buy the first results. ``VITRINE_SEARCH_SOLD_OUT_LAST`` turns it off."""
+    if not ranked:
+        return ranked
+    sold_out = set(Product.objects.filter(pk__in=[pid for pid, _ in ranked], stock=0).values_list("pk", flat=True))
+    return sorted(ranked, key=lambda item: item[0] in sold_out)
+
+
 def results_cache_key(kind: str, query: str, filters: Filters, limit: int) -> str:
     """The cache key of a result list (``kind``: anonymous results, curated lists); it carries the index
-    version, so any re-index retires them all at once."""
+    version, so any re-index retires them all at once, and the live query rules' fingerprint, so a rule's
+    window opening or closing does too."""
     digest = hashlib.sha1(repr((normalize_query(query), filters, limit)).encode()).hexdigest()
-    return cache_key(f"{kind}:{version()}:{digest}")
+    return cache_key(f"{kind}:{version()}:{query_rules.fingerprint()}:{digest}")
 
 
 def _curated_kind(keyword_only: bool) -> str:
@@ -175,6 +200,20 @@ def curated_results(query: str, filters: Filters = NO_FILTERS, limit: int = 12, 
     On a miss (never run, or retired by a re-index) the query is marked wanted, for the beat task
     ``refresh_wanted_curated_results`` to run once for every later shopper, and the answer is None.
     ``keyword_only``: the list of a search experiment's keyword-only variant."""
+    return _cached_curated(query, filters, limit, keyword_only)
+
+
+def curated_version(query: str, filters: Filters = NO_FILTERS, limit: int = 12, *,
+                    keyword_only: bool = False) -> str:
+    """Which list ``curated_results`` gives now, for the keys of HTML made from it: "pending" while there
+    is none (asked for, as ``curated_results`` asks), else a digest of its ids. HTML rendered without
+    the list is retired the moment the beat task caches it, and a re-index that leaves the list as it
+    was retires nothing."""
+    ids = _cached_curated(query, filters, limit, keyword_only)
+    return "pending" if ids is None else hashlib.sha1(json.dumps(ids).encode()).hexdigest()[:16]
+
+
+def _cached_curated(query: str, filters: Filters, limit: int, keyword_only: bool) -> list[int] | None:
     ids = cache.get(results_cache_key(_curated_kind(keyword_only), query, filters, limit))
     if ids is None:
         _want(json.dumps({"query": query, "filters": asdict(filters), "limit": limit, "keyword_only": keyword_only},
@@ -201,12 +240,13 @@ def take_wanted_curated_results(count: int) -> list[dict]:
 
 def refresh_curated_results(query: str, filters: Filters = NO_FILTERS, limit: int = 12, *,
                             keyword_only: bool = False) -> list[int]:
-    """Run a fixed query (hybrid, or BM25 alone; as an anonymous shopper sees it, not logged) and cache
-    its ids."""
+    """Run a fixed query (hybrid, or BM25 alone; as an anonymous shopper sees it, not logged, query rules
+    applied) and cache its ids."""
     if keyword_only:
         ranked, _ = keyword_search(normalize_query(query), filters=filters, limit=limit)
     else:
         ranked, _, _ = hybrid_rank(normalize_query(query), filters=filters, limit=limit)
+    ranked = query_rules.apply(normalize_query(query), ranked, filters=filters).ranked
     ids = [pid for pid, _ in ranked[:limit]]
     cache.set(results_cache_key(_curated_kind(keyword_only), query, filters, limit), ids, CURATED_RESULTS_TTL)
     return ids
@@ -223,6 +263,22 @@ def _log(results: SearchResults, customer_id, visitor_id, experiments: dict[str,
     record("search", customer_id=customer_id, visitor_id=visitor_id, query=results.query, surface="search",
            quantity=len(results.product_ids), experiments=experiments)
     return entry.pk
+
+
+def popular_queries(count: int = 5, *, days: int = 30) -> list[str]:
+    """The queries of the last ``days`` that found something, most clicked (then most searched) first:
+    what to suggest when a search finds nothing. Cached for 10 minutes, so zero-result pages do not
+    aggregate the log each time."""
+    key = cache_key(f"popular-queries:{count}:{days}")
+    queries = cache.get(key)
+    if queries is None:
+        since = timezone.now() - datetime.timedelta(days=days)
+        queries = list(
+            SearchQuery.objects.filter(created_at__gte=since, result_count__gt=0).values("normalized")
+            .annotate(clicks=Count("pk", filter=Q(clicked_product__isnull=False)), searches=Count("pk"))
+            .order_by("-clicks", "-searches", "normalized").values_list("normalized", flat=True)[:count])
+        cache.set(key, queries, POPULAR_QUERIES_TTL)
+    return queries
 
 
 def record_click(query_log_id: int, product_id: int, *, visitor_id=None) -> bool:

@@ -12,10 +12,11 @@ from commerce.customers.experiments import price_list_for
 from commerce.customers.services import customer_for
 
 
-def shopper_search(request: HttpRequest, query: str, *, filters: Filters, limit: int) -> SearchResults:
+def shopper_search(request: HttpRequest, query: str, *, filters: Filters, limit: int, exact: bool = False
+                   ) -> SearchResults:
     record_search_exposure(request)
     customer = customer_for(request.user)
     return search(query, customer_id=customer.pk if customer else None,
                   visitor_id=getattr(request, "visitor_id", None),
-                  filters=replace(filters, price_list=price_list_for(request)), limit=limit,
+                  filters=replace(filters, price_list=price_list_for(request)), limit=limit, exact=exact,
                   **search_options(request))

@@ -64,7 +64,8 @@ def reembed_missing_products():
 def refresh_search_statistics():
     """Beat: rebuild BM25 document frequencies and the typo-correction vocabulary; build, rebuild or drop
     the IVFFlat index as the catalogue grows or changes (a drift check when nothing is due, ≈ 20 ms at
-    100k products)."""
+    100k products). Each bumps the index version only when it changed something, so a quiet catalogue
+    keeps its cached result and curated lists."""
     from ai.search import indexing, vector_index
 
     indexing.refresh_term_statistics()

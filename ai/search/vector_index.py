@@ -7,7 +7,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from ai.search.models import EMBEDDING_DIMENSIONS, ProductEmbedding, SearchStatistics
-from ai.search.retrieval import VECTOR_INDEX_SHAPE_KEY, cache_key
+from ai.search.retrieval import VECTOR_INDEX_SHAPE_KEY, bump_index_version, cache_key
 
 # Semantic search's index. HNSW (model Meta) misses most true neighbours of short shopper queries
 # ("studio", "natural") at scale: their vectors lie far from every product vector, and the greedy graph
@@ -66,4 +66,5 @@ def refresh_vector_index() -> int:
         vector_index_lists=lists, vector_index_rows=rows if lists else 0,
         vector_index_built_at=started if lists else None)
     cache.delete(cache_key(VECTOR_INDEX_SHAPE_KEY))
+    bump_index_version()  # semantic candidates now come from another index
     return lists

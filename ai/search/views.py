@@ -1,10 +1,13 @@
 from django.core.paginator import Paginator
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
 from ai.search.api import SearchParamsSerializer
-from ai.search.serving import record_click
+from ai.search.rules import redirect_for
+from ai.search.serving import popular_queries, record_click
 from ai.search.storefront import shopper_search
+from ai.search.suggestions import suggest
 from commerce.catalogue.models import Category, Product
 from commerce.catalogue.services import listing
 
@@ -14,16 +17,21 @@ MAX_RESULTS = 48
 
 @require_GET
 def search_page(request):
-    """/search/?q=…: hybrid results as product cards; an empty or invalid query shows the form and why."""
+    """/search/?q=…: hybrid results as product cards; an empty or invalid query shows the form and why; a
+    query that finds nothing says so and suggests popular searches and the departments."""
     context = {"query": request.GET.get("q", ""), "categories": Category.objects.filter(parent=None)}
     if "q" in request.GET:
         params = SearchParamsSerializer(data=request.GET)
         if params.is_valid():
+            if target := redirect_for(params.validated_data["q"]):  # a merchandiser's rule answers with a page
+                return redirect(target)
             results = shopper_search(request, params.validated_data["q"], filters=params.filters(),
-                                     limit=MAX_RESULTS)
+                                     limit=MAX_RESULTS, exact=params.validated_data["exact"])
             products = listing().in_bulk(results.product_ids)
             ordered = [products[pid] for pid in results.product_ids if pid in products]
             context.update(results=results, page=Paginator(ordered, RESULTS_PER_PAGE).get_page(request.GET.get("page")))
+            if not ordered:
+                context["suggestions"] = [q for q in popular_queries() if q != results.query]
         else:
             context["errors"] = [str(e) for errors in params.errors.values() for e in errors]
     status = 400 if context.get("errors") else 200
@@ -36,3 +44,10 @@ def search_click(request, query_id: int, product_id: int):
     product = get_object_or_404(Product, pk=product_id, active=True)
     record_click(query_id, product_id, visitor_id=request.visitor_id)
     return redirect(product.get_absolute_url())
+
+
+@require_GET
+def search_suggestions(request):
+    """/search/suggest?q=…: what the header search box offers as the shopper types (``suggestions.suggest``)."""
+    query = request.GET.get("q", "")
+    return JsonResponse({"query": query, "suggestions": suggest(query)})

@@ -1,9 +1,17 @@
+"""Search in the Wagtail admin: the search report (Reports menu), and the synonyms and query rules
+merchandisers manage."""
+
 from django.urls import path, reverse
 from django.views.generic import TemplateView
 from wagtail import hooks
 from wagtail.admin.auth import permission_denied
 from wagtail.admin.menu import MenuItem
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel, ObjectList
+from wagtail.snippets.models import register_snippet
+from wagtail.snippets.views.snippets import SnippetViewSet
 
+from ai.search.forms import QueryRuleForm
+from ai.search.models import QueryRule, Synonym
 from ai.search.reports import search_report
 
 
@@ -36,3 +44,66 @@ class SearchReportMenuItem(MenuItem):
 @hooks.register("register_reports_menu_item")
 def search_report_menu_item():
     return SearchReportMenuItem("Search", reverse("search_report"), icon_name="search", order=700)
+
+
+class SynonymViewSet(SnippetViewSet):
+    """Synonyms apply to the next search after a save (``receivers.retire_synonyms``); model permissions
+    decide who may view, add, change or delete them."""
+
+    model = Synonym
+    icon = "search"
+    menu_label = "Search synonyms"
+    menu_name = "search-synonyms"
+    menu_order = 240
+    add_to_admin_menu = True
+    list_display = ["terms", "targets", "kind", "enabled", "updated_at"]
+    list_filter = {"kind": ["exact"], "enabled": ["exact"]}
+    search_fields = ["terms", "targets"]
+    search_backend_name = None  # plain ORM lookups: synonyms are few and not in the search index
+    list_per_page = 50
+    ordering = ["terms"]
+    panels = [
+        FieldPanel("kind", help_text="Two-way: a search for any term finds what the others find. One-way: a "
+                                     "search for a term also finds its targets, not the other way round."),
+        FieldPanel("terms"),
+        FieldPanel("targets"),
+        FieldPanel("enabled"),
+    ]
+
+
+register_snippet(SynonymViewSet)
+
+
+class QueryRuleViewSet(SnippetViewSet):
+    """Rules apply to the next search after a save (``receivers.retire_query_rules``); the preview panel
+    ranks the rule's query without and with the unsaved rule (``QueryRule.get_preview_context``). Model
+    permissions decide who may view, add, change or delete them."""
+
+    model = QueryRule
+    icon = "pick"
+    menu_label = "Search rules"
+    menu_name = "search-rules"
+    menu_order = 245
+    add_to_admin_menu = True
+    list_display = ["name", "query", "match", "action", "enabled", "starts_at", "ends_at", "updated_at"]
+    list_filter = {"action": ["exact"], "match": ["exact"], "enabled": ["exact"]}
+    search_fields = ["name", "query"]
+    search_backend_name = None  # plain ORM lookups: rules are few and not in the search index
+    list_per_page = 50
+    ordering = ["query", "name"]
+    edit_handler = ObjectList([
+        FieldPanel("name"),
+        FieldRowPanel([FieldPanel("match"), FieldPanel("query")], heading="When a shopper searches"),
+        FieldPanel("action"),
+        MultiFieldPanel([FieldPanel("products"), FieldPanel("position")], heading="Pin, hide, bury"),
+        MultiFieldPanel([FieldPanel("category"), FieldRowPanel([FieldPanel("attribute_name"),
+                                                                FieldPanel("attribute_value")]),
+                         FieldPanel("boost_percent")], heading="Boost",
+                        help_text="A category, or an attribute and its value (colour = red)."),
+        MultiFieldPanel([FieldPanel("redirect_page"), FieldPanel("redirect_url")], heading="Redirect"),
+        MultiFieldPanel([FieldRowPanel([FieldPanel("starts_at"), FieldPanel("ends_at")]), FieldPanel("enabled")],
+                        heading="When the rule applies"),
+    ], base_form_class=QueryRuleForm)
+
+
+register_snippet(QueryRuleViewSet)

@@ -7,9 +7,11 @@ through ``commerce.catalogue.services.set_current_price`` and never the other wa
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils.text import slugify
 from modelcluster.fields import ParentalKey
@@ -149,7 +151,11 @@ class Product(index.Indexed, ClusterableModel):
 
     class Meta:
         ordering = ["title"]
-        indexes = [models.Index(fields=["category", "active"]), models.Index(fields=["-created_at"])]
+        indexes = [
+            models.Index(fields=["category", "active"]), models.Index(fields=["-created_at"]),
+            # Trigrams of the upper-cased title serve ``title__icontains`` (search-box suggestions).
+            GinIndex(OpClass(Upper("title"), name="gin_trgm_ops"), name="product_title_trigram"),
+        ]
         constraints = [
             models.CheckConstraint(condition=models.Q(base_price__gte=0), name="product_base_price_gte_0"),
             models.CheckConstraint(condition=models.Q(price__gte=0), name="product_price_gte_0"),

@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 
-from ai import embeddings
+from ai import embedding_export, embeddings
 
 # -------------------------------------------------------------------------------------------- product_text
 
@@ -212,10 +212,10 @@ def test_model_version_and_cached_export_is_reused(use_default_backend, monkeypa
     path = embeddings.onnx_model_file()
     assert path.exists() and path.parent == embeddings.model_dir()
 
-    def must_not_export(target):
+    def must_not_export(target, **how):
         raise AssertionError("exported again although the model is cached")
 
-    monkeypatch.setattr(embeddings, "_export_onnx", must_not_export)
+    monkeypatch.setattr(embedding_export, "export_onnx", must_not_export)
     assert embeddings.ensure_onnx_model() == path
 
 
@@ -304,10 +304,16 @@ def test_failed_export_falls_back(monkeypatch, fresh_encoder, tmp_path, caplog):
     monkeypatch.delenv(embeddings.ENV_BACKEND, raising=False)
     monkeypatch.setenv(embeddings.ENV_MODEL_DIR, str(tmp_path / "models"))
 
-    def failing_export(target):
+    def failing_export(target, **how):
         raise OSError("disk full")
 
-    monkeypatch.setattr(embeddings, "_export_onnx", failing_export)
+    monkeypatch.setattr(embedding_export, "export_onnx", failing_export)
     with caplog.at_level(logging.WARNING, logger="ai.embeddings"):
         assert embeddings.model_version() == "all-MiniLM-L6-v2/st-fp32"
     assert "disk full" in caplog.text
+
+
+def test_the_vocabulary_is_the_tokenizers_whole_words_without_word_pieces():
+    words = embeddings.vocabulary()
+    assert {"boots", "lovers", "leather", "wallet"} <= words
+    assert "lether" not in words and not any(word.startswith("#") or not word.isalpha() for word in words)

@@ -111,3 +111,64 @@ def test_admin_search_report_needs_permission(client, django_user_model):
 
 def test_the_search_report_is_in_the_reports_menu_of_those_allowed(admin_client, wagtail_site):
     assert '"url": "/admin/reports/search/"' in admin_client.get("/admin/").content.decode()
+
+
+def test_the_api_finds_nothing_for_a_query_nothing_matches_and_the_report_lists_it(catalogue, admin_client):
+    body = Client().get("/api/v1/search", {"q": "Quantum flux capacitor"}).json()
+
+    assert body["results"] == [] and body["query"] == "quantum flux capacitor" and body["corrected_query"] is None
+    assert SearchQuery.objects.get(pk=body["query_id"]).result_count == 0
+    report = admin_client.get("/admin/reports/search/").content.decode()
+    assert "<td>quantum flux capacitor</td><td>1</td>" in report and "Every search found something" not in report
+
+
+def test_the_api_returns_the_query_and_its_correction_and_searches_as_typed_on_request(spelling):
+    corrected = Client().get("/api/v1/search", {"q": "lether wallet"}).json()
+    exact = Client().get("/api/v1/search", {"q": "lether wallet", "exact": "true"}).json()
+
+    assert (corrected["query"], corrected["corrected_query"]) == ("lether wallet", "leather wallet")
+    assert corrected["corrected_terms"] == {"lether": "leather"}
+    assert (exact["query"], exact["corrected_query"], exact["corrected_terms"]) == ("lether wallet", None, {})
+    assert spelling["bifold"].pk in [row["id"] for row in corrected["results"]]
+
+
+@pytest.mark.parametrize("query", ["boots", "lovers", "toaster", "plorth"])
+def test_the_api_leaves_real_and_unknown_words_uncorrected(spelling, query):
+    body = Client().get("/api/v1/search", {"q": query}).json()
+    assert body["corrected_query"] is None and body["corrected_terms"] == {}
+
+
+def test_the_api_ranks_a_sold_out_best_match_after_the_products_in_stock(spelling):
+    rows = Client().get("/api/v1/search", {"q": "leather wallet"}).json()["results"]
+
+    assert rows[-1]["id"] == spelling["wallet"].pk and not rows[-1]["in_stock"]
+    assert all(row["in_stock"] for row in rows[:-1])
+
+
+def test_the_search_page_says_nothing_matched_and_suggests_popular_searches_and_departments(catalogue):
+    SearchQuery.objects.create(query="gooseneck kettle", normalized="gooseneck kettle", result_count=1,
+                               clicked_product=catalogue["kettle"])
+    response = Client().get("/search/", {"q": "xyzzy qwfp plorth"})
+    page = response.content.decode()
+
+    assert response.status_code == 200
+    assert "No results for “xyzzy qwfp plorth”." in page and "data-product-id" not in page
+    assert '<a href="/search/?q=gooseneck%20kettle">gooseneck kettle</a>' in page
+    garden = catalogue["spade"].category
+    assert f'<a href="{garden.get_absolute_url()}">{garden.name}</a>' in page
+    assert SearchQuery.objects.get(normalized="xyzzy qwfp plorth").result_count == 0
+
+
+def test_the_search_page_shows_the_corrected_query_and_links_to_the_query_as_typed(spelling):
+    corrected = Client().get("/search/", {"q": "lether wallet"}).content.decode()
+    exact = Client().get("/search/", {"q": "lether wallet", "exact": "1"}).content.decode()
+
+    assert ('Showing results for <strong>leather wallet</strong> — search instead for '
+            '<a href="/search/?q=lether%20wallet&amp;exact=1">lether wallet</a>') in corrected
+    assert "Showing results for" not in exact and "for “lether wallet”" in exact
+
+
+def test_the_search_page_shows_a_sold_out_best_match_after_the_products_in_stock(spelling):
+    page = Client().get("/search/", {"q": "leather wallet"}).content.decode()
+    assert page.index(f'data-product-id="{spelling["bifold"].pk}"') < page.index(
+        f'data-product-id="{spelling["wallet"].pk}"')

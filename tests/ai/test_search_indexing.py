@@ -42,7 +42,7 @@ def test_term_statistics_count_documents_and_build_the_typo_vocabulary(catalogue
     indexing.index_products([ProductFactory(title="Linen Apron", category=catalogue["kettle"].category).pk])
 
     # when the statistics are rebuilt
-    vocabulary = indexing.refresh_term_statistics()
+    vocabulary = indexing.refresh_term_statistics().vocabulary
 
     # then the corpus counts it and typo correction knows its words
     assert vocabulary == SearchTerm.objects.count() and SearchTerm.objects.filter(term="apron").exists()
@@ -61,3 +61,24 @@ def test_indexing_retires_cached_result_lists(catalogue):
     before = serving.version()
     indexing.index_products([ProductFactory(title="Electric Kettle").pk])
     assert serving.version() != before
+
+
+def test_reindexing_products_whose_text_did_not_change_keeps_the_index_version(catalogue):
+    before = serving.version()
+    assert indexing.index_products([p.pk for p in catalogue.values()]) == 0
+    assert serving.version() == before
+
+
+def test_a_statistics_refresh_reports_a_change_and_bumps_the_version_only_when_the_postings_changed(catalogue):
+    # given statistics as fresh as the postings
+    before = serving.version()
+    # when they are refreshed again, then after a new product's postings, then once more
+    quiet = indexing.refresh_term_statistics()
+    indexing.index_products([ProductFactory(title="Linen Apron", category=catalogue["kettle"].category).pk])
+    indexed = serving.version()
+    grown = indexing.refresh_term_statistics()
+    again = indexing.refresh_term_statistics()
+    # then only the refresh after the change reports one, and only it moves the version past the indexing's
+    assert not quiet.changed and not again.changed and grown.changed
+    assert grown.vocabulary > quiet.vocabulary
+    assert indexed != before and serving.version() not in {before, indexed}

@@ -103,3 +103,25 @@ def test_ivfflat_probes_more_lists_the_fewer_products_a_filter_keeps(catalogue, 
     assert unfiltered == ("ivfflat", {"ivfflat.probes": 1})
     assert half == ("ivfflat", {"ivfflat.probes": 2, "ivfflat.iterative_scan": "relaxed_order"})
     assert quarter == ("ivfflat", {"ivfflat.probes": 4, "ivfflat.iterative_scan": "relaxed_order"})
+
+
+def test_typo_correction_fixes_misspellings_but_not_real_words_the_catalogue_lacks(spelling):
+    # given a catalogue selling leather, a book, a cover, a roaster and a north coast print
+    typed = ["lether", "boots", "lovers", "toaster", "plorth"]
+
+    # when shoppers type a misspelling and real or made-up words one or two edits from those
+    corrections = {query: retrieval.query_terms(query)[1] for query in typed}
+
+    # then only the misspelling is corrected
+    assert corrections == {"lether": {"lether": "leather"}, "boots": {}, "lovers": {}, "toaster": {}, "plorth": {}}
+
+
+def test_terms_the_catalogue_has_and_exact_queries_are_never_corrected(spelling):
+    assert retrieval.query_terms("north wallet") == (["north", "wallet"], {})
+    assert retrieval.query_terms("lether", correct=False) == (["lether"], {})
+
+
+def test_the_corrected_query_reads_in_words_not_stems(catalogue):
+    _, corrections = retrieval.query_terms("gosneck kettel")
+    assert corrections == {"gosneck": "gooseneck", "kettel": "kettl"}
+    assert retrieval.corrected_query("gosneck kettel", corrections) == "gooseneck kettle"

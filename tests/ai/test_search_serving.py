@@ -1,8 +1,11 @@
+import datetime as dt
 import logging
 import uuid
 
 import numpy as np
 import pytest
+from django.core.cache import cache
+from django.utils import timezone
 
 from ai import embeddings
 from ai.search import indexing, serving
@@ -36,7 +39,9 @@ def test_personalisation_lifts_near_ties_in_preferred_categories_but_not_clearly
 
 
 def test_search_for_a_known_customer_moves_their_favourite_category_up(catalogue):
-    # given a customer who buys coffee things, and a query a garden product wins for everyone else
+    # given a customer who buys coffee things, and a query a garden product wins for everyone else (the
+    # spade restocked, so that stock does not order them)
+    Product.objects.filter(pk=catalogue["spade"].pk).update(stock=5)
     customer = CustomerFactory()
     for _ in range(3):
         stored_event("purchase", catalogue["dripper"], customer=customer)
@@ -219,3 +224,52 @@ def test_embedding_neighbours_of_a_product_without_embedding_are_empty():
     embedding(ProductFactory(), (0, 1.0))
 
     assert serving.embedding_neighbours(product.pk, 5) == []
+
+
+def test_a_query_nothing_in_the_catalogue_matches_finds_nothing_and_is_logged_as_such(catalogue):
+    results = serving.search("xyzzy qwfp plorth")
+    assert results.product_ids == [] and results.corrected_query is None
+    assert SearchQuery.objects.get(pk=results.query_log_id).result_count == 0
+
+
+def test_semantic_candidates_count_only_from_the_similarity_floor(catalogue):
+    # given a query some products are near (similarity) and others are not
+    query = "something to dig the garden with"
+    semantic = serving.semantic_search(query)
+    near = {pid for pid, similarity in semantic if similarity >= serving.SEMANTIC_SIMILARITY_FLOOR}
+    assert near and len(near) < len(semantic)
+
+    # when it is searched
+    ranked, _, _ = serving.hybrid_rank(query)
+
+    # then the results are the keyword matches and the near products only
+    keyword, _ = serving.keyword_search(query)
+    assert set(ranked_ids(ranked)) == near | set(ranked_ids(keyword))
+
+
+def test_sold_out_products_rank_after_in_stock_ones_in_their_own_order_unless_turned_off(spelling, settings):
+    # given a query whose best match is sold out
+    settings.VITRINE_SEARCH_SOLD_OUT_LAST = False
+    relevance = serving.search("leather wallet", log=False).product_ids
+    assert relevance[0] == spelling["wallet"].pk
+
+    # when search ranks sold-out products last (the default; the cached list is dropped)
+    settings.VITRINE_SEARCH_SOLD_OUT_LAST = True
+    cache.clear()
+    shown = serving.search("leather wallet", log=False).product_ids
+
+    # then the wallet comes after every in-stock result, which keep their order
+    assert shown == [pid for pid in relevance if pid != spelling["wallet"].pk] + [spelling["wallet"].pk]
+
+
+def test_popular_queries_are_recent_searches_that_found_something_most_clicked_first(catalogue):
+    kettle = catalogue["kettle"]
+    SearchQuery.objects.bulk_create(
+        [SearchQuery(query="dripper", normalized="dripper", result_count=2)] * 3
+        + [SearchQuery(query="kettle", normalized="kettle", result_count=1, clicked_product=kettle)] * 2
+        + [SearchQuery(query="flux", normalized="flux", result_count=0)] * 5
+        + [SearchQuery(query="spade", normalized="spade", result_count=1, clicked_product=kettle)] * 4
+    )
+    SearchQuery.objects.filter(normalized="spade").update(created_at=timezone.now() - dt.timedelta(days=31))
+
+    assert serving.popular_queries() == ["kettle", "dripper"]

@@ -35,6 +35,28 @@ def test_the_beat_task_skips_a_curated_query_whose_department_was_deleted():
     assert serving.take_wanted_curated_results(10) == []
 
 
+def test_the_statistics_beat_task_keeps_cached_lists_until_the_catalogue_changes():
+    # given an indexed catalogue and a curated list cached for it
+    catalogue = indexed_catalogue()
+    before = serving.version()
+    cached = serving.refresh_curated_results("gooseneck kettle", Filters(), 2)
+
+    # when the beat task runs with nothing changed
+    tasks.refresh_search_statistics()
+
+    # then the index version and the list stay
+    assert serving.version() == before
+    assert serving.curated_results("gooseneck kettle", Filters(), 2) == cached
+
+    # when a product is deleted (its postings with it: only the statistics refresh sees it) and the task runs
+    catalogue["dripper"].delete()
+    tasks.refresh_search_statistics()
+
+    # then the version moves on, retiring the list
+    assert serving.version() != before
+    assert serving.curated_results("gooseneck kettle", Filters(), 2) is None
+
+
 def test_the_indexing_tasks_index_what_they_are_given_and_what_is_missing():
     saved, imported = ProductFactory(title="Brass Reading Lamp"), ProductFactory(title="Oak Writing Desk")
 

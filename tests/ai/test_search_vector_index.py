@@ -1,7 +1,7 @@
 import pytest
 from django.db import connection
 
-from ai.search import indexing, retrieval, vector_index
+from ai.search import indexing, retrieval, serving, vector_index
 from ai.search.models import SearchStatistics
 from ai.search.retrieval import Filters
 from tests.factories import ranked_ids
@@ -27,7 +27,9 @@ def test_at_scale_the_ivfflat_index_serves_the_same_neighbours(catalogue, monkey
     garden = Filters(category_id=catalogue["spade"].category_id)
     monkeypatch.setattr(vector_index, "IVFFLAT_MIN_PRODUCTS", 4)  # the catalogue counts as large
     monkeypatch.setattr(vector_index, "IVFFLAT_ROWS_PER_LIST", 2)
+    before = serving.version()
     assert vector_index.refresh_vector_index() == 2 and ivfflat_in_use()
+    assert serving.version() != before  # results cached against HNSW retire
     assert retrieval.ivfflat_probes() == 2  # ≥ IVFFLAT_SCAN_ROWS vectors: every list of this small index
     from_ivfflat = retrieval.semantic_search(query)
     assert ranked_ids(from_ivfflat) == ranked_ids(from_hnsw)
@@ -36,9 +38,10 @@ def test_at_scale_the_ivfflat_index_serves_the_same_neighbours(catalogue, monkey
     assert set(ranked_ids(retrieval.semantic_search("steel", filters=garden))) == {catalogue["spade"].pk,
                                                                            catalogue["trowel"].pk}
 
-    built = SearchStatistics.objects.get().vector_index_built_at
+    built, before = SearchStatistics.objects.get().vector_index_built_at, serving.version()
     assert vector_index.refresh_vector_index() == 2
     assert SearchStatistics.objects.get().vector_index_built_at == built  # no drift, no rebuild
+    assert serving.version() == before
     indexing.index_products([catalogue["kettle"].pk], force=True)  # 1 of 4 re-embedded: past IVFFLAT_DRIFT
     assert vector_index.refresh_vector_index() == 2
     assert SearchStatistics.objects.get().vector_index_built_at > built

@@ -1,4 +1,5 @@
 import logging
+import re
 
 import pytest
 from django.core.cache import cache
@@ -22,7 +23,15 @@ from commerce.catalogue.services import set_current_price
 from commerce.events.models import CustomerEvent
 from commerce.events.services import drain_events
 from tests.broker import queued_tasks
-from tests.factories import ExperimentFactory, ProductFactory, browse_as, shopper_request, transition, visitor_in
+from tests.factories import (
+    ExperimentFactory,
+    ProductFactory,
+    browse_as,
+    indexed_catalogue,
+    shopper_request,
+    transition,
+    visitor_in,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -152,6 +161,47 @@ def test_curated_search_queues_nothing_and_serves_the_list_the_beat_task_cached(
     assert "For readers" in html and f'data-product-id="{lamp.pk}"' in html
 
 
+def shown_ids(html: str) -> list[int]:
+    return [int(pk) for pk in re.findall(r'data-product-id="(\d+)"', html)]
+
+
+def test_a_page_viewed_before_its_curated_list_exists_shows_the_list_on_the_view_after_the_beat_task(
+        wagtail_site, publish):
+    # given an indexed catalogue and a curated block whose list nobody ran yet
+    indexed_catalogue()
+    block = SemanticSearchBlock()
+    value = {"title": "For filter coffee", "mode": "curated", "query": "gooseneck kettle", "in_stock": True, "count": 2}
+    publish(("semantic_search", value))
+    fallback = block.fallback_products(block.to_python(value))
+    first = shown_ids(Client().get("/").content.decode())
+
+    # when the beat task caches the list the view asked for (and nothing is re-indexed)
+    assert search_tasks.refresh_wanted_curated_results() == 1
+    second = shown_ids(Client().get("/").content.decode())
+
+    # then the first view showed the department meanwhile, and the next one the curated list
+    curated = search.curated_results("gooseneck kettle", search.Filters(in_stock=True), 2)
+    assert curated != fallback
+    assert first == fallback and second == curated
+
+
+def test_an_editors_preview_says_a_curated_list_is_being_computed_and_asks_for_it(wagtail_site, publish):
+    # given a published curated block whose list was never run
+    catalogue = indexed_catalogue()
+    page, _ = publish(("semantic_search", {"title": "For filter coffee", "mode": "curated",
+                                           "query": "gooseneck kettle", "in_stock": True, "count": 2}))
+
+    # when an editor previews the page, the beat task runs, and the editor refreshes the preview
+    before = page.make_preview_request().content.decode()
+    refreshed = search_tasks.refresh_wanted_curated_results()
+    after = page.make_preview_request().content.decode()
+
+    # then the first preview says so instead of showing the fallback, and the refreshed one shows the list
+    assert "are being computed" in before and shown_ids(before) == []
+    assert refreshed == 1
+    assert "are being computed" not in after and shown_ids(after)[0] == catalogue["kettle"].pk
+
+
 def test_search_box_shows_results_for_what_the_shopper_typed(wagtail_site, publish):
     lamp = ProductFactory(title="Brass Reading Lamp")
     indexing.index_products([lamp.pk])
@@ -269,6 +319,10 @@ def test_recently_viewed_is_per_shopper_and_trending_is_shared():
 def test_every_ai_block_has_an_api_representation_and_a_realistic_preview(trained):
     products, _ = trained
     stream = StorefrontStreamBlock()
+    curated = stream.child_blocks["semantic_search"]
+    indexing.index_products([p.pk for p in products.values()])
+    shown = curated.get_preview_value()  # its list, as the beat task caches it
+    search.refresh_curated_results(shown["query"], curated.filters(shown), shown["count"])
     for name in ("recommendations", "semantic_search", "priced_products"):
         block = stream.child_blocks[name]
         preview = block.get_preview_value()

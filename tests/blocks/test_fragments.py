@@ -3,7 +3,6 @@ shoppers' fragments, and previews are never cached."""
 
 import pytest
 
-from ai.search import indexing
 from blocks import fragments
 from commerce.catalogue.services import set_current_price
 from tests.factories import ProductFactory, shopper_request
@@ -44,10 +43,14 @@ def test_a_shared_key_changes_with_the_catalogue_and_the_blocks_own_data(
     assert after_price == fragments.shared_key(live_context(page), "model-1")
 
 
-def test_the_index_version_comes_from_the_search_read_side():
-    before = fragments.request_versions(shopper_request())["index"]
-    indexing.bump_index_version()
-    assert fragments.request_versions(shopper_request())["index"] != before
+def test_a_preview_of_a_published_page_is_rendered_every_time(wagtail_site, publish):
+    # given a live page, and an editor's preview of its draft (Wagtail marks the preview's request)
+    page, [block_id] = publish(("heading", {"text": "Hello", "level": "h2"}))
+    preview = shopper_request()
+    preview.is_preview = True
+    # then the preview has no shared key, though its page has a live revision; shoppers' views do
+    assert fragments.shared_key(live_context(page, preview, block_id), "") is None
+    assert fragments.shared_key(live_context(page, shopper_request(), block_id), "") is not None
 
 
 def test_previews_and_unsaved_pages_are_rendered_every_time(wagtail_site):

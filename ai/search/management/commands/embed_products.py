@@ -32,7 +32,7 @@ class Command(BaseCommand):
                 batch = ids[start:start + batch_size]
                 embedded += indexing.index_products(batch, force=force, paths=paths)
                 bar.update(len(batch))
-        vocabulary = indexing.refresh_term_statistics()
+        vocabulary = indexing.refresh_term_statistics().vocabulary
         lists = vector_index.refresh_vector_index()
         self.stdout.write(self.style.SUCCESS(
             f"embedded {embedded} products; vocabulary {vocabulary} terms; "
