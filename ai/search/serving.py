@@ -14,13 +14,14 @@ import numpy as np
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
 from ai.common import vector_literal
 from ai.search import rules as query_rules
+from ai.search import suggestions
 from ai.search.models import ProductEmbedding, SearchQuery
 from ai.search.retrieval import (
     CANDIDATES,
@@ -265,18 +266,14 @@ def _log(results: SearchResults, customer_id, visitor_id, experiments: dict[str,
     return entry.pk
 
 
-def popular_queries(count: int = 5, *, days: int = 30) -> list[str]:
-    """The queries of the last ``days`` that found something, most clicked (then most searched) first:
-    what to suggest when a search finds nothing. Cached for 10 minutes, so zero-result pages do not
-    aggregate the log each time."""
-    key = cache_key(f"popular-queries:{count}:{days}")
+def popular_queries(count: int = 5) -> list[str]:
+    """What to suggest when a search finds nothing: the popular searches that found something (the
+    autocomplete's, ``suggestions.popular_prefixed_queries``, with its rule that a query one visitor ran is
+    never shown to others). Cached for 10 minutes, so zero-result pages do not aggregate the log each time."""
+    key = cache_key(f"popular-queries:{count}")
     queries = cache.get(key)
     if queries is None:
-        since = timezone.now() - datetime.timedelta(days=days)
-        queries = list(
-            SearchQuery.objects.filter(created_at__gte=since, result_count__gt=0).values("normalized")
-            .annotate(clicks=Count("pk", filter=Q(clicked_product__isnull=False)), searches=Count("pk"))
-            .order_by("-clicks", "-searches", "normalized").values_list("normalized", flat=True)[:count])
+        queries = suggestions.popular_prefixed_queries("", count)
         cache.set(key, queries, POPULAR_QUERIES_TTL)
     return queries
 

@@ -1,4 +1,5 @@
 import json
+import uuid
 
 import pytest
 from django.test import Client
@@ -146,8 +147,9 @@ def test_the_api_ranks_a_sold_out_best_match_after_the_products_in_stock(spellin
 
 
 def test_the_search_page_says_nothing_matched_and_suggests_popular_searches_and_departments(catalogue):
-    SearchQuery.objects.create(query="gooseneck kettle", normalized="gooseneck kettle", result_count=1,
-                               clicked_product=catalogue["kettle"])
+    for _ in range(2):  # two shoppers' searches: one visitor's query is never shown to others
+        SearchQuery.objects.create(query="gooseneck kettle", normalized="gooseneck kettle", result_count=1,
+                                   clicked_product=catalogue["kettle"], visitor_id=uuid.uuid4())
     response = Client().get("/search/", {"q": "xyzzy qwfp plorth"})
     page = response.content.decode()
 

@@ -264,12 +264,16 @@ def test_sold_out_products_rank_after_in_stock_ones_in_their_own_order_unless_tu
 
 def test_popular_queries_are_recent_searches_that_found_something_most_clicked_first(catalogue):
     kettle = catalogue["kettle"]
-    SearchQuery.objects.bulk_create(
-        [SearchQuery(query="dripper", normalized="dripper", result_count=2)] * 3
-        + [SearchQuery(query="kettle", normalized="kettle", result_count=1, clicked_product=kettle)] * 2
-        + [SearchQuery(query="flux", normalized="flux", result_count=0)] * 5
-        + [SearchQuery(query="spade", normalized="spade", result_count=1, clicked_product=kettle)] * 4
-    )
+
+    def searched(text, times, **fields):
+        SearchQuery.objects.bulk_create([SearchQuery(query=text, normalized=text, visitor_id=uuid.uuid4(), **fields)
+                                         for _ in range(times)])
+
+    searched("dripper", 3, result_count=2)
+    searched("kettle", 2, result_count=1, clicked_product=kettle)
+    searched("flux", 5, result_count=0)
+    searched("spade", 4, result_count=1, clicked_product=kettle)
     SearchQuery.objects.filter(normalized="spade").update(created_at=timezone.now() - dt.timedelta(days=31))
+    searched("for jane smith", 1, result_count=1, clicked_product=kettle)  # one visitor's: never shown to others
 
     assert serving.popular_queries() == ["kettle", "dripper"]
