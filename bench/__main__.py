@@ -15,8 +15,8 @@ import time
 import traceback
 
 # Registered benchmark modules (bench/<name>.py, each with run() -> dict), in the order "all" runs them.
-BENCHMARKS = ["ingest", "embeddings", "search", "search_calibration", "suggestions", "recommendations", "pricing",
-              "pages"]
+BENCHMARKS = ["ingest", "embeddings", "search", "search_calibration", "suggestions", "facets", "recommendations",
+              "pricing", "pages"]
 
 
 def main(argv: list[str]) -> int:

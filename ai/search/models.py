@@ -132,6 +132,9 @@ class SearchQuery(models.Model):
     class Meta:
         verbose_name_plural = "search queries"
         ordering = ["-created_at"]
+        # A visitor's searches in order: the report's synonym suggestions join each search to the same
+        # visitor's next few minutes (``reports.synonym_suggestions``).
+        indexes = [models.Index(fields=["visitor_id", "created_at"], name="search_query_visitor_time")]
 
     def __str__(self):
         return self.query

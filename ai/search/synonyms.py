@@ -41,11 +41,7 @@ def compile_rules() -> list[Rule]:
     term its targets. Each term's lexemes come from the stemmer the index uses (one query for them all)."""
     enabled = Synonym.objects.filter(enabled=True).values_list("kind", "terms", "targets")
     synonyms = [(kind, split_terms(terms), split_terms(targets) if targets else []) for kind, terms, targets in enabled]
-    words = sorted({word for _, terms, targets in synonyms for word in terms + targets})
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT w, array(SELECT lexeme FROM unnest(to_tsvector('english', w)) ORDER BY lexeme) "
-                       "FROM unnest(%s::text[]) AS w", [words])
-        lexemes = {word: tuple(found) for word, found in cursor.fetchall()}
+    lexemes = stems(sorted({word for _, terms, targets in synonyms for word in terms + targets}))
     rules = []
     for kind, terms, targets in synonyms:
         for term in terms:
@@ -55,6 +51,15 @@ def compile_rules() -> list[Rule]:
             if lexemes.get(term) and added:  # a term of stopwords only ("the") matches nothing
                 rules.append((lexemes[term], added))
     return rules
+
+
+def stems(words: list[str]) -> dict[str, tuple[str, ...]]:
+    """Each word or phrase's lexemes (sorted) from the stemmer the index uses, in one query; a word of
+    stopwords only has none."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT w, array(SELECT lexeme FROM unnest(to_tsvector('english', w)) ORDER BY lexeme) "
+                       "FROM unnest(%s::text[]) AS w", [words])
+        return {word: tuple(found) for word, found in cursor.fetchall()}
 
 
 def expand(terms: list[str]) -> tuple[list[str], set[str]]:

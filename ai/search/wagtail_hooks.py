@@ -1,6 +1,7 @@
 """Search in the Wagtail admin: the search report (Reports menu), and the synonyms and query rules
 merchandisers manage."""
 
+from django.core.paginator import Page, Paginator
 from django.urls import path, reverse
 from django.views.generic import TemplateView
 from wagtail import hooks
@@ -8,15 +9,19 @@ from wagtail.admin.auth import permission_denied
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel, ObjectList
 from wagtail.snippets.models import register_snippet
-from wagtail.snippets.views.snippets import SnippetViewSet
+from wagtail.snippets.views.snippets import CreateView, SnippetViewSet
 
+from ai.search import reports
 from ai.search.forms import QueryRuleForm
 from ai.search.models import QueryRule, Synonym
-from ai.search.reports import search_report
 
 
 class SearchReportView(TemplateView):
     template_name = "search/admin/report.html"
+    per_page = 25
+    # Each list pages on its own (``?zero_page=2``), so a merchandiser can work down one list.
+    lists = {"zero": reports.zero_result_queries, "low_click": reports.low_click_queries,
+             "applied": reports.applied_queries, "suggestions": reports.synonym_suggestions}
 
     def dispatch(self, request, *args, **kwargs):
         if not request.user.has_perm("search.view_searchquery"):
@@ -28,7 +33,26 @@ class SearchReportView(TemplateView):
             days = max(1, min(int(self.request.GET.get("days", 30)), 365))
         except ValueError:
             days = 30
-        return {**super().get_context_data(**kwargs), **search_report(days=days), "page_title": "Search report"}
+        since, user = reports.period(days), self.request.user
+        pages = {name: self.page(name, rows(since)) for name, rows in self.lists.items()}
+        return {**super().get_context_data(**kwargs), **reports.search_report(days=days), "pages": pages,
+                "low_click_searches": reports.LOW_CLICK_SEARCHES, "low_click_rate": reports.LOW_CLICK_RATE,
+                "reformulation_minutes": reports.REFORMULATION_MINUTES,
+                "can_add_synonym": user.has_perm("search.add_synonym"),
+                "can_add_rule": user.has_perm("search.add_queryrule"), "page_title": "Search report"}
+
+    def page(self, name: str, rows: list[dict]) -> Page:
+        """The list's page the query string asks for, with links to its neighbours that keep the other
+        lists' pages and the period."""
+        param = f"{name}_page"
+        page = Paginator(rows, self.per_page).get_page(self.request.GET.get(param))
+        for link, number in (("previous_url", page.has_previous() and page.number - 1),
+                             ("next_url", page.has_next() and page.number + 1)):
+            if number:
+                query = self.request.GET.copy()
+                query[param] = number
+                setattr(page, link, f"?{query.urlencode()}#{name}")
+        return page
 
 
 @hooks.register("register_admin_urls")
@@ -46,11 +70,31 @@ def search_report_menu_item():
     return SearchReportMenuItem("Search", reverse("search_report"), icon_name="search", order=700)
 
 
+class PrefilledCreateView(CreateView):
+    """The add form with the fields ``prefilled`` names taken from the query string: the search report's
+    one-click "Add synonym" and "Add rule" links (``?kind=one_way&terms=tee&targets=t-shirt``)."""
+
+    prefilled: tuple[str, ...] = ()
+
+    def get_initial(self):
+        given = {name: value for name in self.prefilled if (value := self.request.GET.get(name, "").strip())}
+        return {**super().get_initial(), **given}
+
+
+class SynonymCreateView(PrefilledCreateView):
+    prefilled = ("kind", "terms", "targets")
+
+
+class QueryRuleCreateView(PrefilledCreateView):
+    prefilled = ("name", "match", "query")
+
+
 class SynonymViewSet(SnippetViewSet):
     """Synonyms apply to the next search after a save (``receivers.retire_synonyms``); model permissions
     decide who may view, add, change or delete them."""
 
     model = Synonym
+    add_view_class = SynonymCreateView
     icon = "search"
     menu_label = "Search synonyms"
     menu_name = "search-synonyms"
@@ -80,6 +124,7 @@ class QueryRuleViewSet(SnippetViewSet):
     permissions decide who may view, add, change or delete them."""
 
     model = QueryRule
+    add_view_class = QueryRuleCreateView
     icon = "pick"
     menu_label = "Search rules"
     menu_name = "search-rules"

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 
+from commerce.catalogue.facets import Buckets, facets
 from commerce.catalogue.models import Category, Product
 from commerce.catalogue.services import SORTS, listing, shown_price
 from commerce.catalogue.signals import product_viewed
@@ -27,10 +28,13 @@ def shop(request):
 def category(request, slug):
     category = get_object_or_404(Category.objects.select_related("parent"), slug=slug)
     sort = request.GET.get("sort", "featured")
+    price_list = price_list_for(request)
+    buckets = Buckets.below(category)
+    found = facets(Product.objects.active().in_category(category), request.GET, buckets, price_list=price_list)
+    products = found.selection.filter(listing(category, sort=sort, price_list=price_list), buckets, price_list)
     return render(request, "catalogue/category.html", {
         "category": category, "breadcrumbs": category.ancestors(), "subcategories": category.children.all(),
-        "page": _page_of(request, listing(category, sort=sort, price_list=price_list_for(request))),
-        "sort": sort, "sorts": SORTS,
+        "page": _page_of(request, products), "sort": sort, "sorts": SORTS, "facets": found,
     })
 
 
