@@ -28,6 +28,8 @@ class RecommendationModel(models.Model):
     precompute_seconds = models.FloatField(default=0.0)
     is_current = models.BooleanField(default=False)
     item_data = models.BinaryField(editable=False, help_text="BM25 item-item neighbours and popularity (npz)")
+    selection = models.JSONField(default=dict, blank=True,
+                                 help_text="The candidates scored on the shop's own validation slice and the winner")
 
     class Meta:
         ordering = ["-trained_at"]
