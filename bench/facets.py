@@ -22,13 +22,13 @@ from django.http import QueryDict
 from django.test import Client
 
 from ai.common import scratch_database
-from bench import percentile
+from bench.timing import latency, timed_ms
 from commerce.catalogue.facets import Buckets, Selection, counts
 from commerce.catalogue.models import Category, Product
 
 PRODUCTS = int(os.environ.get("BENCH_FACETS_PRODUCTS", "100000"))
 ROUNDS = int(os.environ.get("BENCH_FACETS_ROUNDS", "100"))
-CANDIDATES = 96  # ai.search.views.MAX_RESULTS
+CANDIDATES = 96  # ai.search.storefront.MAX_RESULTS
 
 
 def selections(products) -> dict[str, str]:
@@ -42,12 +42,7 @@ def selections(products) -> dict[str, str]:
 
 
 def timed(action, rounds: int) -> dict:
-    timings = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        action()
-        timings.append((time.perf_counter() - started) * 1000)
-    return {"p50_ms": round(percentile(timings, 50), 2), "p99_ms": round(percentile(timings, 99), 2)}
+    return latency([timed_ms(action)[1] for _ in range(rounds)])
 
 
 def search_page(rng: random.Random, ids: list[int]) -> dict:

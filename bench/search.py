@@ -30,9 +30,10 @@ from django.test import Client
 
 from ai import embeddings
 from ai.common import scratch_database, vector_literal
-from ai.search import indexing, retrieval, serving, vector_index
+from ai.search import caching, indexing, retrieval, serving, vector_index
 from ai.search.models import ProductEmbedding
-from bench import percentile
+from bench import percentile, timing
+from bench.timing import stage_medians, timed_ms
 from commerce.catalogue.models import Category, Product
 
 EMBEDDINGS, PRODUCTS_TABLE = ProductEmbedding._meta.db_table, Product._meta.db_table
@@ -119,14 +120,12 @@ def semantic_recall(queries: list[str]) -> dict:
     with connection.cursor() as cursor:
         for vector in vectors:
             literal = vector_literal(vector)
-            started = time.perf_counter()
-            results = retrieval.semantic_search("", vector=vector, limit=50)
-            served["ms"].append((time.perf_counter() - started) * 1000)
+            results, elapsed = timed_ms(retrieval.semantic_search, "", vector=vector, limit=50)
+            served["ms"].append(elapsed)
             threshold = _exact_50th_distance(cursor, literal, active_only=True)
             served["recalls"].append(_within(cursor, literal, [pid for pid, _ in results], threshold))
-            started = time.perf_counter()
-            threshold = _exact_50th_distance(cursor, literal, active_only=False)
-            exact_ms.append((time.perf_counter() - started) * 1000)
+            threshold, elapsed = timed_ms(_exact_50th_distance, cursor, literal, active_only=False)
+            exact_ms.append(elapsed)
             for ef, measured in hnsw.items():
                 cursor.execute("BEGIN")
                 cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef)])
@@ -159,9 +158,8 @@ def filtered_recall(queries: list[str]) -> list[dict]:
             recalls, timings = [], []
             for vector in vectors:
                 literal = vector_literal(vector)
-                started = time.perf_counter()
-                results = retrieval.semantic_search("", vector=vector, filters=filters, limit=50)
-                timings.append((time.perf_counter() - started) * 1000)
+                results, elapsed = timed_ms(retrieval.semantic_search, "", vector=vector, filters=filters, limit=50)
+                timings.append(elapsed)
                 cursor.execute("BEGIN")
                 cursor.execute("SET LOCAL enable_indexscan = off")
                 cursor.execute(f"""SELECT e.embedding <=> %s::vector AS distance FROM {EMBEDDINGS} e
@@ -185,26 +183,18 @@ def api_latency(queries: list[str], *, cached_embedding: bool) -> dict:
             retrieval.query_embedding(normalized)  # only the embedding is cached
         else:
             cache.delete(retrieval.query_embedding_key(normalized))
-        retrieval.bump_index_version()  # and never the result list
-        started = time.perf_counter()
-        response = client.get("/api/v1/search", {"q": query})
-        timings.append((time.perf_counter() - started) * 1000)
+        caching.bump_index_version()  # and never the result list
+        response, elapsed = timed_ms(client.get, "/api/v1/search", {"q": query})
+        timings.append(elapsed)
         assert response.status_code == 200, response.content
-    return {"p50_ms": round(percentile(timings, 50), 1), "p99_ms": round(percentile(timings, 99), 1),
-            "mean_ms": round(statistics.mean(timings), 1)}
+    return timing.latency(timings, digits=1)
 
 
 def stage_timings(queries: list[str]) -> dict:
     """Median milliseconds of each step of a search, to see where the API's time goes."""
-    stages = {"encode_query": [], "keyword_search": [], "semantic_search": [], "hybrid_rank": []}
-    for query in queries:
-        normalized = retrieval.normalize_query(query)
-        for name, call in (("encode_query", embeddings.encode_query), ("keyword_search", retrieval.keyword_search),
-                           ("semantic_search", retrieval.semantic_search), ("hybrid_rank", serving.hybrid_rank)):
-            started = time.perf_counter()
-            call(normalized)
-            stages[name].append((time.perf_counter() - started) * 1000)
-    return {name: round(statistics.median(values), 2) for name, values in stages.items()}
+    return stage_medians({"encode_query": embeddings.encode_query, "keyword_search": retrieval.keyword_search,
+                          "semantic_search": retrieval.semantic_search, "hybrid_rank": serving.hybrid_rank},
+                         [retrieval.normalize_query(query) for query in queries])
 
 
 def measure() -> dict:

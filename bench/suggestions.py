@@ -14,7 +14,6 @@
 
 import os
 import random
-import statistics
 import time
 import uuid
 
@@ -25,7 +24,8 @@ from django.test import Client
 from ai.common import scratch_database
 from ai.search import suggestions
 from ai.search.models import SearchQuery
-from bench import percentile
+from bench import timing
+from bench.timing import stage_medians, timed_ms
 from commerce.catalogue.models import Product
 
 PRODUCTS = int(os.environ.get("BENCH_SUGGEST_PRODUCTS", "20000"))
@@ -63,28 +63,18 @@ def latency(prefixes: list[str]) -> dict:
     client = Client()
     timings = []
     for prefix in prefixes:
-        started = time.perf_counter()
-        response = client.get("/search/suggest", {"q": prefix})
-        timings.append((time.perf_counter() - started) * 1000)
+        response, elapsed = timed_ms(client.get, "/search/suggest", {"q": prefix})
+        timings.append(elapsed)
         assert response.status_code == 200, response.content
-    return {"p50_ms": round(percentile(timings, 50), 2), "p99_ms": round(percentile(timings, 99), 2),
-            "mean_ms": round(statistics.mean(timings), 2)}
+    return timing.latency(timings)
 
 
 def stage_timings(prefixes: list[str]) -> dict:
     """Median milliseconds of each uncached part of a prefix's list, to see where its time goes."""
-    stages = {"popular_queries": lambda p: suggestions.popular_prefixed_queries(p, suggestions.MAX_QUERIES),
-              "title_phrases": lambda p: suggestions.title_phrases(p, suggestions.LIMIT),
-              "categories": lambda p: suggestions.matching_categories(p, suggestions.MAX_CATEGORIES)}
-    medians = {}
-    for name, stage in stages.items():
-        timings = []
-        for prefix in prefixes:
-            started = time.perf_counter()
-            stage(prefix)
-            timings.append((time.perf_counter() - started) * 1000)
-        medians[name] = round(statistics.median(timings), 2)
-    return medians
+    return stage_medians({
+        "popular_queries": lambda p: suggestions.popular_prefixed_queries(p, suggestions.MAX_QUERIES),
+        "title_phrases": lambda p: suggestions.title_phrases(p, suggestions.LIMIT),
+        "categories": lambda p: suggestions.matching_categories(p, suggestions.MAX_CATEGORIES)}, prefixes)
 
 
 def run() -> dict:

@@ -188,8 +188,8 @@ class RecommendationCarouselBlock(AIBlock):
     title = blocks.CharBlock(max_length=120, help_text='The heading above the row, e.g. "Picked for you".')
     strategy = blocks.ChoiceBlock(
         choices=CarouselStrategy.CHOICES, default=CarouselStrategy.PERSONALISED,
-        help_text="What to show. Personalised and recently viewed differ per shopper: the page shows the "
-                  "fallback first and swaps in the shopper's own row once loaded.")
+        help_text="What to show. Personalised, recently viewed, buy it again and because you viewed differ per "
+                  "shopper: the page shows the fallback first and swaps in the shopper's own row once loaded.")
     count = blocks.IntegerBlock(min_value=2, max_value=24, default=8, help_text="How many products (2–24).")
     category = OptionalSnippetChooserBlock("catalogue.Category", required=False,
                                            help_text="Only products in this department (and below it). Optional.")
@@ -316,10 +316,22 @@ class SemanticSearchBlock(AIBlock):
         with the fallback is retired as soon as the list arrives. A box's HTML is never shared."""
         if value["mode"] != "curated":
             return ""
-        # A keyword-only search variant has its own curated list (asking records nothing: ``render`` does).
+        try:
+            ids, keyword_only = self.curated_list(value, request)
+        except Exception:  # the render reads it again, logs the failure and shows the fallback
+            return "unavailable"
+        return f"{search.curated_version(ids)}{':keyword' if keyword_only else ''}"
+
+    def curated_list(self, value, request) -> tuple[list[int] | None, bool]:
+        """The curated list (None until the beat task caches it) and whether it is a keyword-only search
+        variant's, which has its own list (asking records nothing: ``render`` does). Read once per request,
+        for both the HTML's cache key and the render."""
         keyword_only = bool(request is not None and experiments.search_options(request).get("keyword_only"))
-        listed = search.curated_version(value["query"], self.filters(value), value["count"], keyword_only=keyword_only)
-        return f"{listed}{':keyword' if keyword_only else ''}"
+        wanted = (value["query"], self.filters(value), value["count"], keyword_only)
+        read = {} if request is None else request.__dict__.setdefault("curated_search_lists", {})
+        if wanted not in read:
+            read[wanted] = search.curated_results(*wanted[:3], keyword_only=keyword_only)
+        return read[wanted], keyword_only
 
     def render(self, value, context=None):
         # A box's results depend on what this shopper typed: never from the shared cache.
@@ -336,8 +348,7 @@ class SemanticSearchBlock(AIBlock):
         ids, query, computing = None, "", False
         if value["mode"] == "curated":
             query = value["query"]
-            keyword_only = bool(request is not None and experiments.search_options(request).get("keyword_only"))
-            ids = search.curated_results(query, self.filters(value), value["count"], keyword_only=keyword_only)
+            ids, _ = self.curated_list(value, request)
             # Not run yet (the beat task runs it within seconds): shoppers see the department meanwhile; an
             # editor is told, rather than shown products the block will not show.
             computing = ids is None and fragments.is_preview(parent_context or {})

@@ -1,4 +1,5 @@
 import pytest
+import redis.connection
 from django.core.cache import cache
 
 from ai.experiments import serving as experiments
@@ -31,6 +32,22 @@ def dead_broker_url():
 def broker_down(dead_broker_url, monkeypatch):
     """Celery publishes to the dead broker during the test; the cache and sessions keep the suite's Redis."""
     monkeypatch.setattr(celery_app.conf, "broker_url", dead_broker_url)
+
+
+@pytest.fixture
+def broker_connection_attempts(broker_down, dead_broker_url, monkeypatch) -> list[str]:
+    """One entry per connection tried to the dead broker (``broker_down``): publishing that gives up at
+    the first refusal tries once a task, where kombu's retries would try several times."""
+    attempts, connect = [], redis.connection.UnixDomainSocketConnection._connect
+    path = dead_broker_url.removeprefix("redis+socket://")
+
+    def counted(connection):
+        if connection.path == path:
+            attempts.append(connection.path)
+        return connect(connection)
+
+    monkeypatch.setattr(redis.connection.UnixDomainSocketConnection, "_connect", counted)
+    return attempts
 
 
 @pytest.fixture

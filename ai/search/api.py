@@ -1,5 +1,8 @@
-"""``GET /api/v1/search``: the same hybrid search the search page serves, as JSON."""
+"""``GET /api/v1/search``: the same hybrid search the search page serves, with its facets, as JSON."""
 
+from dataclasses import replace
+
+from django.http import QueryDict
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -7,7 +10,8 @@ from rest_framework.views import APIView
 
 from ai.search.rules import redirect_for
 from ai.search.serving import MAX_QUERY_LENGTH, Filters
-from ai.search.storefront import shopper_search
+from ai.search.storefront import faceted_search
+from commerce.catalogue.facets import IN_STOCK
 from commerce.catalogue.models import Category, Product
 from commerce.catalogue.services import unit_price
 from commerce.customers.experiments import price_list_for
@@ -59,6 +63,25 @@ class SearchResultSerializer(serializers.Serializer):
     score = serializers.FloatField()
 
 
+class FacetValueSerializer(serializers.Serializer):
+    value = serializers.CharField(help_text="What the facet's parameter takes to choose it.")
+    label = serializers.CharField()
+    count = serializers.IntegerField(help_text=(
+        "How many results there would be with this value chosen too (under the other facets' choices)."))
+    selected = serializers.BooleanField(help_text="Applied to `results` (`in_stock`: the availability facet).")
+
+
+class FacetSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="The query parameter that chooses its values.")
+    label = serializers.CharField()
+    values = FacetValueSerializer(many=True)
+
+
+class FacetsSerializer(serializers.Serializer):
+    total = serializers.IntegerField(help_text="Results under the chosen facet values (before `limit`).")
+    facets = FacetSerializer(many=True, help_text="Only facets with values to choose.")
+
+
 class SearchResponseSerializer(serializers.Serializer):
     query = serializers.CharField(help_text="The query as typed, trimmed and lower-cased.")
     corrected_query = serializers.CharField(allow_null=True, help_text=(
@@ -73,6 +96,9 @@ class SearchResponseSerializer(serializers.Serializer):
         "Where the shop sends a shopper who searches for this (a merchandiser's rule: a page's path or a "
         "URL), null otherwise: go there rather than show `results`."))
     results = SearchResultSerializer(many=True)
+    facets = FacetsSerializer(help_text=(
+        "The search page's facets: department, price band, availability and attributes, counted over the "
+        "candidates the search found."))
 
 
 def result_rows(results, price_list: str) -> list[dict]:
@@ -96,7 +122,9 @@ class SearchView(APIView):
             "unless `exact` is set. A query nothing in the catalogue matches gets no results (an empty "
             "list). The search is logged and `query_id` identifies it. An unknown category, or "
             "`min_price` above `max_price`, is a 400. Merchandisers' query rules may pin, hide, bury or boost "
-            "results, or name a page to go to instead (`redirect`)."
+            "results, or name a page to go to instead (`redirect`). `facets` counts, as the search page does for "
+            "the same query and filters, the results each facet value (department, price band, availability, "
+            "attribute) would show; `in_stock` is its availability facet."
         ),
         parameters=[SearchParamsSerializer],
         responses={200: SearchResponseSerializer, 400: BAD_REQUEST},
@@ -104,11 +132,18 @@ class SearchView(APIView):
     def get(self, request):
         params = SearchParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        results = shopper_search(request._request, params.validated_data["q"], filters=params.filters(),
-                                 limit=params.validated_data["limit"], exact=params.validated_data["exact"])
+        # The page's facet selection from its URL parameters; the API takes availability only (``in_stock``).
+        selection = QueryDict(f"{IN_STOCK}=1" if params.validated_data["in_stock"] else "")
+        found = faceted_search(request._request, params.validated_data["q"], selection, filters=params.filters(),
+                               exact=params.validated_data["exact"])
+        results = found.results
+        scores = dict(zip(results.product_ids, results.scores, strict=True))
+        kept = found.product_ids[:params.validated_data["limit"]]
         return Response(SearchResponseSerializer({
             "query": results.query, "corrected_query": results.corrected_query, "method": results.method,
             "corrected_terms": results.corrected_terms,
             "query_id": results.query_log_id, "redirect": redirect_for(results.query),
-            "results": result_rows(results, price_list_for(request._request)),
+            "results": result_rows(replace(results, product_ids=kept, scores=[scores[pid] for pid in kept]),
+                                   price_list_for(request._request)),
+            "facets": found.facets,
         }).data)

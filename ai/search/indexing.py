@@ -10,8 +10,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from ai import embeddings
+from ai.search.caching import CORPUS_STATS_KEY, bump_index_version, cache_key
 from ai.search.models import ProductEmbedding, SearchDocument, SearchPosting, SearchStatistics, SearchTerm
-from ai.search.retrieval import BM25_B, BM25_K1, CORPUS_STATS_KEY, FIELD_WEIGHTS, bump_index_version, cache_key
+from ai.search.retrieval import BM25_B, BM25_K1, FIELD_WEIGHTS
 from commerce.catalogue.models import Category, Product
 
 _WEIGHT_CASE = "CASE w " + " ".join(f"WHEN '{w}' THEN {v}" for w, v in FIELD_WEIGHTS.items()) + " END"

@@ -119,6 +119,8 @@ class SearchTerm(models.Model):
 class SearchQuery(models.Model):
     """One search a shopper ran: for top-query, zero-result and click-through reports."""
 
+    REDIRECTED = "redirect"  # the method of a search a query rule answered with a page: no results, none missing
+
     query = models.CharField(max_length=512)
     normalized = models.CharField(max_length=512, db_index=True)
     customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

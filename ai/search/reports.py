@@ -9,17 +9,20 @@ from django.utils import timezone
 from ai.search import rules, synonyms
 from ai.search.models import SearchQuery, Synonym, split_terms
 
+# A search a rule sent to a page shows no results, yet found what the merchandiser chose.
+FOUND_NOTHING = Q(result_count=0) & ~Q(method=SearchQuery.REDIRECTED)
+
 
 def search_report(*, days: int = 30, limit: int = 25) -> dict:
     since = timezone.now() - dt.timedelta(days=days)
     recent = SearchQuery.objects.filter(created_at__gte=since)
     totals = recent.aggregate(
-        searches=Count("pk"), zero=Count("pk", filter=Q(result_count=0)),
+        searches=Count("pk"), zero=Count("pk", filter=FOUND_NOTHING),
         clicked=Count("pk", filter=Q(clicked_product__isnull=False)), converted=Count("pk", filter=Q(converted=True)),
     )
     grouped = recent.values("normalized").annotate(
         searches=Count("pk"), clicks=Count("pk", filter=Q(clicked_product__isnull=False)),
-        conversions=Count("pk", filter=Q(converted=True)), zero=Count("pk", filter=Q(result_count=0)),
+        conversions=Count("pk", filter=Q(converted=True)), zero=Count("pk", filter=FOUND_NOTHING),
     )
     searches = totals["searches"] or 1
     return {
@@ -48,7 +51,7 @@ def period(days: int) -> dt.datetime:
 
 def zero_result_queries(since: dt.datetime, *, limit: int = ROWS) -> list[dict]:
     """Queries that found nothing, most frequent first, with when one last did."""
-    return list(SearchQuery.objects.filter(created_at__gte=since, result_count=0).values("normalized")
+    return list(SearchQuery.objects.filter(FOUND_NOTHING, created_at__gte=since).values("normalized")
                 .annotate(searches=Count("pk"), last_seen=Max("created_at"))
                 .order_by("-searches", "normalized")[:limit])
 
@@ -65,8 +68,8 @@ def low_click_queries(since: dt.datetime, *, limit: int = ROWS) -> list[dict]:
 
 def applied_queries(since: dt.datetime, *, limit: int = ROWS) -> list[dict]:
     """The period's most searched queries that a current synonym or enabled query rule matches, with
-    what matched and their click-through. Matched now, not when searched: the log does not record it,
-    and what a merchandiser may change is the current set."""
+    what matched and their click-through (searches a redirect rule answered are logged too). Matched now,
+    not when searched: the log does not record it, and what a merchandiser may change is the current set."""
     grouped = list(SearchQuery.objects.filter(created_at__gte=since).values("normalized").annotate(
         searches=Count("pk"), clicks=Count("pk", filter=Q(clicked_product__isnull=False)),
     ).order_by("-searches", "normalized")[:limit])
@@ -96,11 +99,11 @@ def synonym_suggestions(since: dt.datetime, *, limit: int = ROWS) -> list[dict]:
             f"SELECT a.normalized, b.normalized, COUNT(DISTINCT a.visitor_id) AS visitors, MAX(b.created_at) "
             f"FROM {table} a JOIN {table} b ON b.visitor_id = a.visitor_id AND b.created_at > a.created_at "
             f"AND b.created_at <= a.created_at + make_interval(mins => %s) "
-            f"WHERE a.created_at >= %s AND a.visitor_id IS NOT NULL "
+            f"WHERE a.created_at >= %s AND a.visitor_id IS NOT NULL AND a.method <> %s "
             f"AND (a.result_count = 0 OR a.clicked_product_id IS NULL) "
             f"AND b.result_count > 0 AND b.clicked_product_id IS NOT NULL AND b.normalized <> a.normalized "
             f"GROUP BY 1, 2 ORDER BY visitors DESC, 1, 2 LIMIT %s",
-            [REFORMULATION_MINUTES, since, limit])
+            [REFORMULATION_MINUTES, since, SearchQuery.REDIRECTED, limit])
         found = cursor.fetchall()
     lexemes = synonyms.stems(sorted({word for query, target, *_ in found for word in (query, target)}))
     # A rewording a current synonym already brings in needs no new one (the log predates it).

@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from ai import embeddings
 from ai.common import vector_literal
 from ai.search import synonyms
+from ai.search.caching import CORPUS_STATS_KEY, VECTOR_INDEX_SHAPE_KEY, cache_key
 from ai.search.models import (
     EMBEDDING_DIMENSIONS,
     ProductEmbedding,
@@ -30,10 +31,6 @@ from commerce.catalogue.models import Category, PriceList, Product
 CANDIDATES = 50  # per retriever; ef_search must stay ≥ this or HNSW returns fewer rows
 QUERY_EMBEDDING_TTL = 3600
 CORPUS_STATS_TTL = 600
-# Cache keys (under ``cache_key``) that indexing bumps or clears when what they summarise changes.
-INDEX_VERSION_KEY = "index-version"
-CORPUS_STATS_KEY = "corpus-stats"
-VECTOR_INDEX_SHAPE_KEY = "vector-index-shape"
 
 FIELD_WEIGHTS = {"A": 3.0, "B": 2.0, "C": 1.0}  # title, category path, attributes + description
 BM25_K1, BM25_B = 1.2, 0.75
@@ -58,21 +55,6 @@ FILTERED_PROBES_MAX_FACTOR = 4
 # A filter this narrow is searched exactly: every match scored, no index (≈ 4 µs a match at 100k, so
 # ≈ 30 ms at the limit, where 4× probes give recall 0.92 in 55 ms).
 EXACT_SEARCH_MAX_MATCHES = 8_000
-
-
-def cache_key(name: str) -> str:
-    """Cache keys of index-derived data carry the database name: a scratch evaluation database and
-    the shop share Redis, never each other's statistics or results."""
-    return f"search:{connection.settings_dict['NAME']}:{name}"
-
-
-def bump_index_version() -> None:
-    """Cached result lists and curated lists carry the index version (``serving.version``): bumping it
-    retires them all at once (a re-index, a new vector index, a synonym or query rule saved)."""
-    try:
-        cache.incr(cache_key(INDEX_VERSION_KEY))
-    except ValueError:  # never bumped yet
-        cache.set(cache_key(INDEX_VERSION_KEY), 1, None)
 
 
 @dataclass(frozen=True)
@@ -275,27 +257,29 @@ def keyword_confidence(query: str, keyword: list[tuple[int, float]], corrections
     """How well the best keyword result covers the query, 0–1: its BM25 score over the score of a
     document of average length with every query term once in its title (Σ idf × w(k1+1)/(w+k1), w the
     title weight). A term no product has counts against it (it matches nothing), so paraphrases and
-    words the catalogue does not use score low, while product words and corrected typos score ≈ 1."""
+    words the catalogue does not use score low, while product words and corrected typos score ≈ 1. A
+    query a merchandiser's synonym matches is judged by its best reading: the synonym's words replaced
+    by one of the terms it brings in ("java" read as "coffee"), as the keyword search found them."""
     if not keyword:
         return 0.0
-    documents, _ = corpus_stats()
-    typed, fixed = list(corrections), list(corrections.values())
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""SELECT coalesce(s.document_count, 0)
-                FROM (SELECT DISTINCT coalesce(c.fixed, t.lexeme) AS term
-                      FROM unnest(to_tsvector('english', %s)) AS t
-                      LEFT JOIN unnest(%s::text[], %s::text[]) AS c(typed, fixed) ON c.typed = t.lexeme) q
-                LEFT JOIN {SearchTerm._meta.db_table} s ON s.term = q.term""",
-            [query, typed, fixed],
-        )
-        counts = [row[0] for row in cursor.fetchall()]
-    if not counts:
+        cursor.execute("SELECT DISTINCT lexeme FROM unnest(to_tsvector('english', %s))", [query])
+        typed = frozenset(corrections.get(row[0], row[0]) for row in cursor.fetchall())
+    if not typed:
         return 0.0
+    readings = [typed, *((typed - set(source)) | {term} for source, added in synonyms.table()
+                         if typed.issuperset(source) for term in added)]
+    counts = dict(SearchTerm.objects.filter(term__in=set().union(*readings)).values_list("term", "document_count"))
+    documents, _ = corpus_stats()
     title = FIELD_WEIGHTS["A"]
     per_term = title * (BM25_K1 + 1) / (title + BM25_K1)
-    ideal = sum(np.log(1 + (documents - max(df, 1) + 0.5) / (max(df, 1) + 0.5)) for df in counts) * per_term
-    return float(min(1.0, keyword[0][1] / ideal)) if ideal > 0 else 0.0
+
+    def ideal(reading) -> float:
+        return sum(math.log(1 + (documents - max(counts.get(term, 0), 1) + 0.5) / (max(counts.get(term, 0), 1) + 0.5))
+                   for term in reading) * per_term
+
+    best = min(ideal(reading) for reading in readings)
+    return float(min(1.0, keyword[0][1] / best)) if best > 0 else 0.0
 
 
 # --- vectors --------------------------------------------------------------------------------------

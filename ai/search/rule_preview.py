@@ -1,6 +1,8 @@
 """The admin's preview of a query rule, saved or not: its query's results without and with the rule, side
 by side, each result with why it ranks there. The other live rules apply to both lists, so the difference
-is this rule's own. Results are an anonymous shopper's (no personalisation), searched but never logged."""
+is this rule's own. Results are an anonymous shopper's, searched but never logged: each says why it ranks
+(keyword, semantic, sold out, rules), and the page says that no personal boost applies, as a signed-in
+customer's results would get (``serving.personalise``), since a preview has no shopper to rank for."""
 
 from django.utils import timezone
 
@@ -13,7 +15,7 @@ from ai.search.retrieval import (
     semantic_search,
 )
 from ai.search.rules import Applied, Rule, apply, live_rules
-from ai.search.serving import search
+from ai.search.serving import PREFERENCE_BOOST, search
 from commerce.catalogue.models import Product
 
 PREVIEW_LIMIT = 24  # the search page's first page
@@ -39,6 +41,7 @@ def preview(rule: QueryRule) -> dict:
         "without": _rows(without, products, evidence),
         "with_rule": _rows(with_rule, products, evidence, before=before),
         "hidden": [products[pid] for pid in with_rule.hidden if pid in products and pid not in without.hidden],
+        "personal_boost": PREFERENCE_BOOST,
     }
 
 

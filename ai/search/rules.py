@@ -23,15 +23,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import connection
 from django.utils import timezone
 
+from ai.search.caching import CachedTable
 from ai.search.models import QueryRule
 from ai.search.retrieval import NO_FILTERS, Filters, normalize_query
 from commerce.catalogue.models import Product
 
-TABLE_TTL = 3600  # changes drop the table at once; the TTL only bounds edits made outside Django
 Action = QueryRule.Action
 
 
@@ -86,23 +84,14 @@ class Applied:
     hidden: list[int] = field(default_factory=list)
 
 
-def table_key() -> str:
-    return f"search:{connection.settings_dict['NAME']}:query-rules"
+def compile_rules() -> list[Rule]:
+    """The enabled rules, whatever their window, most specific first."""
+    enabled = QueryRule.objects.filter(enabled=True).select_related("category", "redirect_page") \
+        .prefetch_related("products")
+    return sorted((Rule.of(rule) for rule in enabled), key=Rule.specificity)
 
 
-def table() -> list[Rule]:
-    """The enabled rules, whatever their window, most specific first; cached."""
-    rules = cache.get(table_key())
-    if rules is None:
-        enabled = QueryRule.objects.filter(enabled=True).select_related("category", "redirect_page") \
-            .prefetch_related("products")
-        rules = sorted((Rule.of(rule) for rule in enabled), key=Rule.specificity)
-        cache.set(table_key(), rules, TABLE_TTL)
-    return rules
-
-
-def forget() -> None:
-    cache.delete(table_key())
+table = CachedTable("query-rules", QueryRule, compile_rules)
 
 
 def live_rules() -> list[Rule]:

@@ -22,14 +22,13 @@ from redis.exceptions import RedisError
 from ai.common import vector_literal
 from ai.search import rules as query_rules
 from ai.search import suggestions
+from ai.search.caching import INDEX_VERSION_KEY, cache_key
 from ai.search.models import ProductEmbedding, SearchQuery
 from ai.search.retrieval import (
     CANDIDATES,
-    INDEX_VERSION_KEY,
     NO_FILTERS,
     SEMANTIC_SIMILARITY_FLOOR,
     Filters,
-    cache_key,
     corrected_query,
     keyword_confidence,
     keyword_search,
@@ -201,25 +200,18 @@ def curated_results(query: str, filters: Filters = NO_FILTERS, limit: int = 12, 
     On a miss (never run, or retired by a re-index) the query is marked wanted, for the beat task
     ``refresh_wanted_curated_results`` to run once for every later shopper, and the answer is None.
     ``keyword_only``: the list of a search experiment's keyword-only variant."""
-    return _cached_curated(query, filters, limit, keyword_only)
-
-
-def curated_version(query: str, filters: Filters = NO_FILTERS, limit: int = 12, *,
-                    keyword_only: bool = False) -> str:
-    """Which list ``curated_results`` gives now, for the keys of HTML made from it: "pending" while there
-    is none (asked for, as ``curated_results`` asks), else a digest of its ids. HTML rendered without
-    the list is retired the moment the beat task caches it, and a re-index that leaves the list as it
-    was retires nothing."""
-    ids = _cached_curated(query, filters, limit, keyword_only)
-    return "pending" if ids is None else hashlib.sha1(json.dumps(ids).encode()).hexdigest()[:16]
-
-
-def _cached_curated(query: str, filters: Filters, limit: int, keyword_only: bool) -> list[int] | None:
     ids = cache.get(results_cache_key(_curated_kind(keyword_only), query, filters, limit))
     if ids is None:
         _want(json.dumps({"query": query, "filters": asdict(filters), "limit": limit, "keyword_only": keyword_only},
                          sort_keys=True))
     return ids
+
+
+def curated_version(ids: list[int] | None) -> str:
+    """Names a list ``curated_results`` gave, for the keys of HTML made from it: "pending" while there
+    is none, else a digest of its ids. HTML rendered without the list is retired the moment the beat task
+    caches it, and a re-index that leaves the list as it was retires nothing."""
+    return "pending" if ids is None else hashlib.sha1(json.dumps(ids).encode()).hexdigest()[:16]
 
 
 def _want(spec: str) -> None:
@@ -264,6 +256,14 @@ def _log(results: SearchResults, customer_id, visitor_id, experiments: dict[str,
     record("search", customer_id=customer_id, visitor_id=visitor_id, query=results.query, surface="search",
            quantity=len(results.product_ids), experiments=experiments)
     return entry.pk
+
+
+def log_redirect(query: str, *, customer_id: int | None = None, visitor_id=None) -> int:
+    """Log a search a merchandiser's rule sent to a page (``rules.redirect_for``) rather than searched,
+    so the search report lists it with the rule."""
+    query = normalize_query(query)[:MAX_QUERY_LENGTH]
+    return _log(SearchResults(query=query, product_ids=[], scores=[], method=SearchQuery.REDIRECTED),
+                customer_id, visitor_id)
 
 
 def popular_queries(count: int = 5) -> list[str]:

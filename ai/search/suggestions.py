@@ -14,8 +14,9 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from ai.search.caching import cache_key
 from ai.search.models import SearchQuery, unsearchable
-from ai.search.retrieval import cache_key, normalize_query
+from ai.search.retrieval import normalize_query
 from commerce.catalogue.models import Category, Product
 
 LIMIT = 8

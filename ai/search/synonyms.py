@@ -7,33 +7,12 @@ expansion is one step: added terms never trigger further rules.
 The enabled rules are compiled into one table cached in Redis, dropped on every change (``receivers``),
 so a saved synonym changes the next search."""
 
-from django.core.cache import cache
 from django.db import connection
 
+from ai.search.caching import CachedTable
 from ai.search.models import Synonym, split_terms
 
-TABLE_TTL = 3600  # changes drop the table at once; the TTL only bounds edits made outside Django
-
 Rule = tuple[tuple[str, ...], tuple[str, ...]]  # (lexemes a query must all have, lexemes then searched too)
-
-
-def table_key() -> str:
-    """Per database, like the index's keys (``retrieval.cache_key``, which sits above this module): a
-    scratch evaluation database has no synonyms."""
-    return f"search:{connection.settings_dict['NAME']}:synonyms"
-
-
-def table() -> list[Rule]:
-    """The enabled synonyms as rules, cached."""
-    rules = cache.get(table_key())
-    if rules is None:
-        rules = compile_rules()
-        cache.set(table_key(), rules, TABLE_TTL)
-    return rules
-
-
-def forget() -> None:
-    cache.delete(table_key())
 
 
 def compile_rules() -> list[Rule]:
@@ -51,6 +30,9 @@ def compile_rules() -> list[Rule]:
             if lexemes.get(term) and added:  # a term of stopwords only ("the") matches nothing
                 rules.append((lexemes[term], added))
     return rules
+
+
+table = CachedTable("synonyms", Synonym, compile_rules)  # the enabled synonyms as rules
 
 
 def stems(words: list[str]) -> dict[str, tuple[str, ...]]:

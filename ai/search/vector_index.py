@@ -6,8 +6,8 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
+from ai.search.caching import VECTOR_INDEX_SHAPE_KEY, bump_index_version, cache_key
 from ai.search.models import EMBEDDING_DIMENSIONS, ProductEmbedding, SearchStatistics
-from ai.search.retrieval import VECTOR_INDEX_SHAPE_KEY, bump_index_version, cache_key
 
 # Semantic search's index. HNSW (model Meta) misses most true neighbours of short shopper queries
 # ("studio", "natural") at scale: their vectors lie far from every product vector, and the greedy graph

@@ -1,22 +1,16 @@
-from dataclasses import replace
-
 from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
 from ai.search.api import SearchParamsSerializer
-from ai.search.rules import redirect_for
 from ai.search.serving import popular_queries, record_click
-from ai.search.storefront import shopper_search
+from ai.search.storefront import faceted_search, shopper_redirect
 from ai.search.suggestions import suggest
-from commerce.catalogue.facets import Buckets, facets
 from commerce.catalogue.models import Category, Product
 from commerce.catalogue.services import listing
-from commerce.customers.experiments import price_list_for
 
 RESULTS_PER_PAGE = 24
-MAX_RESULTS = 96  # the candidates the facets count and narrow: up to both retrievers' 50 (docs/search.md)
 
 
 @require_GET
@@ -27,23 +21,16 @@ def search_page(request):
     if "q" in request.GET:
         params = SearchParamsSerializer(data=request.GET)
         if params.is_valid():
-            if target := redirect_for(params.validated_data["q"]):  # a merchandiser's rule answers with a page
+            if target := shopper_redirect(request, params.validated_data["q"]):  # a rule answers with a page
                 return redirect(target)
-            # In stock is a facet here, applied to the candidates, so its count can say what it would remove.
-            results = shopper_search(request, params.validated_data["q"],
-                                     filters=replace(params.filters(), in_stock=False), limit=MAX_RESULTS,
-                                     exact=params.validated_data["exact"])
-            price_list, buckets = price_list_for(request), Buckets.below(None)
-            candidates = Product.objects.active().filter(pk__in=results.product_ids)
-            found = facets(candidates, request.GET, buckets, price_list=price_list)
-            kept = set(found.selection.filter(candidates, buckets, price_list).values_list("pk", flat=True))
-            page = Paginator([pid for pid in results.product_ids if pid in kept], RESULTS_PER_PAGE).get_page(
-                request.GET.get("page"))
+            found = faceted_search(request, params.validated_data["q"], request.GET, filters=params.filters(),
+                                   exact=params.validated_data["exact"])
+            page = Paginator(found.product_ids, RESULTS_PER_PAGE).get_page(request.GET.get("page"))
             products = listing().in_bulk(page.object_list)
             page.object_list = [products[pid] for pid in page.object_list if pid in products]
-            context.update(results=results, page=page, facets=found)
-            if not page.object_list and not found.selection:
-                context["suggestions"] = [q for q in popular_queries() if q != results.query]
+            context.update(results=found.results, page=page, facets=found.facets)
+            if not page.object_list and not found.facets.selection:
+                context["suggestions"] = [q for q in popular_queries() if q != found.results.query]
         else:
             context["errors"] = [str(e) for errors in params.errors.values() for e in errors]
     status = 400 if context.get("errors") else 200

@@ -90,7 +90,7 @@ class QueryRuleCreateView(PrefilledCreateView):
 
 
 class SynonymViewSet(SnippetViewSet):
-    """Synonyms apply to the next search after a save (``receivers.retire_synonyms``); model permissions
+    """Synonyms apply to the next search after a save (``caching.CachedTable.changed``); model permissions
     decide who may view, add, change or delete them."""
 
     model = Synonym
@@ -119,7 +119,7 @@ register_snippet(SynonymViewSet)
 
 
 class QueryRuleViewSet(SnippetViewSet):
-    """Rules apply to the next search after a save (``receivers.retire_query_rules``); the preview panel
+    """Rules apply to the next search after a save (``caching.CachedTable.changed``); the preview panel
     ranks the rule's query without and with the unsaved rule (``QueryRule.get_preview_context``). Model
     permissions decide who may view, add, change or delete them."""
 

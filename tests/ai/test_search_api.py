@@ -174,3 +174,45 @@ def test_the_search_page_shows_a_sold_out_best_match_after_the_products_in_stock
     page = Client().get("/search/", {"q": "leather wallet"}).content.decode()
     assert page.index(f'data-product-id="{spelling["bifold"].pk}"') < page.index(
         f'data-product-id="{spelling["wallet"].pk}"')
+
+
+def facet_counts(facets) -> dict[str, dict[str, tuple[int, bool]]]:
+    """The API's facets as {facet: {value: (count, selected)}}."""
+    return {facet["name"]: {value["value"]: (value["count"], value["selected"]) for value in facet["values"]}
+            for facet in facets["facets"]}
+
+
+def test_the_api_returns_the_facets_the_search_page_shows_for_the_same_query_and_filters(catalogue):
+    # given
+    params = {"q": "steel coffee kettle", "max_price": "40", "in_stock": "1"}
+
+    # when
+    api = Client().get("/api/v1/search", params).json()
+    page = Client().get("/search/", params).context["facets"]
+
+    # then
+    shown = {facet.name: {value.value: (value.count, value.selected) for value in facet.values}
+             for facet in page.facets}
+    assert facet_counts(api["facets"]) == shown
+    assert api["facets"]["total"] == page.total == 1  # the dripper: the spade is sold out, the kettle £45
+    assert shown["material"] == {"ceramic": (1, False)}
+    assert shown["in_stock"] == {"1": (1, True)}
+
+
+def test_the_facets_count_every_candidate_the_results_are_cut_to_the_limit(catalogue):
+    # when
+    body = Client().get("/api/v1/search", {"q": "steel coffee kettle", "limit": "1"}).json()
+
+    # then
+    assert len(body["results"]) == 1
+    assert body["facets"]["total"] == 3
+    assert facet_counts(body["facets"])["material"] == {"steel": (2, False), "ceramic": (1, False)}
+
+
+def test_in_stock_leaves_out_sold_out_results_and_is_the_selected_availability_facet(catalogue):
+    # when
+    body = Client().get("/api/v1/search", {"q": "steel spade", "in_stock": "yes"}).json()
+
+    # then
+    assert catalogue["spade"].pk not in [result["id"] for result in body["results"]]
+    assert facet_counts(body["facets"])["in_stock"]["1"][1] is True

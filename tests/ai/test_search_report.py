@@ -6,6 +6,7 @@ import uuid
 from html import unescape
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from ai.search import reports, synonyms
@@ -90,6 +91,33 @@ def test_applied_queries_name_the_synonyms_and_rules_that_match_with_their_click
     assert (coffee["synonyms"], coffee["rules"], coffee["searches"]) == ([], ["Pin the dripper"], 1)
 
 
+def test_a_search_a_rule_redirects_is_logged_and_listed_with_the_rule_not_as_finding_nothing():
+    # given
+    QueryRuleFactory(name="Coffee guide", action="redirect", position=None, redirect_url="/pages/coffee-guide/")
+
+    # when
+    page = Client().get("/search/", {"q": "Coffee"})
+
+    # then
+    assert page.status_code == 302
+    assert SearchQuery.objects.get().method == SearchQuery.REDIRECTED
+    [row] = reports.applied_queries(since())
+    assert (row["normalized"], row["rules"], row["searches"]) == ("coffee", ["Coffee guide"], 1)
+    assert reports.zero_result_queries(since()) == []
+    assert reports.search_report()["totals"]["zero"] == 0
+
+
+def test_a_redirected_search_is_no_rewording_to_mine_synonyms_from(product):
+    # given
+    visitor = uuid.uuid4()
+    log("coffee", results=0, visitor=visitor, minutes_ago=30)
+    SearchQuery.objects.filter(normalized="coffee").update(method=SearchQuery.REDIRECTED)
+    log("coffee guide", clicked=product, visitor=visitor, minutes_ago=29)
+
+    # then
+    assert reports.synonym_suggestions(since()) == []
+
+
 def test_a_rewording_that_found_a_click_suggests_a_one_way_synonym_ranked_by_visitors(product):
     for _ in range(2):
         visitor = uuid.uuid4()
@@ -119,7 +147,7 @@ def test_a_suggestion_a_current_synonym_already_covers_is_left_out(product):
     log("tee", results=0, visitor=visitor, minutes_ago=30)
     log("t-shirt", clicked=product, visitor=visitor, minutes_ago=28)
     SynonymFactory(kind="one_way", terms="tee", targets="t-shirt")
-    synonyms.forget()  # the save's receiver drops the table on commit, which a test transaction never reaches
+    synonyms.table.forget()  # the save's receiver drops the table on commit, which a test transaction never reaches
 
     assert reports.synonym_suggestions(since()) == []
 

@@ -2,11 +2,11 @@ from decimal import Decimal
 
 import pytest
 
-from ai.search import retrieval, serving
+from ai.search import retrieval, serving, synonyms
 from ai.search.models import SearchStatistics
 from ai.search.retrieval import Filters
 from commerce.catalogue.models import PriceList
-from tests.factories import ranked_ids
+from tests.factories import SynonymFactory, ranked_ids
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +34,28 @@ def test_keyword_confidence_is_how_much_of_the_query_the_best_match_covers(catal
     assert confidence("gosneck kettel") >= serving.KEYWORD_CONFIDENCE  # typos count once corrected
     assert 0 < confidence("kettle for a zafu cushion") < serving.KEYWORD_CONFIDENCE  # 2 of 3 words in no product
     assert confidence("zafu") == 0.0  # nothing matched
+
+
+def test_a_query_its_synonym_matches_is_as_confident_as_the_word_it_brings_in(catalogue):
+    # given: "coffee" is in two of four products, so a word no product has would weigh more than it
+    SynonymFactory(kind="one_way", terms="java", targets="coffee")
+
+    # when
+    through_the_synonym, typed = confidence("java"), confidence("coffee")
+
+    # then
+    assert through_the_synonym == pytest.approx(typed)
+    assert through_the_synonym >= serving.KEYWORD_CONFIDENCE
+
+
+def test_a_synonym_the_query_does_not_match_changes_no_confidence(catalogue):
+    # given
+    before = confidence("kettle for a zafu cushion")
+    SynonymFactory(kind="one_way", terms="java", targets="coffee")
+    synonyms.table.forget()  # the save's receiver drops it on commit, which a test never reaches
+
+    # then
+    assert confidence("kettle for a zafu cushion") == before
 
 
 def test_semantic_search_finds_paraphrases_sharing_no_word(catalogue):

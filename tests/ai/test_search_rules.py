@@ -321,6 +321,16 @@ def test_the_preview_lists_what_the_rule_hides_and_where_it_redirects(admin_clie
     assert "go to <a href=\"/pages/coffee-guide/\"" in redirected
 
 
+def test_the_preview_says_its_ranking_has_no_personal_boost_and_what_one_would_do(admin_client, catalogue):
+    # when
+    admin_client.post(f"{SNIPPETS}preview/", rule_form(products=[catalogue["trowel"].pk]))
+    html = admin_client.get(f"{SNIPPETS}preview/").content.decode()
+
+    # then
+    [note] = re.findall(r"<p class=\"reasons\" data-personalisation>([^<]+)</p>", html)
+    assert "no personal boost" in note and "up to 30% higher" in note
+
+
 def test_an_editor_who_may_only_view_rules_cannot_preview_one(client, catalogue):
     editor(client, "view_queryrule")
 

@@ -112,6 +112,25 @@ def test_shop_lists_departments_and_active_products(client):
     assert "1 product" in content
 
 
+def test_the_shop_facets_the_whole_catalogue_by_department_and_narrows_the_listing(client):
+    # given
+    kitchen, garden = CategoryFactory(name="Kitchen"), CategoryFactory(name="Garden")
+    ProductFactory(title="Navy mug", category=kitchen, attributes={"colour": "navy"})
+    ProductFactory(title="Sage bowl", category=kitchen, attributes={"colour": "sage"})
+    ProductFactory(title="Navy planter", category=garden, attributes={"colour": "navy"})
+
+    # when
+    content = client.get("/shop/", {"colour": "navy"}).content.decode()
+
+    # then
+    assert "2 products" in content and "Navy mug" in content and "Navy planter" in content
+    assert "Sage bowl" not in content
+    facets = content[content.index('<nav class="facets"'):content.index("</nav>", content.index('<nav class="facets"'))]
+    assert "Department" in facets and "Kitchen <span class=\"facet__count\">(1)</span>" in facets
+    assert "sage <span class=\"facet__count\">(1)</span>" in facets  # the bowl, were sage added
+    assert "Clear all filters" in facets
+
+
 def test_product_cards_show_discounts_and_sold_out(client):
     ProductFactory(title="Sale bowl", base_price=Decimal("20.00"), price=Decimal("15.00"))
     ProductFactory(title="Gone vase", stock=0)

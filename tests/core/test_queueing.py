@@ -1,7 +1,5 @@
 """core.queueing against real brokers: the suite's Redis, a killed one, and one that comes back."""
 
-import time
-
 import pytest
 
 from ai.recommendations import tasks as recommendation_tasks
@@ -44,13 +42,12 @@ def test_enqueue_publishes_only_once_the_transaction_commits(django_capture_on_c
     assert [message["args"] for message in queued_tasks("realtime")] == [[42]]
 
 
-def test_with_the_broker_down_tasks_are_skipped_in_milliseconds_with_a_warning_each(broker_down, caplog):
-    started = time.monotonic()
+def test_with_the_broker_down_tasks_are_skipped_at_the_first_refusal_with_a_warning_each(
+        broker_connection_attempts, caplog):
     ids = [publish(REFRESH, 1), publish(REFRESH, 2)]
-    elapsed = time.monotonic() - started
 
     assert ids == [None, None]
-    assert elapsed < 0.5  # kombu's retries took 0.6–6 s per task
+    assert len(broker_connection_attempts) == 2  # one refused connection a task, not kombu's retries
     warnings = not_queued_warnings(caplog)
     assert len(warnings) == 2
     assert warnings[0].startswith(f"{REFRESH.name} not queued: the broker is unreachable (")

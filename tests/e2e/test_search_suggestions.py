@@ -49,15 +49,21 @@ def shop_with_searches():
                                    result_count=1)
 
 
+def type_in_the_search_box(page, base_url: str, text: str):
+    """Open the search page, type ``text`` key by key into the header's box; the box and its suggestions."""
+    page.goto(base_url + "/search/")
+    box = page.get_by_role("combobox", name="Search products")
+    box.press_sequentially(text)
+    return box, page.get_by_role("listbox", name="Suggestions")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_shopper_picks_a_suggested_search_with_the_keyboard(live_server, wagtail_site):
     shop_with_searches()
 
     with browser_page() as (page, violations):
-        page.goto(live_server.url + "/search/")
-        box = page.get_by_role("combobox", name="Search products")
-        box.press_sequentially("Cof")
-        options = page.get_by_role("listbox", name="Suggestions").get_by_role("option")
+        box, listbox = type_in_the_search_box(page, live_server.url, "Cof")
+        options = listbox.get_by_role("option")
         expect(options).to_have_text([re.compile("^coffee dripper"), re.compile("^coffee"),
                                       re.compile("^Coffee & Tea")])
         expect(box).to_have_attribute("aria-expanded", "true")
@@ -80,10 +86,7 @@ def test_a_suggested_category_leads_to_its_page_and_escape_closes_the_list(live_
     shop_with_searches()
 
     with browser_page() as (page, violations):
-        page.goto(live_server.url + "/search/")
-        box = page.get_by_role("combobox", name="Search products")
-        box.press_sequentially("gard")
-        listbox = page.get_by_role("listbox", name="Suggestions")
+        box, listbox = type_in_the_search_box(page, live_server.url, "gard")
         expect(listbox.get_by_role("option")).to_have_text([re.compile("^Garden ToolsCategory$")])
 
         box.press("Escape")
