@@ -1,6 +1,6 @@
 """What the AI apps share without importing each other: carousel strategy names (blocks, experiments and
-recommendations speak them), pgvector literals, the two bulk loaders (binary COPY, ``unnest`` inserts) and
-scratch databases for offline evaluations and benchmarks."""
+recommendations speak them), attribute matching for merchandisers' rules, pgvector literals, the two bulk
+loaders (binary COPY, ``unnest`` inserts) and scratch databases for offline evaluations and benchmarks."""
 
 import json
 import uuid
@@ -22,11 +22,23 @@ class CarouselStrategy:
     SIMILAR = "similar"
     BOUGHT_TOGETHER = "bought_together"
     RECENTLY_VIEWED = "recently_viewed"
-    CHOICES = [(PERSONALISED, "Personalised for the shopper"), (TRENDING, "Trending (overall or in a category)"),
+    BUY_AGAIN = "buy_again"
+    BECAUSE_VIEWED = "because_viewed"
+    CHOICES = [(PERSONALISED, "Personalised for the shopper"),
+               (TRENDING, "Trending: rising fastest against their usual interest (overall or in a category)"),
                (SIMILAR, "Similar to a chosen product"), (BOUGHT_TOGETHER, "Bought together with a chosen product"),
-               (RECENTLY_VIEWED, "The shopper's recently viewed products")]
+               (RECENTLY_VIEWED, "The shopper's recently viewed products"),
+               (BUY_AGAIN, "Buy it again: the shopper's repeat purchases that are due"),
+               (BECAUSE_VIEWED, "Because you viewed: similar to the shopper's last viewed product")]
     # Differ per shopper: rendered after the page loads, in a fragment cached per visitor.
-    PER_SHOPPER = frozenset({PERSONALISED, RECENTLY_VIEWED})
+    PER_SHOPPER = frozenset({PERSONALISED, RECENTLY_VIEWED, BUY_AGAIN, BECAUSE_VIEWED})
+
+
+def has_attribute(attributes: dict, name: str, value: str) -> bool:
+    """Whether a product's attributes hold ``name = value``, case-insensitively: merchandisers type
+    "Colour = Red" (search and recommendation rules)."""
+    wanted = {key.lower(): str(found).lower() for key, found in attributes.items()}
+    return wanted.get(name.lower()) == value.lower()
 
 
 def vector_literal(vector: np.ndarray) -> str:

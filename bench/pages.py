@@ -16,7 +16,7 @@ never touched) and with a Redis of the bench's own (the development Redis is nev
      19 products the AI page shows (a "page with products" without AI, for information);
    - ``/bench/inline/?customer=N`` (a bench-only view, ``bench.pages_urls``): the AI page computing the
      customer's recommendations in the request, the anti-pattern the cache design avoids: the current
-     model's product factors read through the ORM, the customer's interactions from the events table,
+     model read from its rows (``refresh.read_model``), the customer's interactions from the events table,
      fold-in + blended scores + availability filter + explanations (``refresh_customer_recommendations``
      without its process cache, its table and its Redis key), rendered with the carousel's template in
      place of a marker block on a page that has the other two AI blocks.
@@ -106,9 +106,8 @@ def inline_recommendations(customer_id: int | None, limit: int) -> list[tuple]:
 
     from ai.recommendations import engine
     from ai.recommendations import serving as recommendations
-    from ai.recommendations.config import RecommenderSettings
-    from ai.recommendations.engine import TrainedModel
-    from ai.recommendations.models import RecommendationEmbedding, RecommendationModel
+    from ai.recommendations.models import RecommendationModel
+    from ai.recommendations.refresh import read_model
     from commerce.catalogue import services as catalogue
     from commerce.catalogue.models import Product
     from commerce.events import queries as events
@@ -116,14 +115,8 @@ def inline_recommendations(customer_id: int | None, limit: int) -> list[tuple]:
     model = RecommendationModel.objects.filter(is_current=True).first()
     if model is None or not customer_id:
         return [(r.product, r.reason) for r in recommendations.carousel("trending", limit=limit)]
-    rows = list(RecommendationEmbedding.objects.filter(model_id=model.pk, kind=RecommendationEmbedding.Kind.PRODUCT)
-                .order_by("object_id").values_list("object_id", "factors"))
-    product_ids = np.array([row[0] for row in rows], dtype=np.int64)
-    factors = np.vstack([np.asarray(row[1], dtype=np.float32) for row in rows])
-    similarity, popularity = engine.unpack_item_data(bytes(model.item_data))
-    settings = RecommenderSettings(**model.settings)
-    trained = TrainedModel(np.empty((0, factors.shape[1]), np.float32), factors, similarity, popularity, settings)
-    index = {int(pid): i for i, pid in enumerate(product_ids)}
+    loaded = read_model(model)
+    trained, product_ids, index, settings = loaded.trained, loaded.product_ids, loaded.index, loaded.trained.settings
     now = timezone.now()
     weights, bought = {}, set()
     for _, product_id, weight, purchased in events.interaction_totals(
@@ -292,8 +285,9 @@ def child_env(database: str, redis_url: str, directory: Path) -> dict:
             "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "VITRINE_LOG_LEVEL": "WARNING"}
 
 
-def run_setup(env: dict) -> dict:
-    completed = subprocess.run([sys.executable, "-m", "bench.pages", "setup"], cwd=ROOT, env=env,
+def run_setup(env: dict, module: str = "bench.pages") -> dict:
+    """``python -m <module> setup`` in the bench's environment; its result, the line it prints last."""
+    completed = subprocess.run([sys.executable, "-m", module, "setup"], cwd=ROOT, env=env,
                                capture_output=True, text=True)
     lines = [line for line in completed.stdout.splitlines() if line.startswith(SETUP_RESULT)]
     if completed.returncode != 0 or not lines:

@@ -7,9 +7,10 @@
    customer has one of 50 tastes and mostly interacts with that taste's products, popularity within a
    taste is skewed (a few products get most events); 85 % views, 10 % add-to-carts, 5 % purchases.
    Plus ``BENCH_RECS_ORDERS`` orders (50,000) of 2–4 products of one taste, for "bought together".
-2. ``training.train_recommendations()`` end to end (load → ALS + item-item → factors → every
-   customer's top-20 → product lists → Redis), timed per stage through its progress callback; then
-   once more with that model current (the retrain replaces its factors, lists and cache entries).
+2. ``training.train_recommendations()`` end to end (load → selection on the newest slice of a sample of
+   customers' events → the winner fitted on all → factors → every customer's top-20 → product lists →
+   Redis), timed per stage through its progress callback, selection's own seconds as it records them;
+   then once more with that model current (the retrain replaces its factors, lists and cache entries).
 3. The real-time path: a Celery worker on the ``realtime`` queue (in this process, idle between
    requests), ``BENCH_RECS_REFRESHES`` (100) add-to-carts by random customers through
    ``orders.services.add_to_cart``; each is timed from the call until the refreshed list is in Redis.
@@ -114,7 +115,12 @@ def train() -> dict:
     return {
         "retrain_end_to_end_s": round(time.perf_counter() - retrain_started, 1),
         "end_to_end_s": round(total, 1),
-        "load_and_fit_s": round(marks["fit"], 1),
+        "load_and_select_s": round(marks["select"], 1),
+        "of_which_selection_s": model.selection["seconds"],
+        "selected": model.selection["winner"],
+        "candidates": len(model.selection.get("candidates", {})),
+        "validation_customers": model.selection.get("validation_customers", 0),
+        "fit_winner_s": round(marks["fit"] - marks["select"], 1),
         "factors_and_customer_lists_s": round(marks["precompute"] - marks["fit"], 1),
         "product_lists_publish_and_redis_s": round(total - marks["precompute"], 1),
         "customers_with_lists": model.customers_with_recommendations,

@@ -2,13 +2,13 @@
 
 A shared fragment is the same for every shopper of a price list; its key names the page revision, the
 block, and the version of every piece of data it shows — the catalogue (``commerce.catalogue``), the
-recommendation model (``serving.version()``), a curated search block's own list
-(``serving.curated_version``) — so publishing, a product or price change, a new model or a newly cached
-list retires it at once. Per-shopper fragments (the page's script fetches them after load,
-``blocks.views``) are keyed by the shopper too. Building a key reads versions only: it never queues a
-task (a curated block whose list is missing asks for it, as rendering it would), and the one event it can
-cause is the pricing experiment's exposure, recorded by the shop when it first asks which price list this
-shopper pays (every AI block shows prices).
+recommendation model (``serving.version()``) and its merchandising rules (``rules.version()``), a curated
+search block's own list (``serving.curated_version``) — so publishing, a product or price change, a new
+model, a rule saved or a newly cached list retires it at once. Per-shopper fragments (the page's script
+fetches them after load, ``blocks.views``) are keyed by the shopper and the version of their own lists
+too. Building a key reads versions only: it never queues a task (a curated block whose list is missing
+asks for it, as rendering it would), and the one event it can cause is the pricing experiment's exposure,
+recorded by the shop when it first asks which price list this shopper pays (every AI block shows prices).
 """
 
 from collections.abc import Callable
@@ -17,6 +17,7 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
+from ai.recommendations import rules as recommendation_rules
 from ai.recommendations import serving as recommendations
 from commerce.catalogue import services as catalogue
 from commerce.customers.experiments import price_list_for
@@ -26,17 +27,17 @@ SHARED_FRAGMENT_TTL = 600  # popularity behind "trending" is itself cached for 1
 # Priced products: a price change retires the HTML at once (the catalogue version); stock state ("Only 3
 # left") may lag a checkout by this long (add to cart checks stock itself).
 PRICED_FRAGMENT_TTL = 60
-PERSONAL_FRAGMENT_TTL = 60  # fresh enough after an add-to-cart refresh; spares a render per page view
+PERSONAL_FRAGMENT_TTL = 60  # spares a render per page view; a refreshed list has a key of its own
 CSRF_PLACEHOLDER = "vitrine-csrf-token-placeholder"  # cached in shared HTML, replaced per request
 
 
 def request_versions(request) -> dict:
     """The data versions fragment keys are made of, read once per request however many blocks the page
-    has: catalogue, recommendation model, and the shopper's price list."""
+    has: catalogue, recommendation model, the live recommendation rules, and the shopper's price list."""
     versions = getattr(request, "_vitrine_versions", None)
     if versions is None:
         versions = {"catalogue": catalogue.catalogue_version(), "model": recommendations.version(),
-                    "prices": price_list_for(request)}
+                    "recommendation_rules": recommendation_rules.version(), "prices": price_list_for(request)}
         if request is not None:
             request._vitrine_versions = versions
     return versions
@@ -59,16 +60,19 @@ def shared_key(context: dict, data_version: str) -> str | None:
     page, block_id = context["page"], context["block_id"]
     versions = request_versions(context.get("request"))
     return (f"blocks:html:{page.live_revision_id}:{block_id}:{versions['catalogue']}:{versions['prices']}:"
-            f"{data_version}")
+            f"{versions['recommendation_rules']}:{data_version}")
 
 
 def personal_key(request, page, block_id: str) -> str:
-    """Keyed by the shopper (customer, else visitor): one shopper's fragment is never served to another."""
+    """Keyed by the shopper (customer, else visitor): one shopper's fragment is never served to another;
+    and by the version of their own recommendation lists, so a refreshed list (after an add-to-cart) is
+    shown at the next fetch, not when the fragment expires."""
     customer = customer_for(request.user)
     owner = f"c{customer.pk}" if customer else f"v{request.visitor_id}"
     versions = request_versions(request)
+    lists = recommendations.shopper_list_version(customer.pk if customer else None, request.visitor_id)
     return (f"blocks:personal:{owner}:{page.live_revision_id}:{block_id}:{versions['catalogue']}:"
-            f"{versions['prices']}:{versions['model']}")
+            f"{versions['prices']}:{versions['model']}:{versions['recommendation_rules']}:{lists}")
 
 
 def personal_url(context: dict) -> str | None:

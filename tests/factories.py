@@ -12,6 +12,7 @@ from ai.search.models import ProductEmbedding
 from commerce.catalogue.models import Category, Product, ProductVariant
 from commerce.customers.models import Address, Customer
 from commerce.events.services import store_events
+from commerce.orders.models import LineItem, Order
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):
@@ -241,6 +242,30 @@ class QueryRuleFactory(factory.django.DjangoModelFactory):
             self.save()
 
 
+class RecommendationRuleFactory(factory.django.DjangoModelFactory):
+    """An enabled, always-live rule for the home row that does nothing yet: give it what it should do
+    (``hidden_products=[…]``, ``hidden_categories=[…]``, ``pin_product=…, pin_position=…``, a boost…)."""
+
+    class Meta:
+        model = "recommendations.RecommendationRule"
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Recommendation rule {n}")
+    placements = factory.LazyFunction(lambda: ["home"])
+
+    @factory.post_generation
+    def hidden_products(self, create, extracted, **kwargs):
+        if extracted:
+            self.hidden_products = extracted
+            self.save()
+
+    @factory.post_generation
+    def hidden_categories(self, create, extracted, **kwargs):
+        if extracted:
+            self.hidden_categories = extracted
+            self.save()
+
+
 class ExperimentFactory(factory.django.DjangoModelFactory):
     """A running 50/50 carousel experiment: control "a" trending, "b" personalised."""
 
@@ -349,3 +374,15 @@ def publish_home(home, product: Product) -> None:
         ("product_grid", {"title": "New this week", "products": [product]}),
     ]
     home.save_revision().publish()
+
+
+def placed_order(*products: Product, customer: Customer | None = None, days_ago: float = 0,
+                 status: str = Order.Status.PLACED) -> Order:
+    """An order of one of each of ``products``, placed ``days_ago`` days ago (by a new customer unless given)."""
+    order = Order.objects.create(customer=customer or CustomerFactory(), email="a@example.com", full_name="A",
+                                 line1="1 High St", city="Bath", postcode="BA1", currency="GBP", total=10,
+                                 status=status)
+    Order.objects.filter(pk=order.pk).update(created_at=timezone.now() - dt.timedelta(days=days_ago))
+    LineItem.objects.bulk_create([LineItem(order=order, product=product, title=product.title, quantity=1,
+                                           unit_price=5) for product in products])
+    return order

@@ -14,6 +14,7 @@ import schemathesis
 from schemathesis.config import SchemathesisConfig
 
 from ai.pricing.models import PriceHistory
+from ai.recommendations.rows import PRODUCT_SURFACES
 from ai.search import indexing
 from tests.factories import CategoryFactory, ProductFactory, stored_event
 
@@ -69,7 +70,7 @@ def api_schema(live_server, catalogue, settings):
         elif case.operation.path == "/api/v1/prices/{product_id}":
             case.path_parameters["product_id"] = product(case.path_parameters["product_id"])
         elif case.operation.path == "/api/v1/recommendations":
-            if "product" in case.query or case.query["surface"] == "product":
+            if "product" in case.query or case.query["surface"] in PRODUCT_SURFACES:
                 case.query["product"] = product(case.query.get("product", 0))
         elif case.operation.path == "/api/v1/search":
             if "category" in case.query:

@@ -55,8 +55,26 @@ def recommendation_status() -> dict:
             "customers": model.customers, "customers_with_recommendations": model.customers_with_recommendations,
             "customer_coverage": health["customer_coverage"], "catalogue_coverage": health["catalogue_coverage"],
             "training_seconds": model.training_seconds, "precompute_seconds": model.precompute_seconds,
+            "selection": model_selection(model.selection),
         }
     return status
+
+
+def model_selection(record: dict) -> dict | None:
+    """The training run's choice (``RecommendationModel.selection``): the winner's validation figures, its
+    lift over popularity in percent, and every candidate, best first."""
+    if not record:
+        return None
+    candidates = sorted(({"name": name, "ndcg": figures["ndcg@20"], "recall": figures["recall@20"],
+                          "chosen": name == record["winner"]}
+                         for name, figures in record.get("candidates", {}).items()),
+                        key=lambda candidate: -candidate["ndcg"])
+    winner = next((candidate for candidate in candidates if candidate["chosen"]), None)
+    lift = record.get("lift_over_popularity")
+    return {"winner": record["winner"], "reason": record.get("reason", ""), "seconds": record.get("seconds"),
+            "ndcg": winner and winner["ndcg"], "recall": winner and winner["recall"],
+            "lift_percent": None if lift is None else round(100 * lift, 1),
+            "validation_customers": record.get("validation_customers"), "candidates": candidates}
 
 
 # --- 2. embeddings -------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ai.recommendations.serving import SURFACES, recommend
+from ai.recommendations.rows import PRODUCT_SURFACES, SURFACES
+from ai.recommendations.serving import recommend
 from commerce.catalogue.models import PriceList, Product
 from commerce.catalogue.services import unit_price
 from commerce.orders.services import find_cart, shopper_for
@@ -18,13 +19,14 @@ class RecommendationParamsSerializer(serializers.Serializer):
         "invalid_choice": "surface must be one of: " + ", ".join(SURFACES) + ".",
         "required": "surface is required (" + ", ".join(SURFACES) + ")."})
     product = serializers.IntegerField(required=False, min_value=1,
-                                       help_text="The product whose page shows the list; required for `product`.")
+                                       help_text="The product whose page shows the list; required for "
+                                                 + ", ".join(f"`{surface}`" for surface in PRODUCT_SURFACES) + ".")
     limit = serializers.IntegerField(required=False, min_value=1, max_value=50, default=12,
                                      help_text="How many products at most.")
 
     def validate(self, data):
-        if data["surface"] == "product" and "product" not in data:
-            raise serializers.ValidationError({"product": "The product surface needs a product id."})
+        if data["surface"] in PRODUCT_SURFACES and "product" not in data:
+            raise serializers.ValidationError({"product": f"The {data['surface']} surface needs a product id."})
         return data
 
 
@@ -57,8 +59,12 @@ class RecommendationView(APIView):
         description=(
             "What a surface would show this shopper (known by session or visitor cookie): `home` their "
             "personal list, `product` products similar to `product`, `cart` products bought with what is in "
-            "their cart. Each level falls back to popular products; `strategy` says which level served a "
-            "product and `reason` is the sentence to show. Lists are precomputed by the workers."
+            "their cart (then their categories' complements). The carousel strategies are surfaces too: "
+            "`similar` and `bought_together` (of `product`), `trending` (rising against their own usual "
+            "interest), `buy_again` (the shopper's repeat purchases that are due) and `because_viewed` "
+            "(similar to the shopper's last viewed product). Each falls back to popular products; "
+            "`strategy` says which level served a product and `reason` is the sentence to show. Lists are "
+            "precomputed by the workers."
         ),
         parameters=[RecommendationParamsSerializer],
         responses={

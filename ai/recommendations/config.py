@@ -10,6 +10,7 @@ from django.conf import settings as django_settings
 
 # Products in a "similar" list, whether from item factors (training) or text embeddings (neighbours).
 SIMILAR_COUNT = 20
+ITEM_MODELS = ("bm25", "cosine", "ease")
 
 
 @dataclass(frozen=True)
@@ -28,14 +29,37 @@ class RecommenderSettings:
     iterations: int = 15
     # Confidence = alpha · log(1 + summed weight): repeats add confidence with diminishing returns.
     alpha: float = 1.0
-    # The served score mixes min-max-normalised ALS, BM25 item-item (``neighbours`` per product) and
-    # popularity; the blend beat each part alone on held-out data and is flat around these weights.
+    # The served score mixes min-max-normalised ALS, an item-item model (``item_model``: BM25 or cosine
+    # with ``neighbours`` per product, or EASE) and popularity, with these shares. They are the fallback
+    # when selection is off; every training run otherwise replaces them with its winner's (``selection``).
     neighbours: int = 20
+    item_model: str = "bm25"
+    als_share: float = 0.5
     item_item_share: float = 0.5
     popularity_share: float = 0.1
+    # EASE's ridge penalty; its dense item × item weights are kept sparse, ``ease_neighbours`` per product.
+    ease_lambda: float = 500.0
+    ease_neighbours: int = 100
+    # Selection (``selection``): the candidates scored on the newest slice of the shop's own events.
+    select_model: bool = True
+    # ALS grid points: [factors, regularization, alpha]: the large-data optimum (Online Retail) and a
+    # small, heavily regularised model (a repeat-heavy grocery log). Each is a fit inside training.
+    als_grid: list = field(default_factory=lambda: [[64, 0.1, 1.0], [16, 10.0, 1.0]])
+    ease_lambdas: list = field(default_factory=lambda: [500.0, 1000.0])
+    # EASE inverts an items × items matrix: cubic time, quadratic memory; past this cap (its measured
+    # cost is in docs/recommendations.md) it is not a candidate.
+    ease_max_items: int = 4000
+    # Selection learns from at most this many customers' events and scores at most this many of them:
+    # ALS fits and scoring are most of its time (docs/recommendations.md).
+    selection_customers: int = 10000
+    validation_customers: int = 2000
     top_n: int = 20
     cadence_hours: float = 4.0
     random_state: int = 42
+
+    def __post_init__(self):
+        if self.item_model not in ITEM_MODELS:
+            raise ValueError(f"item_model must be one of {', '.join(ITEM_MODELS)}, not {self.item_model!r}")
 
     @classmethod
     def from_settings(cls) -> RecommenderSettings:

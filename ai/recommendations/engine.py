@@ -18,8 +18,9 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
-from implicit.nearest_neighbours import BM25Recommender
+from implicit.nearest_neighbours import BM25Recommender, CosineRecommender
 from implicit.utils import ParameterWarning
+from scipy.linalg import lapack
 from threadpoolctl import threadpool_limits
 
 from ai.recommendations.config import RecommenderSettings
@@ -45,7 +46,7 @@ def confidence(matrix: sp.csr_matrix, alpha: float) -> sp.csr_matrix:
 class TrainedModel:
     customer_factors: np.ndarray
     product_factors: np.ndarray
-    item_similarity: sp.csr_matrix  # products × products, BM25 item-item, ``neighbours`` per row
+    item_similarity: sp.csr_matrix  # products × products, the ``item_model``'s neighbours per row
     popularity: np.ndarray  # per product: log(1 + customers who interacted)
     settings: RecommenderSettings
 
@@ -56,35 +57,93 @@ class TrainedModel:
 
 
 def fit(matrix: sp.csr_matrix, settings: RecommenderSettings, *, threads: int = 0) -> TrainedModel:
-    """Train ALS and the BM25 item-item model on the confidence-scaled matrix."""
+    """Train the settings' model: ALS on the confidence-scaled matrix (when it has a share; otherwise no
+    factors), the item-item model on log(1 + weight) (always: explanations and "similar" lists fall back
+    to it) and popularity."""
+    if settings.als_share > 0:
+        customer_factors, product_factors = fit_als(matrix, settings.factors, settings.regularization,
+                                                    settings.alpha, settings, threads=threads)
+    else:
+        customer_factors = np.zeros((matrix.shape[0], 0), dtype=np.float32)
+        product_factors = np.zeros((matrix.shape[1], 0), dtype=np.float32)
+    return TrainedModel(customer_factors, product_factors,
+                        fit_item_model(matrix, settings.item_model, settings, threads=threads),
+                        popularity(matrix), settings)
+
+
+def fit_als(matrix: sp.csr_matrix, factors: int, regularization: float, alpha: float,
+            settings: RecommenderSettings, *, threads: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """implicit's ALS on ``alpha``-scaled confidence: (customer factors, product factors)."""
     with threadpool_limits(1, "blas"):  # implicit parallelises itself; nested BLAS threads only thrash
-        als = AlternatingLeastSquares(factors=settings.factors, regularization=settings.regularization,
-                                      alpha=1.0, iterations=settings.iterations, num_threads=threads,
+        als = AlternatingLeastSquares(factors=factors, regularization=regularization, alpha=1.0,
+                                      iterations=settings.iterations, num_threads=threads,
                                       random_state=settings.random_state)
-        scaled = confidence(matrix, settings.alpha)
-        als.fit(scaled, show_progress=False)
-    customers_per_product = np.diff(matrix.tocsc().indptr).astype(np.float32)
-    return TrainedModel(np.ascontiguousarray(als.user_factors), np.ascontiguousarray(als.item_factors),
-                        item_similarity(scaled, settings.neighbours, threads=threads),
-                        np.log1p(customers_per_product), settings)
+        als.fit(confidence(matrix, alpha), show_progress=False)
+    return np.ascontiguousarray(als.user_factors), np.ascontiguousarray(als.item_factors)
 
 
-def item_similarity(matrix: sp.csr_matrix, neighbours: int, *, threads: int = 0) -> sp.csr_matrix:
-    """implicit's BM25 item-item neighbours (products × products, ``neighbours`` per row)."""
-    model = BM25Recommender(K=neighbours, num_threads=threads)
+def popularity(matrix: sp.csr_matrix) -> np.ndarray:
+    """Per product: log(1 + customers who interacted)."""
+    return np.log1p(np.diff(matrix.tocsc().indptr).astype(np.float32))
+
+
+def fit_item_model(matrix: sp.csr_matrix, kind: str, settings: RecommenderSettings, *,
+                   threads: int = 0, ease_lambda: float | None = None) -> sp.csr_matrix:
+    """The item-item matrix of ``kind`` ("bm25", "cosine" or "ease") on log(1 + weight)."""
+    history = confidence(matrix, 1.0)
+    if kind == "ease":
+        return ease(history, settings.ease_lambda if ease_lambda is None else ease_lambda,
+                    settings.ease_neighbours)
+    return item_similarity(history, settings.neighbours, threads=threads, cosine=kind == "cosine")
+
+
+def ease(matrix: sp.csr_matrix, regularization: float, neighbours: int) -> sp.csr_matrix:
+    """EASE (Steck 2019), closed form: P = (XᵀX + λI)⁻¹, B = I − P·diag(1/diag(P)), zero diagonal; each
+    row keeps its ``neighbours`` largest positive weights, so fold-in and storage stay sparse."""
+    gram = (matrix.T @ matrix).toarray().astype(np.float32)
+    gram[np.diag_indices_from(gram)] += regularization
+    # XᵀX + λI is symmetric positive definite: a Cholesky inverse, in place, is several times LU's speed.
+    factor, failed = lapack.spotrf(gram, lower=True, overwrite_a=True)
+    inverse, failed = (factor, failed) if failed else lapack.spotri(factor, lower=True, overwrite_c=True)
+    if failed:
+        raise np.linalg.LinAlgError(f"EASE: the regularised Gram matrix is not positive definite (λ={regularization})")
+    inverse = np.tril(inverse) + np.tril(inverse, -1).T  # spotri fills one triangle
+    weights = inverse / -np.diag(inverse)
+    del gram, factor, inverse
+    np.fill_diagonal(weights, 0.0)
+    keep = min(neighbours, weights.shape[1])
+    columns = np.argpartition(-weights, keep - 1, axis=1)[:, :keep]
+    values = np.take_along_axis(weights, columns, axis=1)
+    rows = np.repeat(np.arange(weights.shape[0]), keep)
+    sparse = sp.csr_matrix((values.ravel(), (rows, columns.ravel())), shape=weights.shape, dtype=np.float32)
+    sparse.data[sparse.data < 0] = 0
+    sparse.eliminate_zeros()
+    return sparse
+
+
+def item_similarity(matrix: sp.csr_matrix, neighbours: int, *, threads: int = 0,
+                    cosine: bool = False) -> sp.csr_matrix:
+    """implicit's BM25 (or cosine) item-item neighbours (products × products, ``neighbours`` per row)."""
+    model = (CosineRecommender if cosine else BM25Recommender)(K=neighbours, num_threads=threads)
     with warnings.catch_warnings():  # implicit's own BM25 weighting hands its fit a COO matrix
         warnings.simplefilter("ignore", ParameterWarning)
         model.fit(matrix, show_progress=False)
     return model.similarity.tocsr().astype(np.float32)
 
 
-def pack_item_data(model: TrainedModel) -> bytes:
-    """The item-item matrix and popularity as one npz blob, stored with the model for the real-time path."""
+def pack_item_data(model: TrainedModel, product_ids: np.ndarray) -> bytes:
+    """The item-item matrix, popularity and column → product id as one npz blob, stored with the model
+    for the real-time path (which has no product factors to read when the winner is not ALS)."""
     buffer = io.BytesIO()
     similarity = model.item_similarity
     np.savez(buffer, data=similarity.data, indices=similarity.indices, indptr=similarity.indptr,
-             shape=np.array(similarity.shape), popularity=model.popularity)
+             shape=np.array(similarity.shape), popularity=model.popularity, product_ids=product_ids)
     return buffer.getvalue()
+
+
+def unpack_product_ids(blob: bytes) -> np.ndarray:
+    with np.load(io.BytesIO(blob)) as arrays:
+        return arrays["product_ids"]
 
 
 def unpack_item_data(blob: bytes) -> tuple[sp.csr_matrix, np.ndarray]:
@@ -101,7 +160,7 @@ def fold_in(model: TrainedModel, user_row: sp.csr_matrix) -> np.ndarray:
     scaled = confidence(user_row, model.settings.alpha)
     items, conf = scaled.indices, scaled.data
     factors = model.product_factors
-    if len(items) == 0:
+    if len(items) == 0 or factors.shape[1] == 0:
         return np.zeros(factors.shape[1], dtype=np.float32)
     y = factors[items]
     a = model.gram + (y.T * (conf - 1.0)) @ y + model.settings.regularization * np.eye(factors.shape[1])
@@ -120,13 +179,15 @@ def _add_min_max(total: np.ndarray, scores: np.ndarray, weight: float) -> None:
 
 
 def blended_scores(model: TrainedModel, customer_factors: np.ndarray, user_rows: sp.csr_matrix) -> np.ndarray:
-    """Served score of every product for a batch of customers: ALS dot products, item-item similarity
-    to the customer's history (confidence-scaled) and popularity, each min-max normalised per customer."""
+    """Served score of every product for a batch of customers: ALS dot products, the item-item model's
+    score of the customer's history (log-scaled) and popularity, each min-max normalised per customer
+    and weighted by its share; parts without a share are not computed."""
     settings = model.settings
-    scores = np.zeros((customer_factors.shape[0], model.product_factors.shape[0]), dtype=np.float32)
-    _add_min_max(scores, customer_factors @ model.product_factors.T, 1 - settings.item_item_share)
+    scores = np.zeros((user_rows.shape[0], model.popularity.shape[0]), dtype=np.float32)
+    if settings.als_share > 0 and model.product_factors.shape[1] > 0:
+        _add_min_max(scores, customer_factors @ model.product_factors.T, settings.als_share)
     if settings.item_item_share > 0:
-        history = confidence(user_rows, settings.alpha)
+        history = confidence(user_rows, 1.0)
         item_scores = np.asarray((history @ model.item_similarity).todense(), dtype=np.float32)
         _add_min_max(scores, item_scores, settings.item_item_share)
     if settings.popularity_share > 0:
@@ -154,10 +215,15 @@ def top_n(scores: np.ndarray, exclude: sp.csr_matrix | None, available: np.ndarr
 
 
 def explanations(model: TrainedModel, recommended: np.ndarray, history: np.ndarray) -> np.ndarray:
-    """For each recommended product, the history product whose factors are most alike (cosine), -1 if none."""
+    """For each recommended product, the history product whose factors are most alike (cosine), or,
+    for a model without factors, the one whose item-item weight toward it is largest; -1 if none."""
     if len(history) == 0 or len(recommended) == 0:
         return np.full(len(recommended), -1)
     factors = model.product_factors
+    if factors.shape[1] == 0:
+        weights = model.item_similarity[history][:, recommended].toarray()
+        best = np.argmax(weights, axis=0)
+        return np.where(weights.max(axis=0) > 0, history[best], -1)
     norms = np.linalg.norm(factors[np.concatenate([recommended, history])], axis=1)
     norms[norms == 0] = 1.0
     rec = factors[recommended] / norms[: len(recommended), None]
@@ -167,14 +233,24 @@ def explanations(model: TrainedModel, recommended: np.ndarray, history: np.ndarr
 
 def similar_products(model: TrainedModel, available: np.ndarray, n: int, batch_size: int = 2048
                      ) -> tuple[np.ndarray, np.ndarray]:
-    """Each product's ``n`` nearest products by cosine of their item factors (itself excluded)."""
+    """Each product's ``n`` nearest products by cosine of their item factors (itself excluded), or, for a
+    model without factors, its strongest item-item neighbours."""
     factors = model.product_factors
-    norms = np.linalg.norm(factors, axis=1)
-    norms[norms == 0] = 1.0
-    unit = factors / norms[:, None]
+    if factors.shape[1] == 0:
+        def block_scores(start: int, stop: int) -> np.ndarray:
+            block = model.item_similarity[start:stop].toarray()
+            block[block <= 0] = -np.inf  # only real neighbours, never a filler of zeros
+            return block
+    else:
+        norms = np.linalg.norm(factors, axis=1)
+        norms[norms == 0] = 1.0
+        unit = factors / norms[:, None]
+
+        def block_scores(start: int, stop: int) -> np.ndarray:
+            return unit[start:stop] @ unit.T
     indices, scores = [], []
-    for start in range(0, len(unit), batch_size):
-        block = unit[start:start + batch_size] @ unit.T
+    for start in range(0, len(factors), batch_size):
+        block = block_scores(start, min(start + batch_size, len(factors)))
         block[np.arange(len(block)), np.arange(start, start + len(block))] = -np.inf
         best, best_scores = top_n(block, None, available, n)
         indices.append(best)

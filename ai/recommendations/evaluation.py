@@ -4,8 +4,9 @@ Per user (sorted by time, file order breaking ties), users with at least ``MIN_I
 20 % of their interactions (at least one) are the test part; the held-out set is the distinct items of
 the test part that are not in the user's train part (users left with none are skipped). Every method
 trains on all train parts (all interactions of users too short to test) and recommends ``K`` items per
-user, never one of the user's train items. ``served`` is exactly the storefront's model: the same
-weights, settings, blend (``ai.recommendations.engine``).
+user, never one of the user's train items. ``served`` is exactly what the storefront's training does:
+model selection (``selection``) on the train part alone, with its own inner split of the newest 20 %,
+then the winner fitted on the whole train part (``ai.recommendations.engine``) and scored on the test part.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class Split:
     counts: sp.csr_matrix  # users × items, number of train interactions (what the plain baselines learn from)
     held_out: dict[int, set[int]]  # user row → held-out item columns
     items: int  # columns: every item of the file
+    train_rows: list[tuple]  # the train part's rows as given, for selection's own inner split
 
 
 def read_interactions(path: Path) -> list[tuple[str, str, str, str]]:
@@ -53,19 +55,22 @@ def read_interactions(path: Path) -> list[tuple[str, str, str, str]]:
                 for row in reader]
 
 
-def split(rows: list[tuple[str, str, str, str]], weights: dict[str, float]) -> Split:
+def split(rows: list[tuple], weights: dict[str, float]) -> Split:
+    """Rows are (user, item, timestamp, event type) of any comparable types: the file's strings, or the
+    shop's ids and datetimes when selection splits the shop's own events."""
     by_user: dict[str, list[tuple[str, int, str, str]]] = defaultdict(list)
     for position, (user, item, timestamp, event) in enumerate(rows):
         by_user[user].append((timestamp, position, item, event))
     item_index: dict[str, int] = {}
-    train_rows, train_cols, train_weights = [], [], []
+    train_rows, train_cols, train_weights, train_part = [], [], [], []
     held_out: dict[int, set[int]] = {}
-    for row, (_, history) in enumerate(sorted(by_user.items())):
+    for row, (user, history) in enumerate(sorted(by_user.items())):
         history.sort()
         test_size = max(1, math.ceil(TEST_FRACTION * len(history))) if len(history) >= MIN_INTERACTIONS else 0
         train, test = history[:len(history) - test_size], history[len(history) - test_size:]
         seen = set()
-        for _, _, item, event in train:
+        for timestamp, _, item, event in train:
+            train_part.append((user, item, timestamp, event))
             column = item_index.setdefault(item, len(item_index))
             seen.add(column)
             train_rows.append(row)
@@ -79,10 +84,10 @@ def split(rows: list[tuple[str, str, str, str]], weights: dict[str, float]) -> S
     matrix = engine.interaction_matrix(rows_, cols_, np.array(train_weights, dtype=np.float32), shape)
     counts = sp.csr_matrix((np.ones(len(rows_), dtype=np.float32), (rows_, cols_)), shape=shape)
     counts.sum_duplicates()
-    return Split(matrix, counts, held_out, len(item_index))
+    return Split(matrix, counts, held_out, len(item_index), train_part)
 
 
-def _top_k(score_batch: Callable[[np.ndarray], np.ndarray], data: Split, users: np.ndarray) -> np.ndarray:
+def recommend(score_batch: Callable[[np.ndarray], np.ndarray], data: Split, users: np.ndarray) -> np.ndarray:
     recommended = []
     for start in range(0, len(users), SCORING_BATCH_SIZE):
         batch = users[start:start + SCORING_BATCH_SIZE]
@@ -91,7 +96,15 @@ def _top_k(score_batch: Callable[[np.ndarray], np.ndarray], data: Split, users: 
     return np.vstack(recommended) if recommended else np.empty((0, K), dtype=np.int64)
 
 
-def served_scores(data: Split, settings: RecommenderSettings) -> Callable[[np.ndarray], np.ndarray]:
+def served_scores(data: Split, settings: RecommenderSettings, chosen: dict) -> Callable[[np.ndarray], np.ndarray]:
+    """What training serves: selection on the train part alone (its own newest slice held out, the test
+    part never seen), then the winner fitted on the whole train part. ``chosen`` receives the record."""
+    from ai.recommendations import selection  # selection is built on this module's split and metrics
+
+    if settings.select_model:
+        picked = selection.select(data.train_rows, settings)
+        settings = picked.settings
+        chosen.update(picked.record)
     trained = engine.fit(data.train, settings)
     return lambda batch: engine.blended_scores(trained, trained.customer_factors[batch], data.train[batch])
 
@@ -128,7 +141,7 @@ def metrics(recommended: np.ndarray, users: np.ndarray, data: Split) -> dict[str
         hits = np.array([int(item) in relevant for item in items], dtype=np.float64)
         precision += hits.sum() / K
         recall += hits.sum() / len(relevant)
-        ndcg += (hits * discounts).sum() / discounts[: min(K, len(relevant))].sum()
+        ndcg += (hits * discounts[: len(hits)]).sum() / discounts[: min(K, len(relevant))].sum()  # a catalogue < K
     count = max(len(users), 1)
     coverage = len(np.unique(recommended[recommended >= 0])) / max(data.items, 1)
     return {"precision@20": round(precision / count, 4), "recall@20": round(recall / count, 4),
@@ -141,15 +154,16 @@ def evaluate(path: Path, settings: RecommenderSettings | None = None, methods: t
     settings = settings or RecommenderSettings.from_settings()
     data = split(read_interactions(path), settings.event_weights)
     users = np.array(sorted(data.held_out), dtype=np.int64)
-    scorers = {"served": lambda: served_scores(data, settings), "als": lambda: als_scores(data),
+    chosen: dict = {}
+    scorers = {"served": lambda: served_scores(data, settings, chosen), "als": lambda: als_scores(data),
                "item_item": lambda: item_item_scores(data), "popularity": lambda: popularity_scores(data),
                "random": lambda: random_scores(data)}
     report, seconds = {}, {}
     for method in methods:
         started = time.perf_counter()
-        report[method] = metrics(_top_k(scorers[method](), data, users), users, data)
+        report[method] = metrics(recommend(scorers[method](), data, users), users, data)
         seconds[method] = round(time.perf_counter() - started, 1)
         if progress:
             progress(method)
     return report, {"users": data.train.shape[0], "evaluated_users": len(users), "items": data.items,
-                    "train_cells": data.train.nnz, "seconds": seconds}
+                    "train_cells": data.train.nnz, "seconds": seconds, "selection": chosen}

@@ -1,14 +1,22 @@
-"""What recommendations serve from: trained models, their factors, and the precomputed lists.
+"""What recommendations serve from: trained models, their factors, the precomputed lists, and the rules
+merchandisers manage.
 
 Training writes a new ``RecommendationModel`` with its factors and lists, then makes it current; serving
 reads only the current model's rows (or Redis copies of them), never the factors of a whole catalogue.
 """
 
+from django.contrib import admin
 from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from modelcluster.fields import ParentalManyToManyField
+from modelcluster.models import ClusterableModel
 from pgvector.django import VectorField
 
-from commerce.catalogue.models import Product
+from ai.common import CarouselStrategy
+from ai.recommendations.rows import SURFACES
+from commerce.catalogue.models import Category, Product
 from commerce.customers.models import Customer
 
 
@@ -100,3 +108,110 @@ class ProductRecommendations(models.Model):
 
     def __str__(self):
         return f"recommendations for product {self.product_id}"
+
+
+def placement_choices() -> list[tuple[str, str]]:
+    """Where a rule can apply: the carousel blocks' strategies (a strategy that is an API surface too is
+    the same row there) and the other surfaces ``serving.recommend`` serves. A callable, so a new surface
+    or strategy needs no migration."""
+    strategies = dict(CarouselStrategy.CHOICES)
+    return [*((surface, f"{surface.capitalize()} list (pages and the API)") for surface in SURFACES
+              if surface not in strategies),
+            *((strategy, f"Carousel: {label}") for strategy, label in CarouselStrategy.CHOICES)]
+
+
+class RecommendationRule(ClusterableModel):
+    """A merchandiser's rule for recommendation rows: pin a product at a position, hide products or
+    categories, boost or bury a category or an attribute value, and leave out products a shopper should
+    not be offered. Applied at serve time (``rules``) to the rows of its placements, while enabled and
+    inside its window. A cluster so ``clean()`` checks the products and categories being edited."""
+
+    name = models.CharField(max_length=100, help_text="What the rule is for, as the list shows it.")
+    placements = ArrayField(
+        models.CharField(max_length=32, choices=placement_choices),
+        help_text="The recommendation rows the rule changes.")
+    pin_product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                    help_text="Pin: a product to show in every row of these placements…")
+    pin_position = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MinValueValidator(1)],
+                                                    help_text="… at this position, from 1 (the first card).")
+    hidden_products = ParentalManyToManyField(Product, blank=True, related_name="+",
+                                              help_text="Hide: these products never appear in the rows.")
+    hidden_categories = ParentalManyToManyField(
+        Category, blank=True, related_name="+",
+        help_text="Hide: no product of these categories (or their subcategories) appears in the rows.")
+    boost_category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                                       help_text="Boost or bury: products of this category and its subcategories…")
+    boost_attribute_name = models.CharField(max_length=50, blank=True,
+                                            help_text="… or products with this attribute, e.g. colour…")
+    boost_attribute_value = models.CharField(max_length=100, blank=True, help_text="… of this value, e.g. red.")
+    boost_percent = models.SmallIntegerField(
+        default=0, validators=[MinValueValidator(-100), MaxValueValidator(1000)],
+        help_text="How much further up (positive) or down (negative) the row those products move: 100 takes a "
+                  "product from 6th to about 3rd, -50 from 3rd to about 6th, -100 to the end of the row.")
+    exclude_zero_price = models.BooleanField(
+        default=False, help_text="Leave out products priced 0 (samples, placeholders).")
+    exclude_in_cart = models.BooleanField(
+        default=False, help_text="Leave out what is already in the shopper's cart.")
+    exclude_bought_within_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)],
+        help_text="Leave out what the shopper ordered in this many days (empty: keep them).")
+    enabled = models.BooleanField(default=True, help_text="Only enabled rules change recommendations.")
+    starts_at = models.DateTimeField(null=True, blank=True, help_text="Empty: from now.")
+    ends_at = models.DateTimeField(null=True, blank=True, help_text="Empty: until disabled.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(starts_at__isnull=True) | models.Q(ends_at__isnull=True)
+                                   | models.Q(ends_at__gt=models.F("starts_at")),
+                                   name="recommendation_rule_window_order"),
+            models.CheckConstraint(condition=models.Q(pin_position__isnull=True) | models.Q(pin_position__gte=1),
+                                   name="recommendation_rule_pin_position"),
+            models.CheckConstraint(condition=models.Q(boost_percent__gte=-100),
+                                   name="recommendation_rule_boost_floor"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @admin.display(description="Placements")
+    def placement_names(self) -> str:
+        labels = dict(placement_choices())
+        return ", ".join(labels.get(placement, placement) for placement in self.placements)
+
+    def clean(self):
+        """Refuse a rule that could do nothing or that its placements cannot use (the admin's form puts the
+        edited products and categories on the instance first: ``forms.RecommendationRuleForm``)."""
+        errors = {}
+        self.name = self.name.strip()
+        self.placements = list(dict.fromkeys(self.placements or []))
+        self.boost_attribute_name = self.boost_attribute_name.strip()
+        self.boost_attribute_value = self.boost_attribute_value.strip()
+        hidden = {product.pk for product in self.hidden_products.all()}
+        if not self.placements:
+            errors["placements"] = "Choose the rows the rule changes."
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            errors["ends_at"] = "The rule must end after it starts."
+        if self.pin_product_id and not self.pin_position:
+            errors["pin_position"] = "Say at which position to pin the product."
+        elif self.pin_position and not self.pin_product_id:
+            errors["pin_product"] = "Choose the product to pin (another rule can pin the next)."
+        elif self.pin_product_id in hidden:
+            errors["pin_product"] = "This rule hides the product it pins."
+        attribute = bool(self.boost_attribute_name) + bool(self.boost_attribute_value)
+        boosts = bool(self.boost_category_id) or attribute
+        if attribute == 1:
+            errors["boost_attribute_value"] = "Give both the attribute and its value."
+        elif self.boost_category_id and attribute:
+            errors["boost_category"] = "Boost either a category or an attribute value, not both."
+        elif boosts and not self.boost_percent:
+            errors["boost_percent"] = "Say how far to move the products: a positive or a negative percentage."
+        elif self.boost_percent and not boosts:
+            errors["boost_category"] = "Choose the category or the attribute value to boost or bury."
+        actions = (self.pin_product_id, hidden, self.hidden_categories.all(), boosts, self.exclude_zero_price,
+                   self.exclude_in_cart, self.exclude_bought_within_days)
+        if not errors and not any(actions):
+            errors["__all__"] = "The rule does nothing: pin, hide, boost or bury, or leave out some products."
+        if errors:
+            raise ValidationError(errors)

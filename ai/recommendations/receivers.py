@@ -1,12 +1,14 @@
-"""Shop signals that make recommendations fresher: an add-to-cart refreshes the customer's list within
-seconds; product views refresh an anonymous visitor's session list (debounced); a saved product's
-embedding-based "similar" list is marked for recomputation."""
+"""Shop signals that make recommendations fresher: an add-to-cart refreshes the shopper's list (the
+customer's, or an anonymous visitor's session list) at once; product views refresh an anonymous visitor's
+session list (debounced, once the views are stored); a saved product's embedding-based "similar" list
+is marked for recomputation; a saved or deleted recommendation rule applies from the next request."""
 
 from django.db import transaction
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from ai.recommendations import neighbours, serving, tasks
+from ai.recommendations import neighbours, rules, serving, tasks
+from ai.recommendations.models import RecommendationRule
 from commerce.catalogue.models import Product
 from commerce.catalogue.signals import product_viewed
 from commerce.orders.signals import cart_changed
@@ -15,9 +17,13 @@ from core.queueing import enqueue
 
 @receiver(cart_changed, dispatch_uid="recommendations_refresh_on_add_to_cart")
 def refresh_after_add_to_cart(sender, customer, visitor_id, quantity, **kwargs):
-    # cart_changed is sent after the cart commits, so the task sees the new line.
-    if quantity > 0 and customer is not None:
+    # cart_changed is sent after the cart commits, so the task sees the new line: no delay, unlike views.
+    if quantity <= 0:
+        return
+    if customer is not None:
         enqueue(tasks.refresh_customer_recommendations, customer.pk)
+    elif visitor_id:
+        enqueue(tasks.refresh_visitor_recommendations, str(visitor_id))
 
 
 @receiver(product_viewed, dispatch_uid="recommendations_refresh_session_on_view")
@@ -32,3 +38,12 @@ def forget_neighbours_after_save(sender, instance, raw=False, **kwargs):
     # Its text may have changed: its embedding-based "similar" list is recomputed by the next beat run.
     if not raw:
         transaction.on_commit(lambda: neighbours.forget_product_neighbours(instance.pk))
+
+
+@receiver(post_save, sender=RecommendationRule, dispatch_uid="recommendations_rules_saved")
+@receiver(post_delete, sender=RecommendationRule, dispatch_uid="recommendations_rules_deleted")
+def recommendation_rules_changed(sender, raw=False, **kwargs):
+    # After the commit (the rule's products and categories are saved with it), or a concurrent request
+    # could cache the old table under the new generation.
+    if not raw:
+        transaction.on_commit(rules.forget)

@@ -1,6 +1,8 @@
 """Recommendations' write side, real time: one shopper's list recomputed within seconds (the realtime
 queue's tasks). An add-to-cart folds the customer's current interactions into the stored product
-factors; an anonymous visitor's product views give a session list of text-embedding neighbours."""
+factors; an anonymous visitor's cart and product views give a session list of text-embedding neighbours.
+Every write of a shopper's list gives it a new version (``serving.shopper_list_version``), which retires
+their cached personal fragments."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import numpy as np
 from django.core.cache import cache
 from django.utils import timezone
 
-from ai.recommendations import engine
+from ai.recommendations import engine, serving
 from ai.recommendations.config import RecommenderSettings
 from ai.recommendations.engine import TrainedModel
 from ai.recommendations.models import CustomerRecommendations, RecommendationEmbedding, RecommendationModel
@@ -24,6 +26,7 @@ from commerce.events import queries as events
 from commerce.orders.models import CartLine
 
 VISITOR_TTL = 30 * 60  # an anonymous session's list: as long as a typical visit
+HISTORY_SIZE = 10  # a visitor's products (cart lines, then views) their list is made from
 
 
 @dataclass
@@ -37,23 +40,27 @@ _loaded: dict[str, LoadedModel] = {}
 _loading = threading.Lock()
 
 
+def read_model(model: RecommendationModel) -> LoadedModel:
+    """A model's product factors (none when the winner has no ALS part) and item-item matrix, from its rows."""
+    product_ids = engine.unpack_product_ids(bytes(model.item_data))
+    rows = list(RecommendationEmbedding.objects.filter(  # product ids ascending, as the columns are
+        model_id=model.pk, kind=RecommendationEmbedding.Kind.PRODUCT).order_by("object_id")
+        .values_list("factors", flat=True))
+    factors = (np.vstack([np.asarray(row, dtype=np.float32) for row in rows]) if rows
+               else np.zeros((len(product_ids), 0), dtype=np.float32))
+    similarity, popularity = engine.unpack_item_data(bytes(model.item_data))
+    trained = TrainedModel(np.empty((0, factors.shape[1]), np.float32), factors, similarity, popularity,
+                           RecommenderSettings(**model.settings))
+    return LoadedModel(trained, product_ids, {int(pid): i for i, pid in enumerate(product_ids)})
+
+
 def loaded_model(info: ModelInfo) -> LoadedModel:
-    """The model's product factors and item-item matrix, read once per process and model version."""
+    """The current model (``read_model``), read once per process and model version."""
     with _loading:
         if info.version not in _loaded:
-            model = RecommendationModel.objects.get(pk=info.pk)
-            rows = list(RecommendationEmbedding.objects.filter(
-                model_id=info.pk, kind=RecommendationEmbedding.Kind.PRODUCT).order_by("object_id")
-                .values_list("object_id", "factors"))
-            product_ids = np.array([row[0] for row in rows], dtype=np.int64)
-            factors = np.vstack([np.asarray(row[1], dtype=np.float32) for row in rows])
-            similarity, popularity = engine.unpack_item_data(bytes(model.item_data))
-            settings = RecommenderSettings(**model.settings)
-            trained = TrainedModel(np.empty((0, factors.shape[1]), np.float32), factors, similarity, popularity,
-                                   settings)
+            loaded = read_model(RecommendationModel.objects.get(pk=info.pk))
             _loaded.clear()  # only the current model is ever served
-            _loaded[info.version] = LoadedModel(trained, product_ids,
-                                                {int(pid): i for i, pid in enumerate(product_ids)})
+            _loaded[info.version] = loaded
         return _loaded[info.version]
 
 
@@ -86,6 +93,7 @@ def refresh_customer_recommendations(customer_id: int) -> list[int]:
     if row.nnz == 0:
         CustomerRecommendations.objects.filter(customer_id=customer_id).delete()
         cache.delete(CUSTOMER_KEY.format(customer_id))
+        cache.set_many(serving.new_list_version(customer_id=customer_id), int(info.cadence_hours * 3600))
         return []
     scores = engine.blended_scores(model.trained, engine.fold_in(model.trained, row)[None, :], row)[0]
     # Neither what they bought nor what is already in their cart.
@@ -105,18 +113,24 @@ def refresh_customer_recommendations(customer_id: int) -> list[int]:
         customer_id=customer_id,
         defaults={"model_id": info.pk, "product_ids": entry[0], "scores": entry[1], "because": entry[2],
                   "computed_at": now})
-    cache.set(CUSTOMER_KEY.format(customer_id), cached_list(info.version, entry), int(info.cadence_hours * 3600))
+    cache.set_many({CUSTOMER_KEY.format(customer_id): cached_list(info.version, entry),
+                    **serving.new_list_version(customer_id=customer_id)}, int(info.cadence_hours * 3600))
     return entry[0]
 
 
 def refresh_visitor_recommendations(visitor_id: uuid.UUID, limit: int = 20) -> list[int]:
-    """An anonymous visitor's list: the products nearest (text embedding cosine) to what they viewed,
-    the most recent views counting most. Cached for the visit; returns the product ids."""
-    viewed = events.recently_viewed(visitor_id=visitor_id, limit=10)
-    vectors = search.product_embeddings(viewed)
-    viewed = [pid for pid in viewed if pid in vectors]
+    """An anonymous visitor's list: the products nearest (text embedding cosine) to what is in their cart
+    and what they viewed, the newest cart lines first, then the most recent views; the nearer the front,
+    the more it counts. The cart is read from its table: its newest views may still be queued. Cached
+    for the visit; returns the product ids."""
+    in_cart = CartLine.objects.filter(cart__visitor_id=visitor_id).order_by("-added_at", "-pk")
+    recent = [*in_cart.values_list("product_id", flat=True),
+              *events.recently_viewed(visitor_id=visitor_id, limit=HISTORY_SIZE)]
+    vectors = search.product_embeddings(recent)
+    viewed = [pid for pid in dict.fromkeys(recent) if pid in vectors][:HISTORY_SIZE]
     if not viewed:
         cache.delete(VISITOR_KEY.format(visitor_id))
+        cache.set_many(serving.new_list_version(visitor_id=visitor_id), VISITOR_TTL)
         return []
     history = np.vstack([vectors[pid] for pid in viewed])
     recency = 1.0 / np.arange(1, len(viewed) + 1, dtype=np.float32)
@@ -129,5 +143,6 @@ def refresh_visitor_recommendations(visitor_id: uuid.UUID, limit: int = 20) -> l
     similarity = matrix @ history.T
     items = [(pid, round(float(similarity[i].max()), 5), viewed[int(similarity[i].argmax())])
              for i, (pid, _) in enumerate(candidates)]
-    cache.set(VISITOR_KEY.format(visitor_id), {"model": "embedding", "items": items}, VISITOR_TTL)
+    cache.set_many({VISITOR_KEY.format(visitor_id): {"model": "embedding", "items": items},
+                    **serving.new_list_version(visitor_id=visitor_id)}, VISITOR_TTL)
     return [pid for pid, _, _ in items]

@@ -8,6 +8,7 @@ side: ``training`` (every ``cadence_hours``), ``refresh`` (the real-time queue) 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -15,19 +16,23 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from ai.common import CarouselStrategy
+from ai.recommendations import rules as merchandising
 from ai.recommendations.config import RecommenderSettings
 from ai.recommendations.models import CustomerRecommendations, ProductRecommendations, RecommendationModel
+from ai.recommendations.rows import STRATEGY_SURFACES, SURFACES, Recommendation
 from commerce.catalogue.models import Category, Product
 from commerce.events import queries as events
+from commerce.orders import services as orders
 
 CUSTOMER_KEY = "recs:customer:{}"
 VISITOR_KEY = "recs:visitor:{}"
 PRODUCT_KEY = "recs:product:{}:{}"
 MODEL_KEY = "recs:current-model"
 VISITOR_PENDING_KEY = "recs:visitor-pending:{}"
+COMPLEMENTS_KEY = "recs:complements:{}"  # a category's [(product id, score, its category id)], from training
+LIST_VERSION_KEY = "recs:list-version:{}"  # "c<customer id>" or "v<visitor id>": the list's latest write
 VISITOR_REFRESH_DELAY = 3  # seconds: views reach PostgreSQL within one drain interval (2 s)
 MODEL_INFO_TTL = 60
-SURFACES = ("home", "product", "cart")
 
 
 # --- the current model, in this process -----------------------------------------------------------
@@ -76,6 +81,23 @@ def cached_list(model_version: str, entry: tuple[list, list, list]) -> dict:
     return {"model": model_version, "items": list(zip(*entry, strict=True))}
 
 
+def new_list_version(*, customer_id: int | None = None, visitor_id=None) -> dict:
+    """The cache entry that gives one shopper's list a new version: ``refresh`` writes it with every write
+    (or deletion) of the list, so fragments keyed by the old version retire. Training's lists need none:
+    their new model's version is in the same keys."""
+    owner = f"c{customer_id}" if customer_id else f"v{visitor_id}"
+    return {LIST_VERSION_KEY.format(owner): uuid.uuid4().hex}
+
+
+def shopper_list_version(customer_id: int | None, visitor_id) -> str:
+    """The version of the lists ``personalised`` may serve this shopper (their customer list and their
+    visitor list), in one Redis round trip: part of the key of their personal fragments."""
+    keys = [LIST_VERSION_KEY.format(f"c{customer_id}") if customer_id else None,
+            LIST_VERSION_KEY.format(f"v{visitor_id}") if visitor_id else None]
+    found = cache.get_many([key for key in keys if key])
+    return ".".join(found.get(key, "-") if key else "-" for key in keys)
+
+
 def claim_visitor_refresh(visitor_id) -> bool:
     """True for the first view of a burst: only that one queues a refresh (the task clears the claim)."""
     return cache.add(VISITOR_PENDING_KEY.format(visitor_id), 1, VISITOR_REFRESH_DELAY * 10)
@@ -84,12 +106,6 @@ def claim_visitor_refresh(visitor_id) -> bool:
 # --- resolving lists into products ----------------------------------------------------------------
 
 
-@dataclass
-class Recommendation:
-    product: Product
-    score: float
-    reason: str
-    strategy: str  # personalised | session | similar | bought_together | category_popular | popular
 
 
 def _entries(items: list, strategy: str, reason: Callable[[Product | None], str]) -> list[tuple]:
@@ -185,28 +201,97 @@ def similar_to(product_id: int) -> list[tuple]:
                     "similar", lambda p: f"Similar to {p.title}" if p else "Similar")
 
 
-def bought_with(product_ids: list[int]) -> list[tuple]:
+def _summed(per_source: list[tuple[int, list[tuple[int, float]]]]) -> list[tuple[int, float, int]]:
+    """(product id, summed score, the first source naming it) over every source's list, best first."""
     scores: dict[int, tuple[float, int]] = {}
+    for source, items in per_source:
+        for pid, score in items:
+            total, first = scores.get(pid, (0.0, source))
+            scores[pid] = (total + score, first)
+    return [(pid, score, source) for pid, (score, source) in sorted(scores.items(), key=lambda item: -item[1][0])]
+
+
+def bought_with(product_ids: list[int]) -> list[tuple]:
+    """Products bought in the same orders as these, by association strength (precomputed by training)."""
+    per_product = []
     for product_id in product_ids:
         lists = product_lists(product_id)
-        for pid, score in zip(lists.bought_together_ids, lists.bought_together_scores, strict=True) if lists else ():
-            total, source = scores.get(pid, (0.0, product_id))
-            scores[pid] = (total + score, source)
-    ranked = sorted(scores.items(), key=lambda item: -item[1][0])
-    return _entries([(pid, score, source) for pid, (score, source) in ranked], "bought_together",
+        if lists:
+            per_product.append((product_id, zip(lists.bought_together_ids, lists.bought_together_scores,
+                                                strict=True)))
+    return _entries(_summed(per_product), "bought_together",
                     lambda p: f"Often bought with {p.title}" if p else "Often bought together")
+
+
+def complements_of(product_ids: list[int]) -> list[tuple]:
+    """Best sellers of the categories bought with these products' categories (precomputed by training):
+    the fallback for products bought with nothing in particular."""
+    categories = list(Product.objects.filter(pk__in=product_ids).values_list("pk", "category_id"))
+    lists = cache.get_many([COMPLEMENTS_KEY.format(category_id) for _, category_id in categories])
+    per_product = [(pid, [(other, score) for other, score, _ in lists.get(COMPLEMENTS_KEY.format(category_id), [])])
+                   for pid, category_id in categories]
+    return _entries(_summed(per_product), "complementary",
+                    lambda p: f"Goes well with {p.title}" if p else "Goes well together")
+
+
+def complementary(product_ids: list[int], limit: int) -> list[Recommendation]:
+    """A full "bought together" row for a product page or a cart, the same for every shopper: bought with
+    these products, then their categories' complements, then popular products; the bought-together
+    carousel's merchandising rules apply."""
+    entries = bought_with(product_ids) + complements_of(product_ids) + _popular(limit)
+    return merchandising.apply(CarouselStrategy.BOUGHT_TOGETHER, lambda n: _resolve(entries, n, set(product_ids)),
+                               limit, never=frozenset(product_ids))
+
+
+def trending(limit: int, *, category_id: int | None = None) -> list[tuple]:
+    """Products rising against their own usual engagement, then the popular ones (in a category)."""
+    ids = events.trending_products(category_id=category_id, limit=2 * limit)
+    name = Category.objects.filter(pk=category_id).values_list("name", flat=True).first() if category_id else None
+    rising = _entries([(pid, 1.0 / (rank + 1), None) for rank, pid in enumerate(ids)], "trending",
+                      lambda _: f"Trending in {name}" if name else "Trending now")
+    return rising + _popular(limit, category_id=category_id)
+
+
+def buy_again(customer_id: int | None, visitor_id, limit: int) -> list[tuple]:
+    """The shopper's own repeat purchases that are due again by their usual interval."""
+    if not customer_id and not visitor_id:
+        return []
+    due = orders.due_repurchases(customer_id=customer_id, visitor_id=visitor_id, now=timezone.now(), limit=limit)
+    intervals = {pid: days for pid, days in due}
+    return [(pid, 1.0 / (rank + 1), None, "buy_again",
+             lambda _, days=intervals[pid]: f"You buy this about every {max(round(days), 1)} days")
+            for rank, (pid, _) in enumerate(due)]
+
+
+def because_viewed(customer_id: int | None, visitor_id) -> list[tuple]:
+    """Products similar to the one the shopper viewed last, the reason naming it."""
+    last = events.recently_viewed(customer_id=customer_id, visitor_id=visitor_id, limit=1)
+    if not last:
+        return []
+    return [(pid, score, last[0], "because_viewed", _because_viewed) for pid, score, *_ in similar_to(last[0])]
 
 
 # --- surfaces and carousels -----------------------------------------------------------------------
 
 
 def recommend(surface: str, *, customer_id: int | None = None, visitor_id=None, product_id: int | None = None,
-              cart_product_ids: list[int] | None = None, limit: int = 12) -> list[Recommendation]:
+              cart_product_ids: list[int] | None = None, limit: int = 12,
+              rules: list[merchandising.Rule] | None = None) -> list[Recommendation]:
     """What a surface shows: ``home`` the shopper's own list, ``product`` similar products (and then
-    the department's best sellers), ``cart`` what is bought with the cart's products (and then the
-    shopper's list). Reads Redis and precomputed tables only; every level falls back to popularity."""
+    the department's best sellers), ``cart`` what is bought with the cart's products (and then their
+    categories' complements, then the shopper's list); a strategy's surface is its carousel. Reads Redis
+    and precomputed tables only; every level falls back to popularity. The surface's live merchandising
+    rules apply (``rules``: these instead, for the admin's preview)."""
     if surface not in SURFACES:
         raise ValueError(f"Unknown surface {surface!r}; expected one of {', '.join(SURFACES)}.")
+    if surface in STRATEGY_SURFACES:
+        chosen = carousel(surface, customer_id=customer_id, visitor_id=visitor_id, product_id=product_id,
+                          limit=limit, rules=rules)
+        if len(chosen) == limit:
+            return chosen
+        shown = frozenset({r.product.pk for r in chosen} | ({product_id} if product_id else set()))
+        return chosen + merchandising.apply(surface, lambda n: _resolve(_popular(n), n, shown), limit - len(chosen),
+                                            customer_id=customer_id, visitor_id=visitor_id, rules=rules, never=shown)
     exclude: set[int] = set()
     if surface == "product":
         category_id = Product.objects.filter(pk=product_id).values_list("category_id", flat=True).first()
@@ -214,31 +299,42 @@ def recommend(surface: str, *, customer_id: int | None = None, visitor_id=None, 
         exclude = {product_id}
     elif surface == "cart":
         exclude = set(cart_product_ids or [])
-        entries = bought_with(list(exclude)) + personalised(customer_id, visitor_id, limit)
+        entries = (bought_with(list(exclude)) + complements_of(list(exclude))
+                   + personalised(customer_id, visitor_id, limit))
     else:
         entries = personalised(customer_id, visitor_id, limit)
-    return _resolve(entries + _popular(limit), limit, exclude)
+    return merchandising.apply(surface, lambda n: _resolve(entries + _popular(n), n, exclude), limit,
+                               customer_id=customer_id, visitor_id=visitor_id, cart_product_ids=cart_product_ids,
+                               rules=rules, never=frozenset(exclude))
 
 
 def carousel(strategy: str, *, customer_id: int | None = None, visitor_id=None, product_id: int | None = None,
-             category_id: int | None = None, limit: int = 12) -> list[Recommendation]:
+             category_id: int | None = None, limit: int = 12,
+             rules: list[merchandising.Rule] | None = None) -> list[Recommendation]:
     """A carousel's products for one strategy, from precomputed lists and caches only. A chosen
-    category narrows every strategy; an empty result lets the caller fall back to another strategy."""
+    category narrows every strategy; an empty result lets the caller fall back to another strategy. The
+    strategy's live merchandising rules apply (``rules``: these instead, for the admin's preview)."""
     if strategy == CarouselStrategy.PERSONALISED:
         entries = personalised(customer_id, visitor_id, limit * 2)
     elif strategy == CarouselStrategy.TRENDING:
-        entries = _popular(limit * 2, category_id=category_id)
+        entries = trending(limit * 2, category_id=category_id)
     elif strategy == CarouselStrategy.SIMILAR:
         entries = similar_to(product_id) if product_id else []
     elif strategy == CarouselStrategy.BOUGHT_TOGETHER:
-        entries = bought_with([product_id]) if product_id else []
+        entries = bought_with([product_id]) + complements_of([product_id]) if product_id else []
+    elif strategy == CarouselStrategy.BUY_AGAIN:
+        entries = buy_again(customer_id, visitor_id, limit * 2)
+    elif strategy == CarouselStrategy.BECAUSE_VIEWED:
+        entries = because_viewed(customer_id, visitor_id)
     elif strategy == CarouselStrategy.RECENTLY_VIEWED:
         ids = events.recently_viewed(customer_id=customer_id, visitor_id=visitor_id, limit=limit * 2)
         entries = _entries([(pid, 1.0 / (rank + 1), None) for rank, pid in enumerate(ids)], "recently_viewed",
                            lambda _: "You viewed this recently")
     else:
         raise ValueError(f"Unknown carousel strategy {strategy!r}.")
-    results = _resolve(entries, limit * 2, {product_id} if product_id else set())
+    page_product = frozenset({product_id} if product_id else ())
+    results = merchandising.apply(strategy, lambda n: _resolve(entries, n, page_product), limit * 2,
+                                  customer_id=customer_id, visitor_id=visitor_id, rules=rules, never=page_product)
     if category_id and strategy != CarouselStrategy.TRENDING:
         allowed = set(Category.objects.get(pk=category_id).descendant_ids())
         results = [r for r in results if r.product.category_id in allowed]

@@ -43,7 +43,8 @@ def refresh_customer_recommendations(customer_id: int):
 
 @shared_task(ignore_result=True)
 def refresh_visitor_recommendations(visitor_id: str):
-    """Realtime queue: an anonymous visitor viewed products; recompute their session list."""
+    """Realtime queue: an anonymous visitor viewed products or added to their cart; recompute their
+    session list. A refresh clears the view burst's claim: later views queue the next one."""
     from ai.recommendations import refresh
 
     cache.delete(VISITOR_PENDING_KEY.format(visitor_id))

@@ -2,8 +2,9 @@
 ``manage.py train_recommendations``).
 
 Training (every ``cadence_hours``) turns the last ``window_days`` of events into a customer × product
-matrix, fits ALS and the BM25 item-item model (``engine``), stores the factors and every customer's
-top-N and the product-page lists, then makes the model current and publishes the lists to Redis.
+matrix, chooses the model on the newest slice of those events (``selection``), fits the winner on all
+of them (``engine``), stores its factors (if it has ALS factors) and every customer's top-N and the
+product-page lists, then makes the model current and publishes the lists to Redis.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from ai.common import copy_rows
-from ai.recommendations import engine
+from ai.recommendations import engine, neighbours, selection
 from ai.recommendations.config import SIMILAR_COUNT, RecommenderSettings
 from ai.recommendations.engine import TrainedModel
 from ai.recommendations.models import (
@@ -93,6 +94,8 @@ def train_recommendations(*, now: dt.datetime | None = None,
         logger.warning("recommendations: no customer interactions in the last %s days; nothing trained",
                        settings.window_days)
         return None
+    chosen = _select(interactions, settings, now, report)
+    settings = chosen.settings if chosen else settings
     report("fit", 0, 1)
     trained = engine.fit(interactions.matrix, settings)
     report("fit", 1, 1)
@@ -100,7 +103,9 @@ def train_recommendations(*, now: dt.datetime | None = None,
         version=now.strftime("%Y%m%d%H%M%S") + "-" + uuid.uuid4().hex[:6], trained_at=now,
         settings=settings.as_dict(), customers=len(interactions.customer_ids),
         products=len(interactions.product_ids), interactions=interactions.matrix.nnz,
-        training_seconds=round(time.perf_counter() - started, 2), item_data=engine.pack_item_data(trained),
+        training_seconds=round(time.perf_counter() - started, 2),
+        item_data=engine.pack_item_data(trained, interactions.product_ids),
+        selection=chosen.record if chosen else {},
     )
     started = time.perf_counter()
     _store_factors(model, interactions, trained)
@@ -118,7 +123,25 @@ def train_recommendations(*, now: dt.datetime | None = None,
     return model
 
 
+def _select(interactions: Interactions, settings: RecommenderSettings, now: dt.datetime,
+            report) -> selection.Selection | None:
+    """Selection on the window's events of (a sample of) the customers, oldest first."""
+    if not settings.select_model:
+        return None
+    report("select", 0, 1)
+    sampled = selection.sample_customers(interactions.customer_ids, settings)
+    since = now - dt.timedelta(days=settings.window_days)
+    log = events.interaction_log(since).filter(customer_id__in=sampled, created_at__lt=now)
+    rows = [(customer, product, created_at, event)
+            for customer, product, created_at, event, _, _ in log.iterator(chunk_size=20000)]
+    chosen = selection.select(rows, settings)
+    report("select", 1, 1)
+    return chosen
+
+
 def _store_factors(model: RecommendationModel, interactions: Interactions, trained: TrainedModel) -> None:
+    if trained.product_factors.shape[1] == 0:  # the winner has no ALS part: nothing to store
+        return
     kinds = ((RecommendationEmbedding.Kind.CUSTOMER, interactions.customer_ids, trained.customer_factors),
              (RecommendationEmbedding.Kind.PRODUCT, interactions.product_ids, trained.product_factors))
     copy_rows(
@@ -168,19 +191,29 @@ def _precompute_customers(model: RecommendationModel, interactions: Interactions
 
 def _precompute_products(interactions: Interactions, trained: TrainedModel, available: np.ndarray,
                          now: dt.datetime) -> None:
-    """Similar products from item factors and bought-together lists from co-purchases, for every
-    product in the model (a product bought in the window has events in it, so it is in the model);
-    products outside it keep (or get, from the beat task) embedding neighbours."""
-    similar, similar_scores = engine.similar_products(trained, available, SIMILAR_COUNT)
-    together = orders.co_purchases(now - dt.timedelta(days=BOUGHT_TOGETHER_DAYS), now, BOUGHT_TOGETHER_COUNT)
+    """Similar products blending item factors with text-embedding neighbours (mostly of the product's
+    category), and bought-together lists by association strength, for every product in the model (a
+    product bought in the window has events in it, so it is in the model); products outside it keep (or
+    get, from the beat task) embedding neighbours. Then each category's complementary products, the
+    fallback of products bought with nothing in particular."""
+    candidates = SIMILAR_COUNT * neighbours.CANDIDATES_PER_ITEM
+    similar, similar_scores = engine.similar_products(trained, available, candidates)
+    since = now - dt.timedelta(days=BOUGHT_TOGETHER_DAYS)
+    together = orders.co_purchases(since, now, BOUGHT_TOGETHER_COUNT)
     product_ids = interactions.product_ids.tolist()
+    content = neighbours.content_neighbours(product_ids, candidates)
+    categories = neighbours.product_categories(set(product_ids) | {pid for found in content.values()
+                                                                  for pid, _ in found})
     rows = []
     for position, product_id in enumerate(product_ids):
         keep = similar[position] >= 0
+        behaviour = list(zip(interactions.product_ids[similar[position][keep]].tolist(),
+                             similar_scores[position][keep].tolist(), strict=True))
+        blended = neighbours.blend_similar(categories.get(product_id), behaviour, content[product_id], categories,
+                                           SIMILAR_COUNT)
         ids, scores = together.get(product_id, ([], []))
-        rows.append((product_id, interactions.product_ids[similar[position][keep]].tolist(),
-                     similar_scores[position][keep].round(5).tolist(), ProductRecommendations.Source.FACTORS.value,
-                     ids, scores, now))
+        rows.append((product_id, [pid for pid, _ in blended], [round(score, 5) for _, score in blended],
+                     ProductRecommendations.Source.FACTORS.value, ids, scores, now))
     table = ProductRecommendations._meta.db_table
     with transaction.atomic():
         # The model's products get factor-based lists (replacing any embedding-based ones); the previous
@@ -192,6 +225,7 @@ def _precompute_products(interactions: Interactions, trained: TrainedModel, avai
             f"COPY {table} (product_id, similar_ids, similar_scores, similar_source, bought_together_ids, "
             "bought_together_scores, computed_at) FROM STDIN (FORMAT BINARY)",
             ["bigint", "int8[]", "float8[]", "varchar", "int8[]", "float8[]", "timestamptz"], rows)
+    neighbours.publish_complements(since, now, BOUGHT_TOGETHER_COUNT)
 
 
 def _publish(model: RecommendationModel, lists: dict, settings: RecommenderSettings, report) -> None:

@@ -155,6 +155,55 @@ def popular_products(*, category_id: int | None = None, days: int = 7, limit: in
     return ids
 
 
+# Engagement a day every product is assumed to have, added to both rates: a product with no history
+# that gets one view is not "rising fast", and a steady best seller sits near 1.
+TRENDING_PRIOR_PER_DAY = 2.0
+# Weighted engagement a product needs in the recent window before it can trend at all.
+TRENDING_MIN_RECENT = 5.0
+
+
+def trending_products_query(now: dt.datetime, category_ids: list[int] | None, recent_days: int,
+                            baseline_days: int, limit: int) -> tuple[str, list]:
+    weights = event_weights()
+    cases = " ".join(f"WHEN '{event}' THEN {float(weight)}" for event, weight in weights.items() if weight > 0)
+    recent_start = now - dt.timedelta(days=recent_days)
+    category_filter = "AND p.category_id = ANY(%s)" if category_ids else ""
+    return (
+        f"""SELECT product_id FROM (
+                SELECT e.product_id,
+                       sum(CASE e.event_type {cases} ELSE 0 END) FILTER (WHERE e.created_at >= %s) AS recent,
+                       coalesce(sum(CASE e.event_type {cases} ELSE 0 END) FILTER (WHERE e.created_at < %s), 0)
+                           AS baseline
+                FROM {CustomerEvent._meta.db_table} e JOIN {Product._meta.db_table} p ON p.id = e.product_id
+                WHERE e.event_type IN ('view', 'add_to_cart', 'purchase') AND e.created_at >= %s
+                  AND e.created_at < %s AND p.active {category_filter}
+                GROUP BY e.product_id) rates
+            WHERE recent >= %s
+              AND recent / %s + %s > baseline / %s + %s
+            ORDER BY (recent / %s + %s) / (baseline / %s + %s) DESC, recent DESC, product_id LIMIT %s""",
+        [recent_start, recent_start, recent_start - dt.timedelta(days=baseline_days), now]
+        + ([category_ids] if category_ids else [])
+        + [TRENDING_MIN_RECENT] + [recent_days, TRENDING_PRIOR_PER_DAY, baseline_days, TRENDING_PRIOR_PER_DAY] * 2
+        + [limit],
+    )
+
+
+def trending_products(*, category_id: int | None = None, recent_days: int = 2, baseline_days: int = 28,
+                      limit: int = 20) -> list[int]:
+    """Active products whose engagement of the last ``recent_days`` runs ahead of their own daily rate
+    over the ``baseline_days`` before (both smoothed by ``TRENDING_PRIOR_PER_DAY``), fastest rising
+    first; only products with ``TRENDING_MIN_RECENT`` recent engagement. In a category and below it;
+    cached 10 min."""
+    key = f"events:trending:{category_id or 'all'}:{recent_days}:{baseline_days}:{limit}"
+    ids = cache.get(key)
+    if ids is None:
+        category_ids = Category.objects.get(pk=category_id).descendant_ids() if category_id else None
+        ids = [row[0] for row in _rows(*trending_products_query(timezone.now(), category_ids, recent_days,
+                                                                baseline_days, limit))]
+        cache.set(key, ids, 600)
+    return ids
+
+
 # Customers' product events that say something about their taste (what recommendations learn from).
 INTERACTION_EVENTS = ("view", "add_to_cart", "purchase", "return")
 

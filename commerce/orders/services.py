@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
 
-from commerce.catalogue.models import PriceList, Product, ProductVariant
+from commerce.catalogue.models import Category, PriceList, Product, ProductVariant
 from commerce.catalogue.services import available_stock, unit_price
 from commerce.customers.experiments import price_list_for
 from commerce.customers.models import Customer
@@ -327,26 +327,98 @@ def request_return(line: LineItem, *, quantity: int, reason: str, note: str = ""
 # --- co-purchases ---------------------------------------------------------------------------------
 
 
-def co_purchases(since: dt.datetime, until: dt.datetime, count: int) -> dict[int, tuple[list[int], list[float]]]:
-    """Per product, up to ``count`` available products most often in the same orders placed in
-    [since, until), with how many orders they shared: most shared first, then by id."""
+# Orders two products (or categories) must share before their association counts: one shared order is
+# chance, and cosine rates a pair of one-off purchases as perfectly associated.
+MIN_SHARED_ORDERS = 2
+
+
+def _associations_query(item: str) -> str:
+    """(item, other, strength) for every pair of distinct ``item`` values (an expression over the line
+    ``l`` and its product ``p``) sharing orders. Parameters: since, until (when the orders were placed),
+    the cancelled status (left out), the fewest shared orders. Strength is the cosine over orders,
+    shared / sqrt(orders of one × orders of the other), so a best seller is not everyone's companion
+    merely for being in many baskets."""
+    return f"""WITH baskets AS (
+                   SELECT DISTINCT l.order_id, {item} AS item
+                   FROM {LineItem._meta.db_table} l JOIN {Order._meta.db_table} o ON o.id = l.order_id
+                        JOIN {Product._meta.db_table} p ON p.id = l.product_id
+                   WHERE o.created_at >= %s AND o.created_at < %s AND o.status <> %s),
+               totals AS (SELECT item, count(*)::float AS orders FROM baskets GROUP BY item),
+               pairs AS (SELECT a.item, b.item AS other, count(*) AS shared
+                         FROM baskets a JOIN baskets b ON b.order_id = a.order_id AND b.item <> a.item
+                         GROUP BY a.item, b.item HAVING count(*) >= %s)
+               SELECT pairs.item, pairs.other, pairs.shared / sqrt(ta.orders * tb.orders) AS strength
+               FROM pairs JOIN totals ta ON ta.item = pairs.item JOIN totals tb ON tb.item = pairs.other"""
+
+
+def co_purchases(since: dt.datetime, until: dt.datetime, count: int, *, min_orders: int = MIN_SHARED_ORDERS
+                 ) -> dict[int, tuple[list[int], list[float]]]:
+    """Per product, up to ``count`` available products bought with it in at least ``min_orders`` orders
+    placed in [since, until), with their association strength (cosine over orders, 0–1): strongest
+    first, then by id."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT product_id, array_agg(other ORDER BY orders DESC, other),
-                       array_agg(orders ORDER BY orders DESC, other)
-                FROM (SELECT a.product_id, b.product_id AS other, count(DISTINCT a.order_id)::float AS orders,
-                             row_number() OVER (PARTITION BY a.product_id
-                                                ORDER BY count(DISTINCT a.order_id) DESC, b.product_id) AS rank
-                      FROM {LineItem._meta.db_table} a
-                      JOIN {LineItem._meta.db_table} b ON b.order_id = a.order_id AND b.product_id <> a.product_id
-                      JOIN {Order._meta.db_table} o ON o.id = a.order_id
-                      JOIN {Product._meta.db_table} p ON p.id = b.product_id AND p.active AND p.stock > 0
-                      WHERE o.created_at >= %s AND o.created_at < %s
-                      GROUP BY a.product_id, b.product_id) pairs
-                WHERE rank <= %s GROUP BY product_id""",
-            [since, until, count],
+            f"""SELECT item, array_agg(other ORDER BY rank), array_agg(round(strength::numeric, 5)::float ORDER BY rank)
+                FROM (SELECT a.item, a.other, a.strength,
+                             row_number() OVER (PARTITION BY a.item ORDER BY a.strength DESC, a.other) AS rank
+                      FROM ({_associations_query("l.product_id")}) a
+                      JOIN {Product._meta.db_table} p ON p.id = a.other AND p.active AND p.stock > 0) ranked
+                WHERE rank <= %s GROUP BY item""",
+            [since, until, Order.Status.CANCELLED, min_orders, count],
         )
-        return {pid: (list(others), list(orders)) for pid, others, orders in cursor.fetchall()}
+        return {pid: (list(others), list(strengths)) for pid, others, strengths in cursor.fetchall()}
+
+
+def complementary_categories(since: dt.datetime, until: dt.datetime, *, min_orders: int = MIN_SHARED_ORDERS,
+                             departments: bool = False) -> dict[int, list[tuple[int, float]]]:
+    """Per category, the other categories whose products are bought in the same orders (placed in
+    [since, until), at least ``min_orders`` shared), with the same association strength as
+    ``co_purchases`` at the category level: strongest first, then by id. ``departments``: one level up
+    instead (a product's category's parent, else the category itself), where baskets are less sparse."""
+    item = (f"(SELECT coalesce(c.parent_id, c.id) FROM {Category._meta.db_table} c WHERE c.id = p.category_id)"
+            if departments else "p.category_id")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM ({_associations_query(item)}) a ORDER BY item, strength DESC, other",
+                       [since, until, Order.Status.CANCELLED, min_orders])
+        found: dict[int, list[tuple[int, float]]] = {}
+        for category_id, other, strength in cursor.fetchall():
+            found.setdefault(category_id, []).append((other, round(strength, 5)))
+        return found
+
+
+# --- buying again ---------------------------------------------------------------------------------
+
+# Due a little before the usual interval: a reminder should come before the shopper runs out.
+DUE_SHARE_OF_INTERVAL = 0.9
+
+
+def due_repurchases(*, customer_id: int | None = None, visitor_id=None, now: dt.datetime, limit: int = 12
+                    ) -> list[tuple[int, float]]:
+    """Products the customer (else the anonymous visitor) bought on at least two different days whose
+    usual repeat interval, the median of the intervals between those days, has (nearly) passed since
+    they last bought it: (product id, that interval in days), those bought most often first, then the
+    least overdue. Cancelled orders are left out."""
+    who, whom = ("customer_id", customer_id) if customer_id else ("visitor_id", visitor_id)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH bought AS (
+                    SELECT DISTINCT l.product_id, date_trunc('day', o.created_at) AS day
+                    FROM {LineItem._meta.db_table} l JOIN {Order._meta.db_table} o ON o.id = l.order_id
+                    WHERE o.{who} = %s AND o.status <> %s AND o.created_at < %s AND l.product_id IS NOT NULL),
+                intervals AS (
+                    SELECT product_id, day, extract(epoch FROM day - lag(day) OVER (PARTITION BY product_id
+                                                                                    ORDER BY day)) AS gap
+                    FROM bought),
+                cadence AS (
+                    SELECT product_id, count(*) AS purchases, max(day) AS last_day,
+                           percentile_cont(0.5) WITHIN GROUP (ORDER BY gap) AS median_gap
+                    FROM intervals GROUP BY product_id HAVING count(gap) >= 1)
+                SELECT product_id, median_gap / 86400 FROM cadence
+                WHERE median_gap > 0 AND extract(epoch FROM %s - last_day) >= %s * median_gap
+                ORDER BY purchases DESC, extract(epoch FROM %s - last_day) / median_gap, product_id LIMIT %s""",
+            [whom, Order.Status.CANCELLED, now, now, DUE_SHARE_OF_INTERVAL, now, limit],
+        )
+        return [(pid, float(days)) for pid, days in cursor.fetchall()]
 
 
 # --- experiment outcomes --------------------------------------------------------------------------

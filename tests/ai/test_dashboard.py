@@ -1,8 +1,8 @@
 import json
 import logging
 import re
-import time
 import uuid
+from html import escape, unescape
 
 import numpy as np
 import pytest
@@ -11,6 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from ai.dashboard import services
+from ai.recommendations.models import RecommendationModel
 from ai.recommendations.tasks import refresh_visitor_recommendations
 from ai.recommendations.training import train_recommendations
 from ai.search.models import ProductEmbedding, SearchQuery
@@ -80,6 +81,41 @@ def test_the_dashboard_shows_every_section_with_real_data(admin_client, wagtail_
     assert "Pending price changes</th><td>1" in pricing and "Released" in pricing
     assert 'href="/admin/snippets/pricing/pricechange/?status=pending"' in pricing
     assert 'href="/admin/pricing/kill-switch/"' in pricing
+
+
+def test_the_recommendations_section_shows_the_chosen_model_its_validation_figures_and_every_candidate(
+        admin_client, wagtail_site, shop):
+    # given a model trained with selection on
+    model = train_recommendations()
+    chosen = model.selection
+    winner = chosen["candidates"][chosen["winner"]]
+    # when the dashboard is shown
+    recs = section(admin_client.get(DASHBOARD).content.decode(), "recommendations")
+    # then it names the winner, its validation NDCG@20 and recall@20, its lift and when it was chosen
+    row = re.search(r'<tr id="storefront-ai-chosen-model">.*?</tr>', recs, re.S).group(0)
+    assert escape(chosen["winner"]) in row and model.trained_at.strftime("%Y-%m-%d %H:%M") in row
+    assert f"{winner['ndcg@20']:.4f} / {winner['recall@20']:.4f}" in recs
+    assert f"+{100 * chosen['lift_over_popularity']:.1f}% NDCG@20" in recs
+    # and every candidate's scores, best first, the served one marked once
+    table = re.search(r'<table class="listing w-mt-4" id="storefront-ai-candidates">.*?</table>', recs, re.S).group(0)
+    assert "<caption" in table and '<th scope="col">NDCG@20</th>' in table
+    names = [unescape(name) for name in re.findall(r'<th scope="row"><code>(.*?)</code>', table)]
+    assert sorted(names) == sorted(chosen["candidates"])
+    shown = [chosen["candidates"][name]["ndcg@20"] for name in names]
+    assert shown == sorted(shown, reverse=True)
+    assert table.count("(served)") == 1
+
+
+def test_a_model_trained_without_a_validation_slice_says_why_nothing_was_chosen(admin_client, wagtail_site):
+    # given a current model whose training had too little history to choose
+    RecommendationModel.objects.create(
+        version="v1", trained_at=timezone.now(), settings={}, customers=3, products=6, interactions=6,
+        is_current=True, item_data=b"", selection={"winner": None, "reason": "too little history to validate"})
+    # when the dashboard is shown
+    recs = section(admin_client.get(DASHBOARD).content.decode(), "recommendations")
+    # then it says so, and shows no candidates
+    assert "none: too little history to validate; the configured blend is served" in recs
+    assert "storefront-ai-candidates" not in recs
 
 
 def test_dead_lettered_events_are_counted_with_the_command_that_handles_them(admin_client, wagtail_site):
@@ -262,11 +298,9 @@ def test_with_redis_down_the_celery_sections_degrade_and_the_rest_renders(admin_
     assert "Unavailable" not in section(page, "pricing") and "Unavailable" not in section(page, "embeddings")
 
 
-def test_a_button_reports_an_unreachable_broker_at_once(admin_client, wagtail_site, broker_down):
-    started = time.monotonic()
+def test_a_button_reports_an_unreachable_broker_at_once(admin_client, wagtail_site, broker_connection_attempts):
     posted = admin_client.post(TRAIN)
-    elapsed = time.monotonic() - started
 
-    assert elapsed < 0.5  # one refused connection, not 0.6–6 s of kombu's retries
+    assert len(broker_connection_attempts) == 1  # one refused connection, not kombu's retries
     assert posted.status_code == 302 and posted.url == DASHBOARD
     assert "Could not queue the task: the Celery broker is unreachable." in admin_client.get(DASHBOARD).content.decode()

@@ -3,9 +3,10 @@ from django.test import Client
 
 from ai.recommendations.models import CustomerRecommendations
 from ai.recommendations.training import train_recommendations
+from commerce.catalogue.models import Product
 from commerce.customers.services import customer_for
 from commerce.orders.services import Shopper, add_to_cart
-from tests.factories import ProductFactory, UserFactory
+from tests.factories import ProductFactory, RecommendationRuleFactory, UserFactory, placed_order
 
 pytestmark = pytest.mark.django_db
 
@@ -49,10 +50,43 @@ def test_cart_surface_leaves_out_what_is_already_in_the_cart(shop):
     assert ids and products["coffee1"].pk not in ids
 
 
+def test_strategy_surfaces_serve_their_carousels_and_fill_with_popular_products(shop):
+    # given: coffee0 is bought with garden4, and a signed-in shopper buys coffee1 every week
+    products, _ = shop
+    for _ in range(3):
+        placed_order(products["coffee0"], products["garden4"])
+    train_recommendations()
+    user = UserFactory()
+    for days_ago in (21, 14, 7):
+        placed_order(products["coffee1"], customer=customer_for(user), days_ago=days_ago)
+    client = Client()
+    client.force_login(user)
+
+    # when
+    def served(surface, **params):
+        body = client.get("/api/v1/recommendations", {"surface": surface, "limit": 4, **params}).json()
+        assert body["surface"] == surface and len(body["results"]) == 4
+        return body["results"]
+
+    together = served("bought_together", product=products["coffee0"].pk)
+    similar = served("similar", product=products["coffee2"].pk)
+    again = served("buy_again")
+    trending = served("trending")
+
+    # then
+    assert (together[0]["id"], together[0]["strategy"]) == (products["garden4"].pk, "bought_together")
+    assert {r["strategy"] for r in similar} == {"similar"}
+    assert (again[0]["id"], again[0]["reason"]) == (products["coffee1"].pk, "You buy this about every 7 days")
+    assert {r["strategy"] for r in again[1:]} == {"popular"}
+    assert trending[0]["strategy"] == "trending"
+
+
 @pytest.mark.parametrize(("params", "reason"), [
     ({}, "surface is required"),
-    ({"surface": "checkout"}, "surface must be one of: home, product, cart."),
+    ({"surface": "checkout"}, "surface must be one of: home, product, cart, similar, bought_together, trending, "
+                              "buy_again, because_viewed."),
     ({"surface": "product"}, "The product surface needs a product id."),
+    ({"surface": "bought_together"}, "The bought_together surface needs a product id."),
     ({"surface": "home", "limit": "0"}, "greater than or equal to 1"),
     ({"surface": "home", "limit": "51"}, "less than or equal to 50"),
     ({"surface": "product", "product": "abc"}, "valid integer"),
@@ -74,3 +108,25 @@ def test_unknown_or_inactive_product_is_a_404():
 def test_schema_documents_the_endpoint():
     schema = Client().get("/api/v1/schema/", HTTP_ACCEPT="application/json").content.decode()
     assert "/api/v1/recommendations" in schema and "surface" in schema
+
+
+def test_a_saved_rule_changes_the_next_response_and_a_deleted_one_stops(shop, django_capture_on_commit_callbacks):
+    # given a response before any rule
+    before = [r["id"] for r in Client().get("/api/v1/recommendations", {"surface": "home", "limit": 4})
+              .json()["results"]]
+
+    # when a rule hides the first product and pins one no list has, then is deleted
+    gift_card = ProductFactory(title="Gift card")
+    with django_capture_on_commit_callbacks(execute=True):
+        rule = RecommendationRuleFactory(name="Gift cards", hidden_products=[Product.objects.get(pk=before[0])],
+                                         pin_product=gift_card, pin_position=1)
+    during = Client().get("/api/v1/recommendations", {"surface": "home", "limit": 4}).json()["results"]
+    with django_capture_on_commit_callbacks(execute=True):
+        rule.delete()
+    after = [r["id"] for r in Client().get("/api/v1/recommendations", {"surface": "home", "limit": 4})
+             .json()["results"]]
+
+    # then
+    assert (during[0]["id"], during[0]["strategy"], during[0]["reason"]) == (gift_card.pk, "pinned", "Featured")
+    assert before[0] not in [r["id"] for r in during] and len(during) == 4
+    assert after == before

@@ -86,9 +86,11 @@ def test_popularity_share_breaks_ties_toward_products_more_customers_chose():
 
 def test_item_data_survives_the_round_trip_through_the_database_blob():
     trained = engine.fit(two_taste_matrix(), SETTINGS, threads=1)
-    similarity, popularity = engine.unpack_item_data(engine.pack_item_data(trained))
+    blob = engine.pack_item_data(trained, np.arange(100, 108))
+    similarity, popularity = engine.unpack_item_data(blob)
     assert (similarity != trained.item_similarity).nnz == 0
     assert popularity.tolist() == trained.popularity.tolist()
+    assert engine.unpack_product_ids(blob).tolist() == list(range(100, 108))
 
 
 def test_top_n_skips_excluded_cells_and_unavailable_columns_and_pads():
@@ -115,3 +117,59 @@ def test_similar_products_exclude_the_product_itself_and_unavailable_ones():
     assert indices[0].tolist() == [1, 3]
     assert indices[1].tolist() == [0, 3]
     assert 2 not in indices.ravel()
+
+
+ITEM_ONLY = {"als_share": 0.0, "item_item_share": 1.0, "popularity_share": 0.0}
+
+
+@pytest.mark.parametrize("item_model", ["bm25", "cosine", "ease"])
+def test_an_item_item_model_alone_ranks_the_missing_item_of_the_customers_taste_first(item_model):
+    # given a model with no ALS part, only the item-item model of the kind
+    matrix = two_taste_matrix()
+    settings = RecommenderSettings(**{**SETTINGS.as_dict(), **ITEM_ONLY, "item_model": item_model, "ease_lambda": 1.0})
+    # when it is fitted and scores customer 12 (items 0 and 1 of the first taste)
+    trained = engine.fit(matrix, settings, threads=1)
+    scores = engine.blended_scores(trained, trained.customer_factors[[12]], matrix[[12]])
+    indices, _ = engine.top_n(scores, matrix[[12]], None, 2)
+    # then it has no factors and recommends the rest of that taste
+    assert trained.product_factors.shape == (8, 0)
+    assert set(indices[0]) == {2, 3}
+
+
+def test_ease_keeps_its_strongest_positive_neighbours_and_never_the_item_itself():
+    # when EASE is fitted with room for two neighbours per item
+    weights = engine.ease(engine.confidence(two_taste_matrix(), 1.0), regularization=1.0, neighbours=2)
+    # then no item is its own neighbour, none has more than two, all weights are positive
+    assert weights.diagonal().tolist() == [0.0] * 8
+    assert np.diff(weights.indptr).max() <= 2
+    assert (weights.data > 0).all()
+    # and an item's neighbours come from its own taste
+    assert set(weights[0].indices) <= {1, 2, 3}
+
+
+def test_fold_in_of_a_model_without_factors_is_empty():
+    settings = RecommenderSettings(**{**SETTINGS.as_dict(), **ITEM_ONLY})
+    trained = engine.fit(two_taste_matrix(), settings, threads=1)
+    row = engine.interaction_matrix(np.array([0]), np.array([4]), np.array([3.0], np.float32), (1, 8))
+    assert engine.fold_in(trained, row).shape == (0,)
+
+
+def test_without_factors_explanations_name_the_history_item_with_the_largest_item_item_weight():
+    similarity = sp.csr_matrix(np.array([[0, 0, 0.9, 0.1], [0, 0, 0.2, 0.8], [0, 0, 0, 0], [0, 0, 0, 0]],
+                                        dtype=np.float32))
+    model = TrainedModel(np.empty((0, 0), np.float32), np.zeros((4, 0), np.float32), similarity, np.zeros(4),
+                         SETTINGS)
+    assert engine.explanations(model, np.array([2, 3]), np.array([0, 1])).tolist() == [0, 1]
+    # a recommendation no history item points to has no explanation
+    assert engine.explanations(model, np.array([1]), np.array([0])).tolist() == [-1]
+
+
+def test_without_factors_similar_products_are_the_strongest_item_item_neighbours_only():
+    similarity = sp.csr_matrix(np.array([[0, 0.5, 0.9, 0.1], [0.5, 0, 0, 0], [0, 0, 0, 0], [0.3, 0, 0, 0]],
+                                        dtype=np.float32))
+    model = TrainedModel(np.empty((0, 0), np.float32), np.zeros((4, 0), np.float32), similarity, np.zeros(4),
+                         SETTINGS)
+    indices, _ = engine.similar_products(model, np.array([True, True, False, True]), 2, batch_size=2)
+    assert indices[0].tolist() == [1, 3]  # 2 is unavailable
+    assert indices[1].tolist() == [0, -1]  # one neighbour, no filler
+    assert indices[2].tolist() == [-1, -1]

@@ -30,10 +30,14 @@ def test_split_holds_out_the_last_fifth_that_is_new_to_the_user(tmp_path):
     assert data.train.shape == (3, 10)
     assert data.counts[2, columns["i9"]] == 4  # the short user's history is all training
     assert data.train[1, columns["i2"]] == RecommenderSettings().event_weights["view"]
+    # selection sees the train part only: u1's first eight rows, never its held-out last two
+    assert [row for row in data.train_rows if row[0] == "u1"] == [
+        ("u1", f"i{n}", f"2024-01-{n + 1:02d}", "purchase") for n in range(8)]
+    assert len(data.train_rows) == 8 + 4 + 4
 
 
 def test_metrics_on_hand_made_lists():
-    data = evaluation.Split(train=None, counts=None, held_out={0: {1, 2}, 1: {5}}, items=40)
+    data = evaluation.Split(train=None, counts=None, held_out={0: {1, 2}, 1: {5}}, items=40, train_rows=[])
     recommended = np.array([[1, 9, 2] + list(range(10, 27)), [7] * 19 + [5]])
     figures = evaluation.metrics(recommended, np.array([0, 1]), data)
     discounts = 1 / np.log2(np.arange(2, 22))
@@ -60,13 +64,18 @@ def test_command_prints_every_method_and_writes_json(tmp_path, capsys, settings)
     out = tmp_path / "report.json"
     call_command("evaluate_recommendations", str(two_tastes_log(tmp_path / "log.csv")), "--json", str(out))
     report = json.loads(out.read_text())
+    selection = report.pop("selection")
     assert list(report) == list(evaluation.METHODS)
+    # served is selection's winner, picked among candidates scored inside the train part
+    assert selection["winner"] in selection["candidates"]
     for figures in report.values():
         assert set(figures) == {"precision@20", "recall@20", "ndcg@20", "coverage"}
     # With two clear tastes a learnt model must beat random.
     assert report["served"]["ndcg@20"] > report["random"]["ndcg@20"]
     assert report["item_item"]["ndcg@20"] > report["random"]["ndcg@20"]
-    assert "served" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "served" in printed
+    assert f"selected:{selection['winner']}" in printed
 
 
 def test_command_rejects_missing_columns_and_unknown_methods(tmp_path):

@@ -53,3 +53,18 @@ def test_saving_a_product_marks_its_embedding_neighbours_for_recomputation(
 
     assert new_coffee_scale.pk in neighbours.products_needing_neighbours(100)
     assert ProductRecommendations.objects.get(product=new_coffee_scale).similar_ids == []
+
+
+def test_blended_similar_lists_prefer_the_products_category_and_products_both_sources_name():
+    # given: behaviour likes a garden product best, content a coffee one; both name coffee 2
+    coffee, garden = 1, 2
+    categories = {10: garden, 11: coffee, 12: coffee, 13: garden}
+    behaviour = [(10, 0.9), (12, 0.6), (13, 0.3)]
+    content = [(11, 0.8), (12, 0.7), (10, 0.1)]
+
+    # when
+    blended = neighbours.blend_similar(coffee, behaviour, content, categories, 3)
+
+    # then
+    assert [pid for pid, _ in blended] == [12, 11, 10]
+    assert neighbours.blend_similar(None, behaviour, [], categories, 2)[0][0] == 10  # no category: behaviour only

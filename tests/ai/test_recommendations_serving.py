@@ -9,10 +9,11 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
+from ai.common import CarouselStrategy
 from ai.recommendations import serving
 from ai.recommendations.models import CustomerRecommendations, RecommendationModel
 from ai.recommendations.training import train_recommendations
-from tests.factories import ProductFactory, stored_event
+from tests.factories import CustomerFactory, ProductFactory, placed_order, stored_event
 
 pytestmark = pytest.mark.django_db
 
@@ -112,6 +113,108 @@ def test_product_page_similar_then_department_popularity(shop):
     assert {r.strategy for r in fallback} == {"category_popular"}
 
 
+def coffee_with_garden(products, times: int = 3) -> None:
+    """Orders of coffee0 with garden4: the coffee and garden departments become complementary."""
+    for _ in range(times):
+        placed_order(products["coffee0"], products["garden4"])
+
+
+def test_similar_products_stay_mostly_in_the_products_category(shop):
+    # given
+    products, _ = shop
+    train_recommendations()
+
+    # when
+    similar = serving.carousel(CarouselStrategy.SIMILAR, product_id=products["coffee2"].pk, limit=4)
+
+    # then
+    assert len(similar) == 4 and {r.product.category.name for r in similar} == {"Coffee"}
+    assert {r.strategy for r in similar} == {"similar"}
+
+
+def test_bought_together_is_by_association_then_the_categorys_complements(shop):
+    # given: coffee0 is bought with garden4; coffee3 with nothing in particular
+    products, _ = shop
+    coffee_with_garden(products)
+    train_recommendations()
+
+    # when
+    together = serving.carousel(CarouselStrategy.BOUGHT_TOGETHER, product_id=products["coffee0"].pk, limit=4)
+    complements = serving.carousel(CarouselStrategy.BOUGHT_TOGETHER, product_id=products["coffee3"].pk, limit=4)
+
+    # then
+    assert (together[0].product, together[0].strategy) == (products["garden4"], "bought_together")
+    assert len(complements) == 4 and {r.strategy for r in complements} == {"complementary"}
+    assert {r.product.category.name for r in complements} == {"Garden"}
+    assert complements[0].reason == "Goes well with Coffee thing 3"
+
+
+def test_the_cart_falls_back_to_its_products_complements(shop):
+    # given
+    products, _ = shop
+    coffee_with_garden(products)
+    train_recommendations()
+
+    # when
+    served = serving.recommend("cart", cart_product_ids=[products["coffee3"].pk], limit=4)
+    row = serving.complementary([products["coffee3"].pk], 6)
+
+    # then
+    assert served[0].strategy == "complementary" and served[0].product.category.name == "Garden"
+    assert len(row) == 6 and products["coffee3"].pk not in [r.product.pk for r in row]
+
+
+def test_trending_rows_rising_products_first_then_popular_ones():
+    # given: a steady seller bought every day for a month, and a newcomer viewed six times today
+    steady, rising = ProductFactory(title="Steady"), ProductFactory(title="Rising")
+    for day in range(30):
+        stored_event("purchase", steady, hours_ago=24 * day + 1)
+    for _ in range(6):
+        stored_event("view", rising)
+
+    # when
+    served = serving.carousel(CarouselStrategy.TRENDING, limit=10)
+
+    # then: the steady seller is popular, not trending
+    assert [(r.product, r.strategy, r.reason) for r in served] == [
+        (rising, "trending", "Trending now"), (steady, "popular", "Popular right now")]
+
+
+def test_buy_again_offers_the_shoppers_repeat_purchases_that_are_due(shop):
+    # given
+    products, _ = shop
+    customer = CustomerFactory()
+    for days_ago in (21, 14, 7):
+        placed_order(products["coffee1"], customer=customer, days_ago=days_ago)
+    placed_order(products["garden1"], customer=customer, days_ago=30)  # once: no cadence
+
+    # when
+    served = serving.carousel(CarouselStrategy.BUY_AGAIN, customer_id=customer.pk)
+    surface = serving.recommend("buy_again", customer_id=CustomerFactory().pk, limit=3)
+
+    # then
+    assert [(r.product, r.reason) for r in served] == [(products["coffee1"], "You buy this about every 7 days")]
+    assert len(surface) == 3 and {r.strategy for r in surface} == {"popular"}  # nothing due: popular fills
+
+
+def test_because_you_viewed_is_seeded_by_the_last_viewed_product(shop):
+    # given
+    products, customers = shop
+    train_recommendations()
+    visitor = uuid.uuid4()
+    stored_event("view", products["garden3"], visitor=visitor, hours_ago=2)
+    stored_event("view", products["coffee2"], visitor=visitor, hours_ago=1)
+
+    # when
+    served = serving.carousel(CarouselStrategy.BECAUSE_VIEWED, visitor_id=visitor, limit=3)
+
+    # then
+    assert len(served) == 3 and {r.reason for r in served} == {"Because you viewed Coffee thing 2"}
+    assert {r.strategy for r in served} == {"because_viewed"}
+    assert products["coffee2"].pk not in [r.product.pk for r in served]
+    assert serving.carousel(CarouselStrategy.BECAUSE_VIEWED, visitor_id=uuid.uuid4()) == []
+
+
 def test_an_unknown_surface_is_refused():
     with pytest.raises(ValueError, match="Unknown surface"):
         serving.recommend("checkout")
@@ -144,3 +247,21 @@ def test_serving_and_what_web_processes_import_never_load_the_model_libraries():
 
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert completed.stdout.split("\n")[:2] == ["[]", "[]"]
+
+
+def test_a_shoppers_list_version_changes_with_each_write_of_either_of_their_lists():
+    # given a signed-in customer who also has a visitor id, none of whose lists was written yet
+    customer_id, visitor = 7, uuid.uuid4()
+    unwritten = serving.shopper_list_version(customer_id, visitor)
+
+    # when their visitor list is written, then their customer list, then another customer's
+    cache.set_many(serving.new_list_version(visitor_id=visitor))
+    after_visitor_list = serving.shopper_list_version(customer_id, visitor)
+    cache.set_many(serving.new_list_version(customer_id=customer_id))
+    after_customer_list = serving.shopper_list_version(customer_id, visitor)
+    cache.set_many(serving.new_list_version(customer_id=customer_id + 1))
+
+    # then each of their own writes gave a new version, and another shopper's write none
+    assert len({unwritten, after_visitor_list, after_customer_list}) == 3
+    assert serving.shopper_list_version(customer_id, visitor) == after_customer_list
+    assert serving.shopper_list_version(None, visitor) != serving.shopper_list_version(None, uuid.uuid4())

@@ -39,8 +39,10 @@ def test_interactions_weight_events_net_out_returns_and_respect_the_window(small
     assert interactions.purchased.toarray()[0, column[other.pk]] == 1
 
 
-def test_training_precomputes_filtered_lists_and_publishes_them(shop):
+def test_training_precomputes_filtered_lists_and_publishes_them(shop, settings):
     products, customers = shop
+    # given the configured ALS blend, no selection
+    settings.VITRINE_RECOMMENDATIONS = {**settings.VITRINE_RECOMMENDATIONS, "select_model": False}
 
     model = training.train_recommendations()
 
@@ -86,6 +88,55 @@ def test_bought_together_comes_from_shared_orders(shop):
     training.train_recommendations()
 
     lists = ProductRecommendations.objects.get(product=products["coffee0"])
-    assert lists.bought_together_ids == [products["garden4"].pk] and lists.bought_together_scores == [3.0]
+    assert lists.bought_together_ids == [products["garden4"].pk] and lists.bought_together_scores == [1.0]
     cart = serving.recommend("cart", cart_product_ids=[products["coffee0"].pk], limit=2)
     assert cart[0].product == products["garden4"] and cart[0].reason == "Often bought with Coffee thing 0"
+
+
+def test_training_selects_on_the_shops_own_events_serves_the_winner_and_records_the_choice(shop):
+    # when the shop trains with selection on
+    model = training.train_recommendations()
+    # then the choice is recorded: every candidate's validation figures, the winner, its lift, the time
+    chosen = model.selection
+    winner = chosen["candidates"][chosen["winner"]]
+    assert winner["ndcg@20"] >= chosen["candidates"]["popularity"]["ndcg@20"]
+    assert winner["ndcg@20"] == max(figures["ndcg@20"] for figures in chosen["candidates"].values())
+    assert chosen["lift_over_popularity"] == pytest.approx(
+        winner["ndcg@20"] / chosen["candidates"]["popularity"]["ndcg@20"] - 1, abs=1e-3)
+    assert chosen["seconds"] > 0 and chosen["validation_customers"] > 0
+    # and the model is the winner's: its settings are what was chosen, its lists are published
+    assert {field: model.settings[field] for field in chosen["settings"]} == chosen["settings"]
+    products, customers = shop
+    newcomer = listed(customers["newcomer"])
+    assert set(newcomer[:4]) == {products[f"coffee{i}"].pk for i in range(1, 5)}
+
+
+def test_a_winner_without_factors_stores_none_and_still_lists_similar_products(shop, settings):
+    products, customers = shop
+    # given EASE alone as the served model
+    settings.VITRINE_RECOMMENDATIONS = {**settings.VITRINE_RECOMMENDATIONS, "select_model": False,
+                                        "als_share": 0.0, "item_item_share": 1.0, "popularity_share": 0.0,
+                                        "item_model": "ease", "ease_lambda": 10.0}
+    # when the shop trains
+    model = training.train_recommendations()
+    # then no factors are stored, yet every list is there: the newcomer's, with reasons, and similar products
+    assert not RecommendationEmbedding.objects.filter(model=model).exists()
+    coffee = {products[f"coffee{i}"].pk for i in range(1, 5)}
+    assert set(listed(customers["newcomer"])[:4]) == coffee
+    because = CustomerRecommendations.objects.get(customer=customers["newcomer"]).because
+    assert set(because[:4]) <= {products["coffee0"].pk, products["coffee1"].pk, None} and any(because[:4])
+    similar = ProductRecommendations.objects.get(product=products["coffee1"]).similar_ids
+    assert similar and set(similar[:3]) <= coffee | {products["coffee0"].pk}
+
+
+def test_with_too_little_history_to_validate_the_configured_model_is_trained(small_recommender):
+    # given customers with two events each: nothing to hold out
+    for _ in range(3):
+        customer = CustomerFactory()
+        for product in (ProductFactory(), ProductFactory()):
+            stored_event("purchase", product, customer=customer)
+    # when the shop trains
+    model = training.train_recommendations()
+    # then it says why nothing was chosen and serves the configured blend
+    assert model.selection["winner"] is None and model.selection["reason"]
+    assert model.settings["als_share"] == RecommenderSettings().als_share

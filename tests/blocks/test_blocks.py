@@ -26,6 +26,7 @@ from tests.broker import queued_tasks
 from tests.factories import (
     ExperimentFactory,
     ProductFactory,
+    RecommendationRuleFactory,
     browse_as,
     indexed_catalogue,
     shopper_request,
@@ -41,12 +42,12 @@ def trending(count=4, **extra):
                                 "fallback": "trending", **extra})
 
 
-def test_trending_carousel_renders_popular_products_with_reasons(trained, publish):
+def test_trending_carousel_renders_rising_products_with_reasons(trained, publish):
     products, _ = trained
     publish(trending())
     html = Client().get("/").content.decode()
     assert "Trending now" in html and 'data-strategy="trending"' in html
-    assert "Popular right now" in html
+    assert '<p class="carousel__reason">Trending now</p>' in html  # the shop's events are all new: all rising
     assert products["retired"].title not in html and products["sold_out"].title not in html
 
 
@@ -254,7 +255,7 @@ def test_a_curated_search_block_served_from_the_shared_cache_still_records_the_v
     for visitor in (first, second):
         browse_as(Client(), visitor).get("/")
 
-    assert computed == [True]  # the second shopper was served the HTML the first one's view cached
+    assert computed == [True, True]  # one read a view: the first's key and render share it, the second's HTML is cached
     drain_events()
     exposed = CustomerEvent.objects.filter(event_type="experiment_exposure")
     assert sorted(e.anonymous_id for e in exposed) == sorted([first, second])
@@ -356,3 +357,21 @@ def test_a_raising_search_service_falls_back_to_the_department(wagtail_site, pub
     html = response.content.decode()
     assert response.status_code == 200 and "ai-block--fallback" in html and lamp.title in html
     assert "search index unavailable" in caplog.text
+
+
+def test_a_saved_recommendation_rule_retires_the_cached_carousel_at_once(trained, publish,
+                                                                         django_capture_on_commit_callbacks):
+    # given a trending carousel whose HTML is cached
+    products, _ = trained
+    publish(trending(count=4))
+    first = Client().get("/").content.decode()
+    shown = next(p for p in products.values() if f'data-product-id="{p.pk}"' in first)
+
+    # when a rule hides the product it shows
+    with django_capture_on_commit_callbacks(execute=True):
+        RecommendationRuleFactory(placements=["trending"], hidden_products=[shown])
+    html = Client().get("/").content.decode()
+
+    # then
+    assert f'data-product-id="{shown.pk}"' not in html and html.count("data-product-id=") == first.count(
+        "data-product-id=")

@@ -3,9 +3,10 @@ shoppers' fragments, and previews are never cached."""
 
 import pytest
 
+from ai.recommendations.refresh import refresh_visitor_recommendations
 from blocks import fragments
 from commerce.catalogue.services import set_current_price
-from tests.factories import ProductFactory, shopper_request
+from tests.factories import ProductFactory, embedding, shopper_request, stored_event
 
 pytestmark = pytest.mark.django_db
 
@@ -80,3 +81,22 @@ def test_personal_keys_never_mix_two_shoppers(wagtail_site, publish):
     again = shopper_request(visitor=one.visitor_id)
     keys = [fragments.personal_key(request, page, block_id) for request in (one, other, again)]
     assert keys[0] != keys[1] and keys[0] == keys[2]
+
+
+def test_a_refreshed_list_gives_the_shopper_a_new_personal_key(wagtail_site, publish, shop):
+    products, _ = shop
+    for i in range(5):
+        embedding(products[f"garden{i}"], (1, 1.0), (10 + i, 0.2))
+    page, [block_id] = publish(("heading", {"text": "Hello", "level": "h2"}))
+    # given a visitor's key, and their list refreshed after a view
+    visitor = shopper_request().visitor_id
+    before = fragments.personal_key(shopper_request(visitor=visitor), page, block_id)
+    stored_event("view", products["garden0"], visitor=visitor)
+    refresh_visitor_recommendations(visitor)
+    # when their next request builds the key
+    after = fragments.personal_key(shopper_request(visitor=visitor), page, block_id)
+    # then it is a new one, kept until the list is written again
+    assert after != before
+    assert fragments.personal_key(shopper_request(visitor=visitor), page, block_id) == after
+    refresh_visitor_recommendations(visitor)
+    assert fragments.personal_key(shopper_request(visitor=visitor), page, block_id) not in {before, after}

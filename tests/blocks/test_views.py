@@ -1,13 +1,16 @@
+import re
 import uuid
 
 import pytest
 from django.core.cache import cache
 from django.test import Client
 
+from ai.recommendations import tasks
 from ai.recommendations.models import CustomerRecommendations
 from ai.recommendations.refresh import refresh_visitor_recommendations
 from commerce.customers.services import VISITOR_COOKIE
-from tests.factories import embedding, stored_event
+from tests.broker import queued_tasks
+from tests.factories import RecommendationRuleFactory, embedding, stored_event
 
 pytestmark = pytest.mark.django_db
 
@@ -61,3 +64,50 @@ def test_unknown_blocks_and_shared_blocks_have_no_fragment(trained, publish):
     assert fragment(Client(), home, "no-such-block").status_code == 404
     assert fragment(Client(), home, shared_id).status_code == 404
     assert Client().get(f"/fragments/999999/{personal_id}/").status_code == 404
+
+
+def test_after_an_add_to_cart_a_visitor_is_served_their_refreshed_row_at_once(shop, publish,
+                                                                               django_capture_on_commit_callbacks):
+    products, _ = shop
+    for i in range(5):
+        embedding(products[f"coffee{i}"], (0, 1.0), (10 + i, 0.2))
+        embedding(products[f"garden{i}"], (1, 1.0), (10 + i, 0.2))
+    home, (block_id,) = publish(PERSONALISED)
+    # given a visitor whose row, made from a garden view, was served (and cached) a moment ago
+    client = Client()
+    client.get("/")
+    visitor = uuid.UUID(client.cookies[VISITOR_COOKIE].value.split(":")[0])
+    stored_event("view", products["garden0"], visitor=visitor)
+    refresh_visitor_recommendations(visitor)
+    before = fragment(client, home, block_id).content.decode()
+    # when they add a coffee product to their cart, and the worker runs the refresh that queued
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/cart/add/", {"product": products["coffee0"].pk, "quantity": 1})
+    [queued] = [message for message in queued_tasks("realtime")
+                if message["task"] == tasks.refresh_visitor_recommendations.name]
+    tasks.refresh_visitor_recommendations(*queued["args"])
+    after = fragment(client, home, block_id).content.decode()
+    # then their next fetch shows the new row, without the product now in their cart
+    assert "Because you viewed Garden thing 0" in before
+    assert "Because you viewed Coffee thing 0" in after
+    assert f'data-product-id="{products["coffee0"].pk}"' not in after
+
+
+def test_a_saved_recommendation_rule_changes_the_cached_fragment_at_the_next_fetch(
+        trained, publish, django_capture_on_commit_callbacks):
+    # given a customer's cached personalised row
+    products, customers = trained
+    home, (block_id,) = publish(PERSONALISED)
+    client = Client()
+    client.force_login(customers["newcomer"].user)
+    before = fragment(client, home, block_id).content.decode()
+
+    # when a rule pins a garden product first on personalised carousels
+    with django_capture_on_commit_callbacks(execute=True):
+        RecommendationRuleFactory(placements=["personalised"], pin_product=products["garden3"], pin_position=1)
+    after = fragment(client, home, block_id).content.decode()
+
+    # then
+    ids = re.findall(r'data-product-id="(\d+)"', after)
+    assert f'data-product-id="{products["garden3"].pk}"' not in before
+    assert ids[0] == str(products["garden3"].pk) and len(ids) == 4

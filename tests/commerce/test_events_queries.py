@@ -85,6 +85,33 @@ def test_popular_products_by_weighted_engagement_within_a_category_subtree():
     assert queries.popular_products()[:1] in ([bought.pk], [elsewhere.pk])
 
 
+def test_trending_products_rise_against_their_own_baseline_and_one_view_does_not_trend():
+    # given: trending_products uses the real clock
+    garden = CategoryFactory(name="Garden")
+    steady, burst, single = ProductFactory(), ProductFactory(), ProductFactory()
+    rising = ProductFactory(category=garden)
+    hidden = ProductFactory(active=False)
+    now_hours = (NOW - timezone.now()).total_seconds() / 3600
+    views = []
+    for day in range(2, 30):  # the 28 days before the last two
+        views += [(steady, day), (steady, day + 0.3), (steady, day + 0.6), (rising, day + 0.5)]
+    views += [(steady, hours / 24) for hours in (1, 10, 20, 30, 40, 45)]  # its usual three a day
+    views += [(rising, hours / 24) for hours in range(1, 41, 4)]  # ten in two days against one a day
+    views += [(burst, hours / 24) for hours in range(1, 13, 2)]  # six, and none before
+    views += [(hidden, hours / 24) for hours in range(1, 13, 2)]
+    views += [(single, 0.1)]
+    services.store_events([{"id": str(uuid.uuid4()), "created_at": at(now_hours + days * 24).isoformat(),
+                            "event_type": "view", "product_id": product.pk, "quantity": 1}
+                           for product, days in views])
+
+    # when
+    found = queries.trending_products()
+
+    # then: a steady seller is not rising, however popular
+    assert found == [burst.pk, rising.pk]
+    assert queries.trending_products(category_id=garden.pk) == [rising.pk]
+
+
 def test_product_demand_counts_the_last_day_and_the_week_before_it_in_one_scan():
     mug, lamp, vase = ProductFactory(), ProductFactory(), ProductFactory()
     for hours in (1, 2, 30):  # the view 30 hours ago is before the last day

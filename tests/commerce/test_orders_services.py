@@ -10,7 +10,7 @@ from django.utils import timezone
 from commerce.catalogue.models import Product
 from commerce.events.queries import first_exposures_query, visitor_links_query
 from commerce.events.services import link_visitor, store_events
-from commerce.orders.models import Cart, CartLine, LineItem, Order, Return
+from commerce.orders.models import Cart, CartLine, Order, Return
 from commerce.orders.services import (
     CartError,
     OutOfStock,
@@ -21,6 +21,8 @@ from commerce.orders.services import (
     cart_contents,
     cart_item_count,
     co_purchases,
+    complementary_categories,
+    due_repurchases,
     find_cart,
     merge_visitor_cart,
     orders_after_exposure_query,
@@ -29,7 +31,7 @@ from commerce.orders.services import (
     set_line_quantity,
 )
 from commerce.orders.signals import cart_changed, order_placed
-from tests.factories import CustomerFactory, ProductFactory, VariantFactory
+from tests.factories import CategoryFactory, CustomerFactory, ProductFactory, VariantFactory, placed_order
 
 pytestmark = pytest.mark.django_db
 
@@ -318,30 +320,97 @@ def test_returns_cannot_exceed_what_was_bought():
     assert request_return(line, quantity=3, reason=Return.Reason.CHANGED_MIND).refund_amount == Decimal("37.50")
 
 
-def ordered(*products: Product, days_ago: float = 0) -> Order:
-    order = Order.objects.create(customer=CustomerFactory(), email="a@example.com", full_name="A", line1="1 High St",
-                                 city="Bath", postcode="BA1", currency="GBP", total=10)
-    Order.objects.filter(pk=order.pk).update(created_at=timezone.now() - dt.timedelta(days=days_ago))
-    for product in products:
-        LineItem.objects.create(order=order, product=product, title=product.title, quantity=1, unit_price=5)
-    return order
-
-
-def test_co_purchases_rank_available_products_by_the_orders_they_shared_in_the_window():
-    mug, lamp, kettle, teapot = (ProductFactory() for _ in range(4))
+def test_co_purchases_rank_by_association_strength_not_by_raw_counts():
+    # given: the best seller shares more of the mug's orders than the lamp does, but is in every basket
+    mug, lamp, best_seller, teapot, vase, cup = (ProductFactory() for _ in range(6))
     sold_out, retired = ProductFactory(stock=0), ProductFactory(active=False)
-    ordered(mug, lamp, kettle, sold_out, retired)
-    ordered(mug, lamp)
-    ordered(mug, teapot, teapot, days_ago=10)  # before the window
+    for _ in range(2):
+        placed_order(mug, lamp, sold_out, retired)
+        placed_order(mug, vase, days_ago=10)  # before the window
+        placed_order(mug, cup, status=Order.Status.CANCELLED)
+    for _ in range(3):
+        placed_order(mug, best_seller)
+    for _ in range(10):
+        placed_order(best_seller)
+    placed_order(mug, teapot)  # one shared order is chance
     now = timezone.now()
 
-    top_two = co_purchases(now - dt.timedelta(days=1), now + dt.timedelta(minutes=1), 2)
+    # when
+    found = co_purchases(now - dt.timedelta(days=1), now + dt.timedelta(minutes=1), 12)
     top_one = co_purchases(now - dt.timedelta(days=1), now + dt.timedelta(minutes=1), 1)
 
-    assert top_two[mug.pk] == ([lamp.pk, kettle.pk], [2.0, 1.0])
-    assert top_two[kettle.pk] == ([mug.pk, lamp.pk], [1.0, 1.0])  # a tie goes to the lower id
-    assert top_one[lamp.pk] == ([mug.pk], [2.0])
-    assert teapot.pk not in top_two
+    # then
+    ids, strengths = found[mug.pk]
+    assert ids == [lamp.pk, best_seller.pk]
+    assert 1 >= strengths[0] > strengths[1] > 0
+    assert top_one[mug.pk][0] == [lamp.pk]
+    assert found[lamp.pk][0] == [mug.pk]
+    assert teapot.pk not in found and vase.pk not in found and cup.pk not in found
+
+
+def test_complementary_categories_are_those_bought_in_the_same_orders():
+    # given
+    coffee, mugs, garden, books = (CategoryFactory(name=name) for name in ("Coffee", "Mugs", "Garden", "Books"))
+    beans, mug, spade, novel = (ProductFactory(category=category) for category in (coffee, mugs, garden, books))
+    for _ in range(3):
+        placed_order(beans, mug)
+    for _ in range(2):
+        placed_order(beans, spade)
+        placed_order(spade)
+    placed_order(beans, novel)  # one shared order is chance
+    now = timezone.now()
+
+    # when
+    found = complementary_categories(now - dt.timedelta(days=1), now + dt.timedelta(minutes=1))
+
+    # then
+    assert [other for other, _ in found[coffee.pk]] == [mugs.pk, garden.pk]
+    assert [other for other, _ in found[mugs.pk]] == [coffee.pk]
+    assert books.pk not in found
+
+
+def test_complementary_departments_pool_their_categories_baskets():
+    # given: no two categories share two orders, but their departments do
+    kitchen, outdoors = CategoryFactory(name="Kitchen"), CategoryFactory(name="Outdoors")
+    coffee, tea = CategoryFactory(name="Coffee", parent=kitchen), CategoryFactory(name="Tea", parent=kitchen)
+    garden = CategoryFactory(name="Garden", parent=outdoors)
+    beans, leaves, spade = (ProductFactory(category=category) for category in (coffee, tea, garden))
+    placed_order(beans, spade)
+    placed_order(leaves, spade)
+    now = timezone.now()
+    since, until = now - dt.timedelta(days=1), now + dt.timedelta(minutes=1)
+
+    # when
+    found = complementary_categories(since, until, departments=True)
+
+    # then
+    assert complementary_categories(since, until) == {}
+    assert [other for other, _ in found[kitchen.pk]] == [outdoors.pk]
+
+
+def test_buy_again_finds_repeat_purchases_due_by_their_own_interval():
+    # given: beans every 10 days (last 10 days ago), tea every 3 days (last 14 days ago), milk every
+    # 19 days but bought 2 days ago, a vase bought once
+    customer = CustomerFactory()
+    beans, tea, milk, vase = (ProductFactory() for _ in range(4))
+    for days_ago in (40, 30, 20, 10):
+        placed_order(beans, days_ago=days_ago, customer=customer)
+    for days_ago in (20, 17, 14):
+        placed_order(tea, days_ago=days_ago, customer=customer)
+    for days_ago in (40, 20, 2):
+        placed_order(milk, days_ago=days_ago, customer=customer)
+    placed_order(vase, days_ago=30, customer=customer)
+    placed_order(milk, days_ago=25, customer=customer, status=Order.Status.CANCELLED)
+    placed_order(vase, days_ago=60)  # someone else's
+
+    # when
+    due = due_repurchases(customer_id=customer.pk, now=timezone.now())
+
+    # then: bought most often first
+    assert [pid for pid, _ in due] == [beans.pk, tea.pk]
+    assert [round(days) for _, days in due] == [10, 3]
+    assert due_repurchases(customer_id=customer.pk, now=timezone.now(), limit=1) == due[:1]
+    assert due_repurchases(customer_id=CustomerFactory().pk, now=timezone.now()) == []
 
 
 def exposed_at(when: dt.datetime, variant: str, *, customer=None, visitor=None) -> None:

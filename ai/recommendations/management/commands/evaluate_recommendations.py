@@ -10,7 +10,8 @@ from ai.recommendations.evaluation import METHODS, evaluate
 class Command(BaseCommand):
     help = ("Evaluate recommendations on an interaction log (CSV: user_id,item_id,timestamp[,event_type,...]): "
             "the last 20% of each user's interactions held out; precision@20, recall@20, NDCG@20 and catalogue "
-            "coverage for the served model, plain ALS, item-item, popularity and random.")
+            "coverage for the served model (selection on the train part, then its winner), plain ALS, item-item, "
+            "popularity and random.")
 
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path)
@@ -30,6 +31,9 @@ class Command(BaseCommand):
                 raise CommandError(f"Cannot read {file}: {error}") from error
         self.stdout.write(f"{summary['evaluated_users']} of {summary['users']} users evaluated, "
                           f"{summary['items']} items, {summary['train_cells']} training cells")
+        if winner := summary["selection"].get("winner"):
+            self.stdout.write(f"selected:{winner} (inner validation NDCG@20 "
+                              f"{summary['selection']['candidates'][winner]['ndcg@20']:.4f})")
         self.stdout.write(f"{'method':<11} {'precision@20':>12} {'recall@20':>10} {'ndcg@20':>8} {'coverage':>9} "
                           f"{'seconds':>8}")
         for method, figures in report.items():
@@ -37,5 +41,5 @@ class Command(BaseCommand):
                               f"{figures['ndcg@20']:>8.4f} {figures['coverage']:>9.4f} "
                               f"{summary['seconds'][method]:>8.1f}")
         if json_out:
-            json_out.write_text(json.dumps(report, indent=2))
+            json_out.write_text(json.dumps({**report, "selection": summary["selection"]}, indent=2))
             self.stdout.write(f"wrote {json_out}")

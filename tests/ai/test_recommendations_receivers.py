@@ -1,0 +1,47 @@
+"""The shop's signals queue recommendation refreshes on the realtime queue, read back from the real broker."""
+
+import uuid
+
+import pytest
+
+from ai.recommendations import tasks
+from commerce.orders.services import Shopper, add_to_cart, set_line_quantity
+from tests.broker import queued_tasks
+from tests.factories import CustomerFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def refreshes_queued() -> list[tuple]:
+    return [(message["task"], message["args"], message["eta"]) for message in queued_tasks("realtime")]
+
+
+def test_a_visitors_add_to_cart_queues_a_refresh_of_their_list_at_once(django_capture_on_commit_callbacks):
+    visitor = uuid.uuid4()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        add_to_cart(Shopper(None, visitor), ProductFactory())
+
+    assert refreshes_queued() == [(tasks.refresh_visitor_recommendations.name, [str(visitor)], None)]
+
+
+def test_a_customers_add_to_cart_queues_a_refresh_of_their_own_list(django_capture_on_commit_callbacks):
+    customer = CustomerFactory()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        add_to_cart(Shopper(customer, uuid.uuid4()), ProductFactory())
+
+    assert refreshes_queued() == [(tasks.refresh_customer_recommendations.name, [customer.pk], None)]
+
+
+def test_taking_a_product_out_of_the_cart_queues_no_refresh(django_capture_on_commit_callbacks):
+    # given a visitor's cart line (its own signal never sent: the test's transaction does not commit)
+    shopper = Shopper(None, uuid.uuid4())
+    line = add_to_cart(shopper, ProductFactory())
+
+    # when they remove it
+    with django_capture_on_commit_callbacks(execute=True):
+        set_line_quantity(shopper, line.pk, 0)
+
+    # then nothing is refreshed
+    assert refreshes_queued() == []
