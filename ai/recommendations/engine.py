@@ -183,15 +183,19 @@ def blended_scores(model: TrainedModel, customer_factors: np.ndarray, user_rows:
     score of the customer's history (log-scaled) and popularity, each min-max normalised per customer
     and weighted by its share; parts without a share are not computed."""
     settings = model.settings
-    scores = np.zeros((user_rows.shape[0], model.popularity.shape[0]), dtype=np.float32)
-    if settings.als_share > 0 and model.product_factors.shape[1] > 0:
-        _add_min_max(scores, customer_factors @ model.product_factors.T, settings.als_share)
-    if settings.item_item_share > 0:
-        history = confidence(user_rows, 1.0)
-        item_scores = np.asarray((history @ model.item_similarity).todense(), dtype=np.float32)
-        _add_min_max(scores, item_scores, settings.item_item_share)
-    if settings.popularity_share > 0:
-        _add_min_max(scores, model.popularity[None, :].astype(np.float32), settings.popularity_share)
+    shape = (user_rows.shape[0], model.popularity.shape[0])
+    parts = [(share, part) for share, part in (
+        (settings.als_share if model.product_factors.shape[1] > 0 else 0.0,
+         lambda: customer_factors @ model.product_factors.T),
+        (settings.item_item_share,
+         lambda: np.asarray((confidence(user_rows, 1.0) @ model.item_similarity).todense(), dtype=np.float32)),
+        (settings.popularity_share, lambda: np.tile(model.popularity.astype(np.float32), (shape[0], 1))),
+    ) if share > 0]
+    if len(parts) == 1:  # one part ranks alike however it is scaled: the per-row scaling would only cost time
+        return parts[0][1]()
+    scores = np.zeros(shape, dtype=np.float32)
+    for share, part in parts:
+        _add_min_max(scores, part(), share)
     return scores
 
 

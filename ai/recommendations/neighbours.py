@@ -38,7 +38,7 @@ CANDIDATES_PER_ITEM = 2
 
 def content_neighbours(product_ids: list[int], count: int) -> dict[int, list[tuple[int, float]]]:
     """Each product's ``count`` nearest available products by text embedding (none without one)."""
-    return {product_id: search.embedding_neighbours(product_id, count) for product_id in product_ids}
+    return search.embedding_neighbours_of(product_ids, count)
 
 
 def product_categories(product_ids) -> dict[int, int]:

@@ -345,19 +345,31 @@ def nearest_available_products(vector: np.ndarray, *, limit: int, exclude: list[
 def embedding_neighbours(product_id: int, count: int) -> list[tuple[int, float]]:
     """The ``count`` active, in-stock products most like ``product_id`` by text embedding, best first:
     (product id, cosine similarity). Empty when the product has no embedding."""
+    return embedding_neighbours_of([product_id], count)[product_id]
+
+
+def embedding_neighbours_of(product_ids: list[int], count: int) -> dict[int, list[tuple[int, float]]]:
+    """``embedding_neighbours`` of many products in one statement (a training run asks for every product
+    it knows: one round trip, not one per product)."""
+    found: dict[int, list[tuple[int, float]]] = {product_id: [] for product_id in product_ids}
+    if not product_ids:
+        return found
     embeddings = ProductEmbedding._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL hnsw.ef_search = {NEIGHBOUR_EF_SEARCH}")
         cursor.execute(
-            f"""SELECT n.product_id, 1 - n.distance FROM (
-                    SELECT e.product_id, e.embedding <=> s.embedding AS distance
+            f"""SELECT n.source_id, n.product_id, 1 - n.distance FROM (
+                    SELECT s.product_id AS source_id, e.product_id, e.embedding <=> s.embedding AS distance
                     FROM {embeddings} s, LATERAL (
                         SELECT product_id, embedding FROM {embeddings}
                         ORDER BY embedding <=> s.embedding LIMIT %s) e
-                    WHERE s.product_id = %s) n
+                    WHERE s.product_id = ANY(%s)) n
                 JOIN {Product._meta.db_table} p ON p.id = n.product_id
-                WHERE p.active AND p.stock > 0 AND n.product_id <> %s
-                ORDER BY n.distance LIMIT %s""",
-            [count * 2, product_id, product_id, count],
+                WHERE p.active AND p.stock > 0 AND n.product_id <> n.source_id
+                ORDER BY n.source_id, n.distance""",
+            [count * 2, list(product_ids)],
         )
-        return [(pid, float(similarity)) for pid, similarity in cursor.fetchall()]
+        for source_id, product_id, similarity in cursor.fetchall():
+            if len(found[source_id]) < count:
+                found[source_id].append((product_id, float(similarity)))
+    return found

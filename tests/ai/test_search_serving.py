@@ -226,6 +226,21 @@ def test_embedding_neighbours_of_a_product_without_embedding_are_empty():
     assert serving.embedding_neighbours(product.pk, 5) == []
 
 
+def test_embedding_neighbours_of_many_products_are_each_ones_own_in_one_call():
+    # given two pairs of look-alikes and a product without an embedding
+    mug, cup, lamp, light, bare = (ProductFactory() for _ in range(5))
+    embedding(mug, (0, 1.0))
+    embedding(cup, (0, 1.0), (1, 0.2))
+    embedding(lamp, (2, 1.0))
+    embedding(light, (2, 1.0), (3, 0.2))
+
+    # when
+    found = serving.embedding_neighbours_of([mug.pk, lamp.pk, bare.pk], 1)
+
+    # then each has its own nearest product, the bare one none
+    assert {pid: [n for n, _ in found[pid]] for pid in found} == {mug.pk: [cup.pk], lamp.pk: [light.pk], bare.pk: []}
+
+
 def test_a_query_nothing_in_the_catalogue_matches_finds_nothing_and_is_logged_as_such(catalogue):
     results = serving.search("xyzzy qwfp plorth")
     assert results.product_ids == [] and results.corrected_query is None
