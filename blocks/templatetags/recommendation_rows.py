@@ -1,8 +1,8 @@
 """The recommendation rows of the shop's own pages: "Similar products" and "Bought together" on a product
 page, "Goes well with your cart" in the cart. The shop imports nothing from the AI: its templates load
 this library by name. Rows come from precomputed lists (``ai.recommendations.serving``) and look like the
-carousel block; their HTML is shared by every shopper of a price list, cached under the catalogue and
-model versions like a block's."""
+carousel block; their HTML is shared by every shopper of a price list, cached under the catalogue, model and
+recommendation rules' versions like a block's."""
 
 import hashlib
 
@@ -31,7 +31,8 @@ def _row(surface: str, title: str, results: list, price_list: str) -> str:
 
 def _cached_rows(request, key: str, render) -> str:
     versions = fragments.request_versions(request)
-    html = fragments.cached(f"blocks:rows:{key}:{versions['catalogue']}:{versions['prices']}:{versions['model']}",
+    html = fragments.cached(f"blocks:rows:{key}:{versions['catalogue']}:{versions['prices']}:{versions['model']}:"
+                            f"{versions['recommendation_rules']}",
                             fragments.PRICED_FRAGMENT_TTL, lambda: render(versions["prices"]))
     return mark_safe(html)
 

@@ -7,8 +7,9 @@ from django.core.cache import cache
 from django.test import Client
 
 from ai.recommendations.training import train_recommendations
+from commerce.catalogue.models import Product
 from commerce.orders.services import Shopper, add_to_cart
-from tests.factories import ProductFactory, placed_order
+from tests.factories import ProductFactory, RecommendationRuleFactory, placed_order
 
 pytestmark = pytest.mark.django_db
 
@@ -58,6 +59,21 @@ def test_the_rows_html_is_cached_for_the_next_shopper(complementary_shop):
 
     # then
     assert '<p id="cached-rows"></p>' in html
+
+
+def test_a_saved_rule_changes_the_rows_at_the_next_page_view(complementary_shop, django_capture_on_commit_callbacks):
+    # given a product page whose rows are cached
+    products, _ = complementary_shop
+    url = products["coffee3"].get_absolute_url()
+    hidden = row(Client().get(url).content.decode(), "Similar products")[0]
+
+    # when a merchandiser hides the first similar product
+    with django_capture_on_commit_callbacks(execute=True):
+        RecommendationRuleFactory(placements=["product"], hidden_products=[Product.objects.get(pk=hidden)])
+    html = Client().get(url).content.decode()
+
+    # then
+    assert row(html, "Similar products") and hidden not in row(html, "Similar products")
 
 
 def test_the_cart_shows_what_goes_well_with_it_never_what_is_in_it(complementary_shop, shopper_client):
