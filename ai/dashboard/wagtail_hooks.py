@@ -1,10 +1,10 @@
 from django.contrib.auth.models import Permission
 from django.urls import path, reverse
 from wagtail import hooks
-from wagtail.admin.menu import MenuItem
 
 from ai.dashboard.services import VIEW_PERMISSION
 from ai.dashboard.views import DashboardView, QueueTaskView
+from core.admin_menu import PermittedMenuItem
 
 
 @hooks.register("register_admin_urls")
@@ -16,14 +16,10 @@ def storefront_ai_urls():
     ]
 
 
-class DashboardMenuItem(MenuItem):
-    def is_shown(self, request):
-        return request.user.has_perm(VIEW_PERMISSION)
-
-
 @hooks.register("register_admin_menu_item")
 def storefront_ai_menu_item():
-    return DashboardMenuItem("Storefront AI", reverse("storefront_ai_dashboard"), name="storefront-ai",
+    return PermittedMenuItem("Storefront AI", reverse("storefront_ai_dashboard"), permission=VIEW_PERMISSION,
+                             name="storefront-ai",
                              icon_name="crosshairs", order=210)
 
 

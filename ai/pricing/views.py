@@ -10,13 +10,13 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.views.generic import TemplateView
 from wagtail.admin.auth import permission_denied
-from wagtail.admin.menu import MenuItem
 from wagtail.admin.panels import Panel
 from wagtail.admin.viewsets.base import ViewSet
 from wagtail.snippets.bulk_actions.snippet_bulk_action import SnippetBulkAction
 
 from ai.pricing import review, serving
 from ai.pricing.models import KillSwitch, PriceChange
+from core.admin_menu import PermittedMenuItem
 
 # --- the kill switch --------------------------------------------------------------------------------
 
@@ -45,9 +45,8 @@ class KillSwitchView(TemplateView):
         return redirect(request.path)
 
 
-class KillSwitchMenuItem(MenuItem):
-    def is_shown(self, request):
-        return request.user.has_perm(serving.KILL_SWITCH_PERMISSION)
+class KillSwitchMenuItem(PermittedMenuItem):  # the viewset builds its menu item from the class
+    permission = serving.KILL_SWITCH_PERMISSION
 
 
 class KillSwitchViewSet(ViewSet):

@@ -7,7 +7,6 @@ from django.views.generic import FormView
 from wagtail import hooks
 from wagtail.admin.auth import permission_denied
 from wagtail.admin.filters import WagtailFilterSet
-from wagtail.admin.menu import MenuItem
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel, ObjectList
 from wagtail.admin.ui.components import Component
 from wagtail.snippets.models import register_snippet
@@ -17,6 +16,7 @@ from ai.recommendations.forms import PreviewForm, RecommendationRuleForm
 from ai.recommendations.models import RecommendationRule, placement_choices
 from ai.recommendations.rule_preview import preview
 from ai.recommendations.serving import model_health
+from core.admin_menu import PermittedMenuItem
 
 
 class RecommendationHealthPanel(Component):
@@ -117,12 +117,8 @@ def recommendation_rule_urls():
     return [path("recommendations/preview/", RulePreviewView.as_view(), name="recommendation_rule_preview")]
 
 
-class RulePreviewMenuItem(MenuItem):
-    def is_shown(self, request):  # only to those the preview itself admits
-        return request.user.has_perm("recommendations.view_recommendationrule")
-
-
 @hooks.register("register_admin_menu_item")
 def recommendation_preview_menu_item():
-    return RulePreviewMenuItem("Recommendation preview", reverse("recommendation_rule_preview"), icon_name="view",
+    return PermittedMenuItem("Recommendation preview", reverse("recommendation_rule_preview"),
+                             permission="recommendations.view_recommendationrule", icon_name="view",
                                order=251)

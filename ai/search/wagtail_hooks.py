@@ -6,7 +6,6 @@ from django.urls import path, reverse
 from django.views.generic import TemplateView
 from wagtail import hooks
 from wagtail.admin.auth import permission_denied
-from wagtail.admin.menu import MenuItem
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel, ObjectList
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import CreateView, SnippetViewSet
@@ -14,6 +13,7 @@ from wagtail.snippets.views.snippets import CreateView, SnippetViewSet
 from ai.search import reports
 from ai.search.forms import QueryRuleForm
 from ai.search.models import QueryRule, Synonym
+from core.admin_menu import PermittedMenuItem
 
 
 class SearchReportView(TemplateView):
@@ -60,14 +60,10 @@ def search_report_urls():
     return [path("reports/search/", SearchReportView.as_view(), name="search_report")]
 
 
-class SearchReportMenuItem(MenuItem):
-    def is_shown(self, request):  # only to those the report itself admits
-        return request.user.has_perm("search.view_searchquery")
-
-
 @hooks.register("register_reports_menu_item")
 def search_report_menu_item():
-    return SearchReportMenuItem("Search", reverse("search_report"), icon_name="search", order=700)
+    return PermittedMenuItem("Search", reverse("search_report"), permission="search.view_searchquery",
+                             icon_name="search", order=700)
 
 
 class PrefilledCreateView(CreateView):
