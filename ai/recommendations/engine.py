@@ -235,28 +235,26 @@ def explanations(model: TrainedModel, recommended: np.ndarray, history: np.ndarr
     return history[np.argmax(rec @ hist.T, axis=1)]
 
 
-def similar_products(model: TrainedModel, available: np.ndarray, n: int, batch_size: int = 2048
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """Each product's ``n`` nearest products by cosine of their item factors (itself excluded), or, for a
-    model without factors, its strongest item-item neighbours."""
-    factors = model.product_factors
-    if factors.shape[1] == 0:
-        def block_scores(start: int, stop: int) -> np.ndarray:
-            block = model.item_similarity[start:stop].toarray()
-            block[block <= 0] = -np.inf  # only real neighbours, never a filler of zeros
-            return block
-    else:
-        norms = np.linalg.norm(factors, axis=1)
-        norms[norms == 0] = 1.0
-        unit = factors / norms[:, None]
-
-        def block_scores(start: int, stop: int) -> np.ndarray:
-            return unit[start:stop] @ unit.T
+def strongest_neighbours(similarity: sp.csr_matrix, available: np.ndarray, n: int, batch_size: int = 2048
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """Each product's ``n`` strongest positive neighbours in a products × products ``similarity`` (itself
+    excluded, available ones only; -1 pads, never a filler of zeros), with their scores."""
+    similarity = similarity.astype(np.float32).tocsr()
     indices, scores = [], []
-    for start in range(0, len(factors), batch_size):
-        block = block_scores(start, min(start + batch_size, len(factors)))
+    for start in range(0, similarity.shape[0], batch_size):
+        block = similarity[start:start + batch_size].toarray()
+        block[block <= 0] = -np.inf
         block[np.arange(len(block)), np.arange(start, start + len(block))] = -np.inf
         best, best_scores = top_n(block, None, available, n)
         indices.append(best)
         scores.append(best_scores)
     return np.vstack(indices), np.vstack(scores)
+
+
+def behaviour_neighbours(matrix: sp.csr_matrix, available: np.ndarray, n: int, *, threads: int = 0
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """The co-behaviour half of "similar": each product's ``n`` strongest BM25 item-item neighbours in the
+    customers × products ``matrix``, whatever model serves customers' lists (on a next-item test they beat
+    the served model's item factors and its item-item part: docs/recommendations.md, "Evaluation")."""
+    # implicit counts the product itself among its K neighbours
+    return strongest_neighbours(item_similarity(matrix, neighbours=n + 1, threads=threads), available, n)

@@ -16,7 +16,7 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +42,7 @@ class Split:
     held_out: dict[int, set[int]]  # user row → held-out item columns
     items: int  # columns: every item of the file
     train_rows: list[tuple]  # the train part's rows as given, for selection's own inner split
+    item_columns: dict = field(default_factory=dict)  # item as given → column
 
 
 def read_interactions(path: Path) -> list[tuple[str, str, str, str]]:
@@ -84,7 +85,7 @@ def split(rows: list[tuple], weights: dict[str, float]) -> Split:
     matrix = engine.interaction_matrix(rows_, cols_, np.array(train_weights, dtype=np.float32), shape)
     counts = sp.csr_matrix((np.ones(len(rows_), dtype=np.float32), (rows_, cols_)), shape=shape)
     counts.sum_duplicates()
-    return Split(matrix, counts, held_out, len(item_index), train_part)
+    return Split(matrix, counts, held_out, len(item_index), train_part, item_index)
 
 
 def recommend(score_batch: Callable[[np.ndarray], np.ndarray], data: Split, users: np.ndarray) -> np.ndarray:
@@ -96,7 +97,7 @@ def recommend(score_batch: Callable[[np.ndarray], np.ndarray], data: Split, user
     return np.vstack(recommended) if recommended else np.empty((0, K), dtype=np.int64)
 
 
-def served_scores(data: Split, settings: RecommenderSettings, chosen: dict) -> Callable[[np.ndarray], np.ndarray]:
+def served_model(data: Split, settings: RecommenderSettings, chosen: dict) -> engine.TrainedModel:
     """What training serves: selection on the train part alone (its own newest slice held out, the test
     part never seen), then the winner fitted on the whole train part. ``chosen`` receives the record."""
     from ai.recommendations import selection  # selection is built on this module's split and metrics
@@ -105,7 +106,11 @@ def served_scores(data: Split, settings: RecommenderSettings, chosen: dict) -> C
         picked = selection.select(data.train_rows, settings)
         settings = picked.settings
         chosen.update(picked.record)
-    trained = engine.fit(data.train, settings)
+    return engine.fit(data.train, settings)
+
+
+def served_scores(data: Split, settings: RecommenderSettings, chosen: dict) -> Callable[[np.ndarray], np.ndarray]:
+    trained = served_model(data, settings, chosen)
     return lambda batch: engine.blended_scores(trained, trained.customer_factors[batch], data.train[batch])
 
 

@@ -92,7 +92,7 @@ class ProductRecommendations(models.Model):
     products bought in the same orders."""
 
     class Source(models.TextChoices):
-        FACTORS = "factors", "ALS item factors"
+        FACTORS = "factors", "Co-behaviour and text embeddings (training)"
         EMBEDDING = "embedding", "Text embeddings"
 
     product = models.OneToOneField(Product, primary_key=True, on_delete=models.CASCADE, related_name="+")

@@ -111,7 +111,7 @@ def train_recommendations(*, now: dt.datetime | None = None,
     _store_factors(model, interactions, trained)
     available = _available_mask(interactions.product_ids)
     lists = _precompute_customers(model, interactions, trained, available, report)
-    _precompute_products(interactions, trained, available, now)
+    _precompute_products(interactions, available, now)
     covered = {pid for product_ids, _, _ in lists.values() for pid in product_ids}
     model.customers_with_recommendations = len(lists)
     model.catalogue_coverage = round(len(covered) / max(Product.objects.active().count(), 1), 4)
@@ -189,15 +189,14 @@ def _precompute_customers(model: RecommendationModel, interactions: Interactions
     return lists
 
 
-def _precompute_products(interactions: Interactions, trained: TrainedModel, available: np.ndarray,
-                         now: dt.datetime) -> None:
-    """Similar products blending item factors with text-embedding neighbours (mostly of the product's
-    category), and bought-together lists by association strength, for every product in the model (a
-    product bought in the window has events in it, so it is in the model); products outside it keep (or
-    get, from the beat task) embedding neighbours. Then each category's complementary products, the
-    fallback of products bought with nothing in particular."""
+def _precompute_products(interactions: Interactions, available: np.ndarray, now: dt.datetime) -> None:
+    """Similar products blending co-behaviour (``engine.behaviour_neighbours``) with text-embedding
+    neighbours (mostly of the product's category), and bought-together lists by association strength, for
+    every product in the model (a product bought in the window has events in it, so it is in the model);
+    products outside it keep (or get, from the beat task) embedding neighbours. Then each category's
+    complementary products, the fallback of products bought with nothing in particular."""
     candidates = SIMILAR_COUNT * neighbours.CANDIDATES_PER_ITEM
-    similar, similar_scores = engine.similar_products(trained, available, candidates)
+    similar, similar_scores = engine.behaviour_neighbours(interactions.matrix, available, candidates)
     since = now - dt.timedelta(days=BOUGHT_TOGETHER_DAYS)
     together = orders.co_purchases(since, now, BOUGHT_TOGETHER_COUNT)
     product_ids = interactions.product_ids.tolist()

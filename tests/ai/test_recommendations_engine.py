@@ -110,12 +110,16 @@ def test_explanations_name_the_most_alike_history_item():
     assert engine.explanations(model, np.array([2]), np.array([], dtype=np.int64)).tolist() == [-1]
 
 
-def test_similar_products_exclude_the_product_itself_and_unavailable_ones():
-    factors = np.array([[1, 0], [0.95, 0.05], [0.9, 0.1], [0, 1]], dtype=np.float32)
-    model = TrainedModel(np.empty((0, 2), np.float32), factors, sp.csr_matrix((4, 4)), np.zeros(4), SETTINGS)
-    indices, _ = engine.similar_products(model, np.array([True, True, False, True]), 2, batch_size=2)
-    assert indices[0].tolist() == [1, 3]
-    assert indices[1].tolist() == [0, 3]
+def test_behaviour_neighbours_are_products_the_same_customers_chose_never_itself_or_unavailable_ones():
+    # given two tastes, items 0–3 and 4–7, and item 2 unavailable
+    available = np.array([True, True, False, True, True, True, True, True])
+
+    # when
+    indices, _ = engine.behaviour_neighbours(two_taste_matrix(), available, 3)
+
+    # then each item's neighbours are the other available items of its taste
+    assert set(indices[0].tolist()) == {1, 3, -1}
+    assert set(indices[5].tolist()) == {4, 6, 7}
     assert 2 not in indices.ravel()
 
 
@@ -164,12 +168,10 @@ def test_without_factors_explanations_name_the_history_item_with_the_largest_ite
     assert engine.explanations(model, np.array([1]), np.array([0])).tolist() == [-1]
 
 
-def test_without_factors_similar_products_are_the_strongest_item_item_neighbours_only():
+def test_strongest_neighbours_are_positive_available_ones_without_filler():
     similarity = sp.csr_matrix(np.array([[0, 0.5, 0.9, 0.1], [0.5, 0, 0, 0], [0, 0, 0, 0], [0.3, 0, 0, 0]],
                                         dtype=np.float32))
-    model = TrainedModel(np.empty((0, 0), np.float32), np.zeros((4, 0), np.float32), similarity, np.zeros(4),
-                         SETTINGS)
-    indices, _ = engine.similar_products(model, np.array([True, True, False, True]), 2, batch_size=2)
+    indices, _ = engine.strongest_neighbours(similarity, np.array([True, True, False, True]), 2, batch_size=2)
     assert indices[0].tolist() == [1, 3]  # 2 is unavailable
     assert indices[1].tolist() == [0, -1]  # one neighbour, no filler
     assert indices[2].tolist() == [-1, -1]

@@ -62,8 +62,9 @@ def two_tastes_log(path):
 def test_command_prints_every_method_and_writes_json(tmp_path, capsys, settings):
     settings.VITRINE_RECOMMENDATIONS = {"factors": 8, "iterations": 10, "regularization": 1.0}
     out = tmp_path / "report.json"
-    call_command("evaluate_recommendations", str(two_tastes_log(tmp_path / "log.csv")), "--json", str(out))
-    report = json.loads(out.read_text())
+    call_command("evaluate_recommendations", str(two_tastes_log(tmp_path / "log.csv")), "--surfaces", "personal",
+                 "--json", str(out))
+    report = json.loads(out.read_text())["personal"]
     selection = report.pop("selection")
     assert list(report) == list(evaluation.METHODS)
     # served is selection's winner, picked among candidates scored inside the train part
