@@ -4,6 +4,8 @@ content-only lists the beat task computes for the products it does not (new or n
 product's list is marked for recomputation. Both keep a row mostly in the product's own category. No
 scipy or implicit here: the save receiver runs in web processes."""
 
+import random
+
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
@@ -36,9 +38,29 @@ SAME_CATEGORY_BONUS = 0.5
 CANDIDATES_PER_ITEM = 2
 
 
-def content_neighbours(product_ids: list[int], count: int) -> dict[int, list[tuple[int, float]]]:
-    """Each product's ``count`` nearest available products by text embedding (none without one)."""
-    return search.embedding_neighbours_of(product_ids, count)
+# A product's text-embedding neighbours change only with the catalogue: each list is kept a day or two
+# (spread, so a training run never recomputes them all at once) and dropped when the product is saved.
+CONTENT_KEY = "recs:content:{}"
+CONTENT_TTL = 24 * 3600
+# At ≈ 3 ms an HNSW probe (as above), a batch ≈ 3 s: one statement, then its lists are kept.
+CONTENT_BATCH_SIZE = 1000
+
+
+def content_neighbours(product_ids: list[int]) -> dict[int, list[tuple[int, float]]]:
+    """Each product's ``SIMILAR_COUNT × CANDIDATES_PER_ITEM`` nearest products by text embedding (none
+    without one): kept lists, and the missing ones computed in batches. A kept list may name a product
+    sold out since; serving never shows one."""
+    count = SIMILAR_COUNT * CANDIDATES_PER_ITEM
+    keys = {product_id: CONTENT_KEY.format(product_id) for product_id in product_ids}
+    kept = cache.get_many(list(keys.values()))
+    found = {product_id: kept[key] for product_id, key in keys.items() if key in kept}
+    missing = [product_id for product_id in product_ids if product_id not in found]
+    for start in range(0, len(missing), CONTENT_BATCH_SIZE):
+        batch = search.embedding_neighbours_of(missing[start:start + CONTENT_BATCH_SIZE], count)
+        cache.set_many({keys[product_id]: found_list for product_id, found_list in batch.items()},
+                       int(CONTENT_TTL * (1 + random.random())))
+        found |= batch
+    return found
 
 
 def product_categories(product_ids) -> dict[int, int]:
@@ -62,10 +84,10 @@ def blend_similar(category_id: int | None, behaviour: list[tuple[int, float]], c
 
 
 def compute_embedding_neighbours(product_ids: list[int], count: int = SIMILAR_COUNT) -> int:
-    """Similar products by text embedding, kept mostly in the product's category: one nearest-neighbour
-    query per product, the lists written in one upsert. Returns how many lists were written."""
+    """Similar products by text embedding (``content_neighbours``), kept mostly in the product's category,
+    the lists written in one upsert. Returns how many lists were written."""
     now = timezone.now()
-    content = content_neighbours(product_ids, count * CANDIDATES_PER_ITEM)
+    content = content_neighbours(product_ids)
     categories = product_categories({pid for found in content.values() for pid, _ in found} | set(product_ids))
     rows = []
     for product_id in product_ids:
@@ -116,7 +138,9 @@ def publish_complements(since, until, count: int) -> dict[int, list[tuple[int, f
 
 
 def forget_product_neighbours(product_id: int) -> None:
-    """A product's text changed: its embedding-based list is recomputed by the next beat run."""
+    """A product's text changed: its embedding-based list is recomputed by the next beat run, and its
+    kept text-embedding neighbours by the next run that asks for them."""
+    cache.delete(CONTENT_KEY.format(product_id))
     ProductRecommendations.objects.filter(product_id=product_id,
                                           similar_source=ProductRecommendations.Source.EMBEDDING).update(
         similar_source="", similar_ids=[], similar_scores=[])

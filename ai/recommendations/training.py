@@ -200,7 +200,7 @@ def _precompute_products(interactions: Interactions, available: np.ndarray, now:
     since = now - dt.timedelta(days=BOUGHT_TOGETHER_DAYS)
     together = orders.co_purchases(since, now, BOUGHT_TOGETHER_COUNT)
     product_ids = interactions.product_ids.tolist()
-    content = neighbours.content_neighbours(product_ids, candidates)
+    content = neighbours.content_neighbours(product_ids)
     categories = neighbours.product_categories(set(product_ids) | {pid for found in content.values()
                                                                   for pid, _ in found})
     rows = []

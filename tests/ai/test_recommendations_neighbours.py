@@ -3,6 +3,7 @@ import pytest
 from ai.common import CarouselStrategy
 from ai.recommendations import neighbours, serving
 from ai.recommendations.models import ProductRecommendations
+from ai.search.models import ProductEmbedding
 from tests.factories import ProductFactory, embedding
 
 pytestmark = pytest.mark.django_db
@@ -68,3 +69,22 @@ def test_blended_similar_lists_prefer_the_products_category_and_products_both_so
     # then
     assert [pid for pid, _ in blended] == [12, 11, 10]
     assert neighbours.blend_similar(None, behaviour, [], categories, 2)[0][0] == 10  # no category: behaviour only
+
+
+def test_text_embedding_neighbours_are_kept_until_the_product_is_saved(
+        new_coffee_scale, shop, django_capture_on_commit_callbacks):
+    # given the newcomer's neighbours, computed once
+    products, _ = shop
+    assert neighbours.content_neighbours([new_coffee_scale.pk])[new_coffee_scale.pk][0][0] == products["coffee3"].pk
+
+    # when another product's text moves nearer, the kept list stands
+    ProductEmbedding.objects.filter(product=products["garden3"]).delete()
+    embedding(products["garden3"], (0, 1.0))
+    kept = neighbours.content_neighbours([new_coffee_scale.pk])[new_coffee_scale.pk]
+
+    # then until the newcomer is saved, when it is computed afresh
+    with django_capture_on_commit_callbacks(execute=True):
+        new_coffee_scale.save()
+    fresh = neighbours.content_neighbours([new_coffee_scale.pk])[new_coffee_scale.pk]
+    assert kept[0][0] == products["coffee3"].pk
+    assert fresh[0][0] == products["garden3"].pk
