@@ -22,8 +22,10 @@ def refresh_after_add_to_cart(sender, customer, visitor_id, quantity, **kwargs):
         return
     if customer is not None:
         enqueue(tasks.refresh_customer_recommendations, customer.pk)
-    elif visitor_id:
-        enqueue(tasks.refresh_visitor_recommendations, str(visitor_id))
+    if visitor_id:
+        # A signed-in shopper's session list too: it is what they are served while they have no list of
+        # their own (no model yet, a stale one, or none of their products known to it).
+        enqueue(tasks.refresh_visitor_recommendations, str(visitor_id), customer.pk if customer else None)
 
 
 @receiver(product_viewed, dispatch_uid="recommendations_refresh_session_on_view")

@@ -118,12 +118,14 @@ def refresh_customer_recommendations(customer_id: int) -> list[int]:
     return entry[0]
 
 
-def refresh_visitor_recommendations(visitor_id: uuid.UUID, limit: int = 20) -> list[int]:
+def refresh_visitor_recommendations(visitor_id: uuid.UUID, limit: int = 20, *, customer_id: int | None = None
+                                    ) -> list[int]:
     """An anonymous visitor's list: the products nearest (text embedding cosine) to what is in their cart
     and what they viewed, the newest cart lines first, then the most recent views; the nearer the front,
     the more it counts. The cart is read from its table: its newest views may still be queued. Cached
-    for the visit; returns the product ids."""
-    in_cart = CartLine.objects.filter(cart__visitor_id=visitor_id).order_by("-added_at", "-pk")
+    for the visit; returns the product ids. ``customer_id``: a signed-in visitor, whose cart is theirs."""
+    cart = {"cart__customer_id": customer_id} if customer_id else {"cart__visitor_id": visitor_id}
+    in_cart = CartLine.objects.filter(**cart).order_by("-added_at", "-pk")
     recent = [*in_cart.values_list("product_id", flat=True),
               *events.recently_viewed(visitor_id=visitor_id, limit=HISTORY_SIZE)]
     vectors = search.product_embeddings(recent)

@@ -42,13 +42,14 @@ def refresh_customer_recommendations(customer_id: int):
 
 
 @shared_task(ignore_result=True)
-def refresh_visitor_recommendations(visitor_id: str):
-    """Realtime queue: an anonymous visitor viewed products or added to their cart; recompute their
-    session list. A refresh clears the view burst's claim: later views queue the next one."""
+def refresh_visitor_recommendations(visitor_id: str, customer_id: int | None = None):
+    """Realtime queue: a visitor viewed products or added to their cart (``customer_id``: signed in, so
+    the cart is the customer's); recompute their session list. A refresh clears the view burst's claim:
+    later views queue the next one."""
     from ai.recommendations import refresh
 
     cache.delete(VISITOR_PENDING_KEY.format(visitor_id))
-    refresh.refresh_visitor_recommendations(uuid.UUID(visitor_id))
+    refresh.refresh_visitor_recommendations(uuid.UUID(visitor_id), customer_id=customer_id)
 
 
 @shared_task(ignore_result=True)

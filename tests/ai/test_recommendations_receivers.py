@@ -22,16 +22,20 @@ def test_a_visitors_add_to_cart_queues_a_refresh_of_their_list_at_once(django_ca
     with django_capture_on_commit_callbacks(execute=True):
         add_to_cart(Shopper(None, visitor), ProductFactory())
 
-    assert refreshes_queued() == [(tasks.refresh_visitor_recommendations.name, [str(visitor)], None)]
+    assert refreshes_queued() == [(tasks.refresh_visitor_recommendations.name, [str(visitor), None], None)]
 
 
-def test_a_customers_add_to_cart_queues_a_refresh_of_their_own_list(django_capture_on_commit_callbacks):
-    customer = CustomerFactory()
+def test_a_customers_add_to_cart_queues_a_refresh_of_their_own_list_and_of_their_session_list(
+        django_capture_on_commit_callbacks):
+    customer, visitor = CustomerFactory(), uuid.uuid4()
 
     with django_capture_on_commit_callbacks(execute=True):
-        add_to_cart(Shopper(customer, uuid.uuid4()), ProductFactory())
+        add_to_cart(Shopper(customer, visitor), ProductFactory())
 
-    assert refreshes_queued() == [(tasks.refresh_customer_recommendations.name, [customer.pk], None)]
+    # the session list is what they are served while they have no list of their own
+    assert sorted(refreshes_queued()) == [
+        (tasks.refresh_customer_recommendations.name, [customer.pk], None),
+        (tasks.refresh_visitor_recommendations.name, [str(visitor), customer.pk], None)]
 
 
 def test_taking_a_product_out_of_the_cart_queues_no_refresh(django_capture_on_commit_callbacks):

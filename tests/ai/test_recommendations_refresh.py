@@ -140,3 +140,18 @@ def test_a_visitors_add_to_cart_folds_the_cart_into_their_list_and_gives_it_a_ne
     served = serving.recommend("home", visitor_id=visitor, limit=1)
     assert served[0].reason == "Because you viewed Garden thing 1"
     assert serving.shopper_list_version(None, visitor) != before
+
+
+def test_a_signed_in_shoppers_session_list_folds_in_their_own_cart(shop):
+    # given a customer with nothing of their own in a model, who puts a garden product in their cart
+    products, _ = shop
+    for i in range(5):
+        embedding(products[f"garden{i}"], (1, 1.0), (10 + i, 0.2))
+    customer, visitor = CustomerFactory(), uuid.uuid4()
+    add_to_cart(Shopper(customer, visitor), products["garden0"])
+
+    # when their session list is refreshed
+    listed = refresh.refresh_visitor_recommendations(visitor, limit=4, customer_id=customer.pk)
+
+    # then it is made of the customer's cart
+    assert set(listed) == {products[f"garden{i}"].pk for i in (1, 2, 3, 4)}
