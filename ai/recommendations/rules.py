@@ -35,6 +35,7 @@ from ai.recommendations.models import RecommendationRule
 from ai.recommendations.rows import Recommendation
 from commerce.catalogue.models import Product
 from commerce.orders.models import CartLine, LineItem, Order
+from core import counters
 
 OVERFETCH = 3
 GENERATION_KEY = "recs:rules:generation"
@@ -110,19 +111,12 @@ class Ranked:
 
 
 def generation() -> int:
-    found = cache.get(GENERATION_KEY)
-    if found is None:
-        cache.add(GENERATION_KEY, 1, None)
-        found = cache.get(GENERATION_KEY, 1)
-    return found
+    return counters.current(GENERATION_KEY)
 
 
 def forget() -> None:
     """Retire the cached table and, through ``version()``, every fragment built with the old rules."""
-    try:
-        cache.incr(GENERATION_KEY)
-    except ValueError:  # never read yet
-        cache.set(GENERATION_KEY, 1, None)
+    counters.bump(GENERATION_KEY)
 
 
 def table() -> dict[str, list[Rule]]:

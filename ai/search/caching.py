@@ -7,6 +7,8 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Model
 
+from core import counters
+
 # Cache keys (under ``cache_key``) that indexing bumps or clears when what they summarise changes.
 INDEX_VERSION_KEY = "index-version"
 CORPUS_STATS_KEY = "corpus-stats"
@@ -23,10 +25,7 @@ def cache_key(name: str) -> str:
 def bump_index_version() -> None:
     """Cached result lists and curated lists carry the index version (``serving.version``): bumping it
     retires them all at once (a re-index, a new vector index, a synonym or query rule saved)."""
-    try:
-        cache.incr(cache_key(INDEX_VERSION_KEY))
-    except ValueError:  # never bumped yet
-        cache.set(cache_key(INDEX_VERSION_KEY), 1, None)
+    counters.bump(cache_key(INDEX_VERSION_KEY))
 
 
 class CachedTable:

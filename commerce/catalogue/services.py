@@ -14,6 +14,7 @@ from django.db.models import Prefetch, QuerySet
 from wagtail.images import get_image_model
 
 from commerce.catalogue.models import Category, PriceList, Product, ProductVariant
+from core import counters
 
 NAVIGATION_CACHE_KEY = "catalogue:navigation"
 CATALOGUE_VERSION_KEY = "catalogue:version"
@@ -91,18 +92,11 @@ def forget_prices(product_ids) -> None:
 def catalogue_version() -> int:
     """Changes whenever a product or a price changes: part of the key of every cached fragment that
     shows products, so none outlives the data it shows."""
-    version = cache.get(CATALOGUE_VERSION_KEY)
-    if version is None:
-        cache.add(CATALOGUE_VERSION_KEY, 1, None)
-        version = cache.get(CATALOGUE_VERSION_KEY, 1)
-    return version
+    return counters.current(CATALOGUE_VERSION_KEY)
 
 
 def _bump_catalogue_version() -> None:
-    try:
-        cache.incr(CATALOGUE_VERSION_KEY)
-    except ValueError:  # never read yet
-        cache.set(CATALOGUE_VERSION_KEY, 1, None)
+    counters.bump(CATALOGUE_VERSION_KEY)
 
 
 def cards(product_ids: list[int], *, include_sold_out: bool = False) -> list[Product]:
