@@ -63,6 +63,15 @@ def new_page(browser, **context_options):
     return page
 
 
+def sign_in(page, base_url: str, customer) -> None:
+    """Log ``customer`` in through the account page, as a shopper does."""
+    page.goto(base_url + "/account/login/")
+    page.get_by_label("Email").fill(customer.user.username)
+    page.get_by_label("Password").fill(SHOPPER_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/account/$"))
+
+
 def shot(page, name: str, *, height: int | None = None) -> None:
     """Wagtail's editor scrolls inside a fixed-height layout, so a full-page screenshot of it is one
     viewport; ``height`` grows the viewport for the shot to show the whole form."""
@@ -220,11 +229,7 @@ def test_a_merchandiser_composes_ai_blocks_and_a_shopper_sees_their_own_row(live
 
         # The shopper, signed in in a fresh context.
         page = new_page(browser)
-        page.goto(live_server.url + "/account/login/")
-        page.get_by_label("Email").fill(shopper.user.username)
-        page.get_by_label("Password").fill(SHOPPER_PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        expect(page).to_have_url(re.compile(r"/account/$"))
+        sign_in(page, live_server.url, shopper)
 
         with page.expect_response(carousel_beacon) as beacon:
             response = page.goto(page_url)

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from ai.recommendations.models import CustomerRecommendations
 from ai.recommendations.training import train_recommendations
 from home.models import ContentPage
-from tests.e2e.test_ai_blocks_journey import SHOPPER_PASSWORD, chromium, new_page, shot
+from tests.e2e.test_ai_blocks_journey import chromium, new_page, shot, sign_in
 from tests.factories import embedding
 from vitrine.celery import app
 
@@ -105,11 +105,7 @@ def test_a_signed_in_customers_row_changes_soon_after_an_add_to_cart(live_server
     with chromium() as browser:
         # given the customer, signed in, and their precomputed row
         page = new_page(browser)
-        page.goto(live_server.url + "/account/login/")
-        page.get_by_label("Email").fill(shopper.user.username)
-        page.get_by_label("Password").fill(SHOPPER_PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        expect(page).to_have_url(re.compile(r"/account/$"))
+        sign_in(page, live_server.url, shopper)
         before = shown_row(page, url)
 
         # when they put its first product in their cart and come back
