@@ -74,7 +74,7 @@ class AddressFactory(factory.django.DjangoModelFactory):
 
     customer = factory.SubFactory(CustomerFactory)
     full_name = "Sam Shopper"
-    line1 = "1 High Street"
+    line1 = factory.Sequence(lambda n: f"{n + 1} High Street")  # a customer's addresses differ
     city = "Bristol"
     postcode = "BS1 1AA"
     country = "GB"

@@ -3,9 +3,11 @@
 import uuid
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
 from django.http import HttpRequest
+from django.utils import timezone
 
-from commerce.customers.models import Customer
+from commerce.customers.models import Address, Customer
 
 VISITOR_COOKIE = "vitrine_vid"
 VISITOR_COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -34,3 +36,29 @@ def parse_visitor_id(value: str | None) -> uuid.UUID | None:
         return uuid.UUID(str(value)) if value else None
     except ValueError:
         return None
+
+
+@transaction.atomic
+def remember_address(customer: Customer, fields: dict) -> Address:
+    """Save the address a customer just checked out with as their default: their saved copy of it when
+    they have one (compared ignoring case and spacing), else a new one. Raises ValidationError for an
+    invalid address. Callers serialise checkouts per customer (checkout holds the cart's row lock)."""
+    address = Address(customer=customer, **fields)
+    address.clean()
+    address = Address.objects.matching(address).first() or address
+    address.full_clean(validate_constraints=False)
+    customer.addresses.filter(is_default=True).exclude(pk=address.pk).update(is_default=False)
+    address.is_default, address.last_used_at = True, timezone.now()
+    address.save()
+    return address
+
+
+@transaction.atomic
+def delete_address(address: Address) -> None:
+    """Delete a saved address; when it was the default, the customer's most recently used one takes over."""
+    address.delete()
+    if address.is_default:
+        successor = address.customer.addresses.order_by("-last_used_at", "-pk").first()
+        if successor is not None:
+            successor.is_default = True
+            successor.save(update_fields=["is_default"])

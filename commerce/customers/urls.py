@@ -10,6 +10,7 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("signup/", views.signup, name="signup"),
+    path("addresses/<int:address_id>/delete/", views.address_delete, name="address_delete"),
     path("orders/<str:number>/", order_views.order_detail, name="order"),
     path("orders/<str:number>/returns/<int:line_id>/", order_views.return_line, name="return_line"),
 ]

@@ -1,13 +1,16 @@
 from axes.helpers import get_cool_off
+from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
 from commerce.customers.forms import SignupForm
-from commerce.customers.services import customer_for
+from commerce.customers.models import Address
+from commerce.customers.services import customer_for, delete_address
 
 
 def safe_next(request, candidate: str | None = None) -> str | None:
@@ -47,3 +50,12 @@ def overview(request):
     orders = Paginator(customer.orders.prefetch_related("lines"), 10).get_page(request.GET.get("page"))
     return render(request, "customers/overview.html", {"customer": customer, "orders": orders,
                                                        "addresses": customer.addresses.all()})
+
+
+@login_required
+@require_POST
+def address_delete(request, address_id):
+    address = get_object_or_404(Address, pk=address_id, customer=customer_for(request.user))
+    delete_address(address)
+    messages.success(request, "Address deleted.")
+    return redirect("account:overview")

@@ -7,9 +7,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django_countries.fields import CountryField
 
 from commerce.catalogue.models import MONEY, Product, ProductVariant
-from commerce.customers.models import Customer
+from commerce.customers.models import Customer, shop_country
 
 
 class Cart(models.Model):
@@ -70,7 +71,7 @@ class Order(models.Model):
     line2 = models.CharField("address line 2", max_length=200, blank=True)
     city = models.CharField(max_length=100)
     postcode = models.CharField(max_length=20)
-    country = models.CharField(max_length=2, default="GB")
+    country = CountryField(default=shop_country)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PLACED, db_index=True)
     currency = models.CharField(max_length=3)
     total = models.DecimalField(**MONEY)

@@ -8,7 +8,7 @@ from commerce.catalogue.models import Product, ProductVariant
 from commerce.customers.experiments import experiment_tags
 from commerce.customers.services import customer_for
 from commerce.customers.views import safe_next
-from commerce.orders.forms import ADDRESS_FIELDS, AddToCartForm, CartLineForm, CheckoutForm, ReturnForm
+from commerce.orders.forms import AddToCartForm, CartLineForm, CheckoutForm, ReturnForm
 from commerce.orders.models import CartLine, LineItem, Order
 from commerce.orders.services import (
     CartError,
@@ -74,7 +74,7 @@ def cart_line(request, line_id):
 
 def checkout(request):
     shopper = shopper_for(request)
-    form = CheckoutForm(request.POST or None, initial=_saved_details(shopper))
+    form = _checkout_form(request, shopper.customer)
     if request.method == "POST" and form.is_valid():
         # Straight to place_order, which checks the cart under its lock: a repeated submission (its cart
         # already gone) gets the order the first one placed.
@@ -99,15 +99,12 @@ def checkout(request):
     return render(request, "orders/checkout.html", {"cart": contents, "form": form})
 
 
-def _saved_details(shopper) -> dict:
-    """A customer's email and default address, to fill the checkout form in."""
-    if shopper.customer is None:
-        return {}
-    initial = {"email": shopper.customer.email}
-    address = shopper.customer.addresses.filter(is_default=True).first()
-    if address is not None:
-        initial.update({field: getattr(address, field) for field in ADDRESS_FIELDS})
-    return initial
+def _checkout_form(request, customer) -> CheckoutForm:
+    """The checkout form; a customer's starts from their email, name and saved addresses."""
+    if customer is None:
+        return CheckoutForm(request.POST or None)
+    return CheckoutForm(request.POST or None, addresses=list(customer.addresses.all()),
+                        initial={"email": customer.email, "full_name": customer.user.get_full_name()})
 
 
 def confirmation(request, number):
