@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
+from django.db.models import prefetch_related_objects
 from django.db.models.signals import post_delete
 from django.utils.text import slugify
 from wagtail.images.models import Image
@@ -22,11 +23,14 @@ from commerce.catalogue.importer import add_to_search_index
 from commerce.catalogue.models import Category, Product, ProductVariant
 from commerce.catalogue.services import forget_navigation
 from demo.accounts import demo_shoppers
-from demo.pictures import DEMO_COLLECTION, demo_collection, new_picture, placeholder_picture
-from demo.products import generate_products
-from demo.vocabulary import DEPARTMENTS
+from demo.pictures import DEMO_COLLECTION, demo_collection, new_picture, product_look, product_picture
+from demo.products import ProductDraft, generate_products, unit_cost
+from demo.vocabulary import DEPARTMENTS, Leaf
 
 BATCH_SIZE = 2000
+# Products past this many in one run share the picture of an earlier one of the same kind, material and
+# colour (when there is one): drawing a picture each for 100,000 products would take the best part of an hour.
+OWN_PICTURES = 5000
 
 Progress = Callable[..., Iterable]  # tqdm-like: progress(iterable, total=…, desc=…, unit=…)
 
@@ -36,7 +40,7 @@ def _no_progress(iterable, **kwargs):
 
 
 def seed_categories() -> dict[str, Category]:
-    """Departments and their leaf categories, each with a placeholder picture. Returns ``{name: Category}``.
+    """Departments and their leaf categories, each with a picture of what it sells. Returns ``{name: Category}``.
 
     A category that already exists (same name under the same parent) is updated, not duplicated. New ones are
     written with ``bulk_create`` and indexed in bulk: a save per category would index each one on its own.
@@ -46,15 +50,15 @@ def seed_categories() -> dict[str, Category]:
     slugs = SlugAllocator(Category.objects.values_list("slug", flat=True), max_length=140)
     by_name: dict[str, Category] = {}
 
-    def level(specs: list[tuple[str, object, str, int, tuple]]) -> list[Category]:
+    def level(specs: list[tuple[str, object, str, int, Leaf]]) -> list[Category]:
         categories, pictures = [], []
-        for name, parent, blurb, order, picture in specs:
+        for name, parent, blurb, order, leaf in specs:
             category = existing.get((parent.pk if parent else None, name))
             if category is None:
                 category = Category(name=name, parent=parent, slug=slugs(name))
             category.description, category.sort_order = blurb, order
             if category.image_id is None:
-                data = placeholder_picture(*picture[:3], variant=picture[3])
+                data = _category_picture(leaf, name)
                 pictures.append((category, new_picture(name, data, f"demo-{slugify(name)}.jpg", collection)))
             categories.append(category)
         Image.objects.bulk_create([image for _, image in pictures])
@@ -69,13 +73,27 @@ def seed_categories() -> dict[str, Category]:
         by_name.update((c.name, c) for c in categories)
         return categories
 
-    departments = level([(d.name, None, d.blurb, i, (d.name, "Vitrine", d.palette, i))
-                         for i, d in enumerate(DEPARTMENTS)])
-    level([(leaf.name, parent, leaf.blurb, j, (leaf.name, dept.name, dept.palette, j + 1))
+    departments = level([(d.name, None, d.blurb, i, d.leaves[0]) for i, d in enumerate(DEPARTMENTS)])
+    level([(leaf.name, parent, leaf.blurb, j, leaf)
            for dept, parent in zip(DEPARTMENTS, departments, strict=True) for j,
            leaf in enumerate(dept.leaves)])
     forget_navigation()
     return by_name
+
+
+def _category_picture(leaf: Leaf, name: str) -> bytes:
+    """What the category sells: its first kind of product, in its first colour (a department: its first
+    category's)."""
+    kind = leaf.kinds[0]
+    colour = (kind.choices.get("colour") or leaf.colours or (None,))[0]
+    return product_picture(product_look(kind.noun, kind.materials[0], colour, random.Random(name)))
+
+
+def _product_picture(draft: ProductDraft, seed: int, slug: str, collection):
+    """The product's own picture (an unsaved Wagtail Image): its kind, colour and material, posed by the seed."""
+    look = product_look(draft.kind, draft.material, draft.attributes.get("colour"),
+                        random.Random(f"{seed}-picture-{draft.seq}"))
+    return new_picture(draft.title, product_picture(look), f"demo-{slug}.jpg", collection)
 
 
 class SlugAllocator:
@@ -111,27 +129,43 @@ def _spread_created_at(products: list, rng: random.Random) -> None:
 
 def seed_products(count: int, seed: int, categories: dict, *, batch_size: int = BATCH_SIZE,
                   progress: Progress = _no_progress) -> tuple[int, int, int]:
-    """Create ``count`` products and their variants with ``bulk_create``.
+    """Create ``count`` products, each with its own picture (see ``OWN_PICTURES``), and their variants with
+    ``bulk_create``.
 
     Returns (first pk, last pk, number of variants).
     """
     currency = settings.VITRINE_CURRENCY
     slugs = SlugAllocator(Product.objects.values_list("slug", flat=True))
     date_rng = random.Random(f"{seed}-dates")
+    collection = demo_collection()
+    by_look: dict[tuple, Image] = {}
     first_pk = last_pk = None
     n_variants = 0
     drafts = generate_products(count, seed)
     bar = progress(range(0, count, batch_size), total=-(-count // batch_size), desc="Products", unit="batch")
     for start in bar:
         batch = [next(drafts) for _ in range(min(batch_size, count - start))]
-        products = []
+        products, pictures, drawn = [], [], []
         for d in batch:
-            category = categories[d.category]
+            slug = slugs(d.title)
+            look = (d.kind, d.material, d.attributes.get("colour"))
+            picture = by_look.get(look) if d.seq > OWN_PICTURES else None
+            if picture is None:
+                picture = _product_picture(d, seed, slug, collection)
+                drawn.append(picture)
+                by_look.setdefault(look, picture)
+            pictures.append(picture)
             products.append(Product(
-                title=d.title, slug=slugs(d.title), description=d.description, category=category,
+                title=d.title, slug=slug, description=d.description, category=categories[d.category],
                 attributes=d.attributes, base_price=d.base_price, price=d.base_price, currency=currency,
-                image_id=category.image_id, stock=d.stock, active=d.active,
+                unit_cost=unit_cost(d, seed),
+                stock=d.stock, active=d.active,
             ))
+        Image.objects.bulk_create(drawn)
+        prefetch_related_objects(drawn, "tags")  # none, but indexing would ask once per picture
+        add_to_search_index(Image, drawn)
+        for product, picture in zip(products, pictures, strict=True):
+            product.image = picture
         Product.objects.bulk_create(products)
         _spread_created_at(products, date_rng)
         variants = [
@@ -202,9 +236,10 @@ def reset_demo() -> dict[str, int]:
         Product.objects.all().delete()
     Category.objects.update(parent=None)  # parent is PROTECT: flatten the tree, then delete it in one go
     Category.objects.all().delete()
-    deleted["images"] = Image.objects.filter(collection__name=DEMO_COLLECTION).count()
-    for image in Image.objects.filter(collection__name=DEMO_COLLECTION):
-        image.delete()
+    pictures = Image.objects.filter(collection__name=DEMO_COLLECTION)
+    deleted["images"] = pictures.count()
+    with _bulk_deletion(Image):  # a picture per product: thousands (their files still go, after the commit)
+        pictures.delete()
     shoppers = demo_shoppers()
     deleted["customers"] = shoppers.count()
     shoppers.delete()

@@ -10,8 +10,7 @@ from wagtail.images.models import Image
 from wagtail.rich_text import RichText
 
 from commerce.catalogue.models import Category, Product
-from demo.pictures import DEMO_COLLECTION, demo_collection, new_picture, placeholder_picture
-from demo.vocabulary import DEPARTMENTS
+from demo.pictures import DEMO_COLLECTION, demo_collection, hero_picture, new_picture, product_look
 from home.models import ContentPage, HomePage
 
 
@@ -155,8 +154,11 @@ def _hero_picture():
     existing = Image.objects.filter(collection__name=DEMO_COLLECTION, title="Home hero").first()
     if existing:
         return existing
-    kitchen = DEPARTMENTS[0]  # the hero talks about slow coffee mornings: the kitchen's colours
-    data = placeholder_picture("Slow mornings, well made", "Vitrine", kitchen.palette, variant=2, size=(1600, 640))
+    # The hero talks about slow coffee mornings: a jug, a mug and a vase in stoneware. No headline in the
+    # picture: the hero block sets its own over it.
+    rng = random.Random("hero")
+    data = hero_picture(tuple(product_look(noun, "Stoneware", colour, rng) for noun, colour in (
+        ("Milk Jug", "Chalk White"), ("Mug", "Terracotta"), ("Bud Vase", "Sage Green"))))
     image = new_picture("Home hero", data, "demo-home-hero.jpg", demo_collection(), size=(1600, 640))
     image.save()
     return image

@@ -9,6 +9,7 @@ semantic search later, so they must agree with each other.
 from __future__ import annotations
 
 import random
+import re
 import string
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -57,6 +58,18 @@ class ProductDraft:
     stock: int
     active: bool
     variants: list[VariantDraft]
+    kind: str  # the kind's noun, "Espresso Cup & Saucer": what its picture shows
+    material: str  # a key of ``MATERIALS``, "Bone China"
+
+
+# What a unit costs the shop, as a share of its price: makers' goods bought wholesale.
+COST_SHARE = (0.35, 0.7)
+
+
+def unit_cost(draft: ProductDraft, seed: int) -> Decimal:
+    """A product's unit cost, drawn from a stream of its own: the rest of the catalogue is as it was."""
+    share = random.Random(f"{seed}:cost:{draft.seq}").uniform(*COST_SHARE)
+    return (draft.base_price * Decimal(f"{share:.3f}")).quantize(Decimal("0.01"))
 
 
 _FORMATTER = string.Formatter()
@@ -73,8 +86,45 @@ def _lower(phrase: str) -> str:
     return " ".join(w if w in KEEP_CASE else w.lower() for w in phrase.split(" "))
 
 
+# Words that start with a vowel letter but not a vowel sound: "a utility belt", "a one-off".
+CONSONANT_SOUNDS = ("one", "uni", "use", "usu", "uti")
+
+
 def _article(phrase: str) -> str:
-    return "An" if phrase[:1].lower() in "aeiou" else "A"
+    word = phrase.lower()
+    return "An" if word[:1] in "aeiou" and not word.startswith(CONSONANT_SOUNDS) else "A"
+
+
+# Words that name a colour: a material's wording that names one ("fine white porcelain") drops it when the
+# product has another colour, so no description says "white porcelain … in blush pink".
+HUES = frozenset({"white", "black", "pink", "red", "blue", "green", "grey", "yellow", "orange", "purple",
+                  "brown"})
+
+
+def _material_wording(material: str, colour: str | None) -> str:
+    words = MATERIALS[material].desc.split(" ")
+    if colour:
+        own = set(colour.lower().split())
+        words = [w for w in words if w not in HUES or w in own]
+    return " ".join(words)
+
+
+def _articles(text: str) -> str:
+    """ "a ash handle", "is a illustrated design" → "an ash handle", "is an illustrated design"."""
+    def agreeing(match: re.Match) -> str:
+        article = _article(match.group(2))
+        return f"{article if match.group(1) == 'A' else article.lower()} "
+
+    return re.sub(r"\b([Aa]) (?=(\w+))", agreeing, text)
+
+
+def _without_repeats(title: str, noun: str) -> str:
+    """ "Millbrook Leather Leather Wallet" → "Millbrook Leather Wallet" (a maker's name ending in the
+    material's); a repeat the noun itself has stays: "Carbon Steel Hori Hori Knife"."""
+    words = title.split(" ")
+    kept = [w for i, w in enumerate(words)
+            if i == 0 or w.lower() != words[i - 1].lower() or f"{words[i - 1]} {w}" in noun]
+    return " ".join(kept)
 
 
 def _title_case(value) -> str:
@@ -135,7 +185,7 @@ def _fact(key: str, value) -> str | None:
         return None
     if isinstance(template, dict):  # a size: "measures 160 x 230 cm", but "is A5 size"
         template = template["measured" if " cm" in value else "named"]
-    return template.format(v=value)
+    return template.format(v=f"{value:,}" if isinstance(value, int) else value)  # "holds 1,000 ml"
 
 
 def _join(phrases: list[str]) -> str:
@@ -169,7 +219,7 @@ def _describe(rng: random.Random, leaf: Leaf, kind: Kind, ctx: dict, attributes:
         sentences.append(care)
     if len(sentences) < 2 or (len(sentences) < 4 and rng.random() < 0.5):
         sentences.append(rng.choice(leaf.notes + GENERAL_NOTES).format(**ctx))
-    return " ".join(sentences[:4])
+    return _articles(" ".join(sentences[:4]))
 
 
 def _variants(rng: random.Random, axis: Axis, seq: int, leaf: Leaf, base: Decimal, own: str | None,
@@ -235,7 +285,8 @@ def generate_products(count: int, seed: int = 42) -> Iterator[ProductDraft]:
         extras = {name: rng.choice(values) for name, values in leaf.extras.items()}
 
         ctx = {
-            "adj": adj, "adj_l": _lower(adj), "material": material, "material_desc": MATERIALS[material].desc,
+            "adj": adj, "adj_l": _lower(adj), "material": material,
+            "material_desc": _material_wording(material, colour),
             "noun": kind.noun, "noun_l": _lower(kind.noun), "maker": maker, "use": kind.use,
             "colour": colour, "colour_l": colour.lower() if colour else None,
             "place": PLACES[sum(map(ord, maker)) % len(PLACES)],
@@ -251,7 +302,7 @@ def generate_products(count: int, seed: int = 42) -> Iterator[ProductDraft]:
         ctx.update(extras)
 
         template = _pick_template(rng, kind.titles or leaf.titles or GENERIC_TITLES, ctx, "{adj} {noun}")
-        title = template.format(**ctx)
+        title = _without_repeats(template.format(**ctx), kind.noun)
         description = _describe(rng, leaf, kind, ctx, attributes, material, _fields(template))
 
         low, high = kind.price
@@ -269,4 +320,4 @@ def generate_products(count: int, seed: int = 42) -> Iterator[ProductDraft]:
         else:
             stock = 0 if sold_out else min(200, max(1, int(rng.triangular(1, 200, 25))))
         yield ProductDraft(seq, dept.name, leaf.name, title, description, attributes, base, stock, active,
-                           variants)
+                           variants, kind.noun, material)

@@ -96,7 +96,6 @@ class Leaf:
 class Department:
     name: str
     blurb: str
-    palette: tuple[str, str]  # light, deep: the placeholder pictures' gradient
     leaves: tuple[Leaf, ...]
 
 

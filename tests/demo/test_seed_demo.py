@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import CommandError, call_command
+from wagtail.images.models import Image
 from wagtail.models import ReferenceIndex
 from wagtail.search.backends import get_search_backend
 from wagtail.search.models import IndexEntry
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
-    """The placeholder pictures land in a throwaway folder, not in var/test-media."""
+    """The demo's pictures land in a throwaway folder, not in var/test-media."""
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
@@ -47,8 +48,9 @@ def test_small_run_builds_a_complete_demo_shop():
     assert Category.objects.filter(parent=None).count() >= 8
     assert not leaves.filter(image=None).exists()
 
-    # exactly the products asked for, with unique slugs and shop-like prices
-    products = list(Product.objects.select_related("category"))
+    # exactly the products asked for, with unique slugs and shop-like prices, each with a picture of its own
+    products = list(Product.objects.select_related("category", "image"))
+    assert len({p.image.file_hash for p in products}) == 120
     assert len(products) == 120
     assert len({p.slug for p in products}) == 120
     for product in products:
@@ -56,7 +58,7 @@ def test_small_run_builds_a_complete_demo_shop():
         assert product.price == product.base_price > Decimal("0")
         assert str(product.price)[-3:] in {".00", ".50", ".95", ".99"}
         assert product.currency == settings.VITRINE_CURRENCY
-        assert product.image_id == product.category.image_id
+        assert product.image_id is not None and product.image_id != product.category.image_id
         assert isinstance(product.attributes, dict) and product.attributes
         assert product.description.count(". ") >= 1  # two sentences or more
     variants = ProductVariant.objects.all()
@@ -97,16 +99,22 @@ def test_small_run_builds_a_complete_demo_shop():
     assert merchandiser.has_perm("experiments.manage_experiment")
 
 
-def test_same_seed_gives_the_same_catalogue():
+def test_same_seed_gives_the_same_catalogue(settings, django_capture_on_commit_callbacks):
     seed("--seed", "7", "--customers", "0")
-    first = list(Product.objects.order_by("pk").values_list("title", "slug", "base_price"))
+    first = list(Product.objects.order_by("pk").values_list("title", "slug", "base_price", "image__file_hash"))
     old_pks = list(Product.objects.values_list("pk", flat=True))
+    pictures = Image.objects.count()
 
-    seed("--seed", "7", "--customers", "0", "--reset")
-    second = list(Product.objects.order_by("pk").values_list("title", "slug", "base_price"))
+    with django_capture_on_commit_callbacks(execute=True):  # picture files are deleted once the reset commits
+        seed("--seed", "7", "--customers", "0", "--reset")
+    second = list(Product.objects.order_by("pk").values_list("title", "slug", "base_price", "image__file_hash"))
 
     assert first == second
     assert Product.objects.count() == 120
+    # the old pictures went too: from the database, the search index and the disk
+    image_type = ContentType.objects.get_for_model(Image)
+    assert Image.objects.count() == pictures == IndexEntry.objects.filter(content_type=image_type).count()
+    assert len(list((settings.MEDIA_ROOT / "original_images").iterdir())) == pictures
     # the old products left the search and reference indexes with them
     product_type = ContentType.objects.get_for_model(Product)
     assert IndexEntry.objects.filter(content_type=product_type).count() == 120
@@ -119,6 +127,25 @@ def test_generation_is_deterministic_and_depends_on_the_seed():
 
     assert titles == [p.title for p in generate_products(50, seed=1)]
     assert titles != [p.title for p in generate_products(50, seed=2)]
+
+
+def test_past_its_own_pictures_a_product_shares_one_of_its_look(monkeypatch):
+    # given a run where only the first 10 products get pictures of their own
+    monkeypatch.setattr("demo.catalogue.OWN_PICTURES", 10)
+
+    seed("--customers", "0")
+
+    # then later products reuse the picture of an earlier one with the same kind, material and colour
+    products = list(Product.objects.order_by("pk"))
+    first_ten = {p.image_id for p in products[:10]}
+    assert len(first_ten) == 10
+    assert len({p.image_id for p in products}) < 120
+    looks = {}
+    for draft, product in zip(generate_products(120, 42), products, strict=True):
+        look = (draft.kind, draft.material, draft.attributes.get("colour"))
+        if draft.seq > 10 and look in looks:
+            assert product.image_id == looks[look]
+        looks.setdefault(look, product.image_id)
 
 
 def test_if_empty_does_nothing_once_products_exist():
