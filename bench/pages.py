@@ -1,5 +1,6 @@
-"""A page with the three AI blocks, served by gunicorn on loopback, in a scratch database (the demo shop is
-never touched) and with a Redis of the bench's own (the development Redis is never stopped).
+"""A page with the three AI blocks, and the demo shop's own pages, served by gunicorn on loopback, in a
+scratch database (the demo shop is never touched) and with a Redis of the bench's own (the development Redis
+is never stopped).
 
     python -m bench pages
 
@@ -20,15 +21,26 @@ never touched) and with a Redis of the bench's own (the development Redis is nev
      fold-in + blended scores + availability filter + explanations (``refresh_customer_recommendations``
      without its process cache, its table and its Redis key), rendered with the carousel's template in
      place of a marker block on a page that has the other two AI blocks.
+   The demo's own pages, as ``seed_demo`` made them (``REAL_PAGES``): ``home`` (every block the demo put on
+   it) and ``home-plain`` (the same home page, its AI blocks left out: ``/bench/home-without-ai/``, a
+   bench-only URL); ``shop``; the
+   ``category`` page of the department with most products; ``search`` (``/search/?q=BENCH_PAGES_QUERY``,
+   "teapot"); ``product`` (the first trending product, with its "Similar products" and "Bought together"
+   rows) and ``product-plain`` (the same view without the rows: ``/bench/product-without-rows/<slug>/``,
+   a bench-only URL); ``fragment``: the home page's per-shopper block as the page's script fetches it, for a
+   signed-in customer with trained recommendations (a session made in setup).
 2. gunicorn ``vitrine.wsgi`` (sync workers, as the Procfile; ``BENCH_PAGES_WORKERS``, 2 = the cores) on
    127.0.0.1:<free port>, no access log. Every page is requested ``BENCH_PAGES_WARMUP`` (20) times first (warm caches).
 3. (a) single client, sequential, the pages taking turns: ``BENCH_PAGES_REQUESTS`` (500) requests per page
    (inline: ``BENCH_PAGES_INLINE_REQUESTS``, 200), p50/p99 of
    the server time the ``Server-Timing: app;dur=`` header reports (``vitrine.middleware``) and of the
    client's time; (b) saturated: locust headless, ``BENCH_PAGES_USERS`` (12) users without think time for
-   ``BENCH_PAGES_SECONDS`` (15 s) per run, ai and plain alternating ``BENCH_PAGES_ROUNDS`` (3) times;
-   (c) inline and grid likewise, once; (d) the bench Redis killed: every page requested
-   ``BENCH_PAGES_REDIS_DOWN_REQUESTS`` (50) times, status codes and server time.
+   ``BENCH_PAGES_SECONDS`` (15 s) per run, each page with AI and its copy without (ai/plain, home/home-plain,
+   product/product-plain) alternating ``BENCH_PAGES_ROUNDS`` (3) times;
+   (c) inline, grid, shop, category, search and fragment likewise, once; (d) the bench Redis killed: every
+   page requested ``BENCH_PAGES_REDIS_DOWN_REQUESTS`` (50) times, status codes and server time.
+   ``real_pages`` sums up the demo's pages against the budget: p50 ≤ 15 ms and p99 ≤ 40 ms server time,
+   and, where a page has a copy without AI, its throughput with AI ≥ 0.9 of the copy's.
 
 The load generator shares the machine's cores with the server (as it would with wrk): requests/s are
 those of the whole box; the ratio ai/plain is measured the same way, side by side.
@@ -38,6 +50,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import http.client
 import json
 import os
@@ -66,6 +79,7 @@ ROUNDS = int(os.environ.get("BENCH_PAGES_ROUNDS", "3"))
 WORKERS = int(os.environ.get("BENCH_PAGES_WORKERS", "2"))
 REDIS_DOWN_REQUESTS = int(os.environ.get("BENCH_PAGES_REDIS_DOWN_REQUESTS", "50"))
 WARMUP = int(os.environ.get("BENCH_PAGES_WARMUP", "20"))
+SEARCH_QUERY = os.environ.get("BENCH_PAGES_QUERY", "teapot")
 INDEX_BATCH_SIZE = 512
 CURATED_QUERY = "gifts for coffee lovers"
 CARD_COUNT = 8
@@ -76,12 +90,18 @@ INLINE_MARKER_HTML = re.compile(r'<div class="block-heading">(?:(?!</div>).)*?' 
                                 + r"(?:(?!</div>).)*?</div>", re.DOTALL)
 SETUP_RESULT = "BENCH_PAGES_SETUP "
 SERVER_TIMING = re.compile(r"app;dur=([0-9.]+)")
+# The demo's own pages; each page with AI blocks against its copy without them.
+REAL_PAGES = ("home", "shop", "category", "search", "product", "fragment")
+WITHOUT_AI = {"ai": "plain", "home": "home-plain", "product": "product-plain"}
+REAL_PAGES_P50_MS, REAL_PAGES_P99_MS, AI_THROUGHPUT_RATIO = 15, 40, 0.9  # the AI may cost ≤ 10 % of throughput
+PRODUCT_WITHOUT_ROWS = '{% extends "catalogue/product.html" %}{% block recommendation_rows %}{% endblock %}'
 
 LOCUSTFILE = '''
 import os, random
 from locust import FastHttpUser, constant, task
 
 PATHS = os.environ["BENCH_LOCUST_PATHS"].split()
+HEADERS = {"Cookie": os.environ["BENCH_LOCUST_COOKIE"]} if os.environ.get("BENCH_LOCUST_COOKIE") else {}
 
 
 class Shopper(FastHttpUser):
@@ -89,7 +109,7 @@ class Shopper(FastHttpUser):
 
     @task
     def page(self):
-        self.client.get(random.choice(PATHS), name="page")
+        self.client.get(random.choice(PATHS), name="page", headers=HEADERS)
 '''
 
 
@@ -163,7 +183,78 @@ def inline_page(request):
     return response
 
 
+@functools.cache
+def _product_without_rows_template():
+    from django.template import engines
+
+    return engines["django"].from_string(PRODUCT_WITHOUT_ROWS)
+
+
+def home_without_ai(request):
+    """The live home page served with its AI blocks left out (the rest keep their ids, hence their cached
+    HTML): the home page without AI. Found as Wagtail's serve view finds it, from the request's site."""
+    from wagtail.models import Site
+
+    from blocks.blocks import AIBlock
+
+    home = Site.find_for_request(request).root_page.specific
+    stream = home.body.stream_block
+    home.body = [dict(child) for child in home.body.raw_data
+                 if not isinstance(stream.child_blocks[child["type"]], AIBlock)]
+    return home.serve(request)
+
+
+def product_without_rows(request, slug):
+    """The shop's product view, its template's recommendation rows left out: the product page without AI."""
+    from unittest import mock
+
+    from django.http import HttpResponse
+
+    from commerce.catalogue import views
+
+    def render(request, template_name, context=None, **kwargs):
+        return HttpResponse(_product_without_rows_template().render(context, request))
+
+    with mock.patch.object(views, "render", render):  # gunicorn's sync workers serve one request at a time
+        return views.product(request, slug)
+
+
 # --- setup (runs in a subprocess: scratch database + bench Redis) ----------------------------------
+
+
+def real_pages(home, customer_id: int | None) -> tuple[dict, dict]:
+    """The demo's own pages to measure (paths by kind, ``REAL_PAGES`` and their copies without AI) and the
+    cookies of a signed-in customer for the per-shopper fragment."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.urls import reverse
+
+    from ai.recommendations import serving as recommendations
+    from commerce.catalogue.models import Category, Product
+    from commerce.customers.models import Customer
+
+    home = home.specific
+    department = max(Category.objects.filter(parent=None),
+                     key=lambda category: Product.objects.active().in_category(category).count())
+    product = recommendations.carousel("trending", limit=1)[0].product
+    pages = {"home": home.url, "home-plain": "/bench/home-without-ai/", "shop": reverse("catalogue:shop"),
+             "category": department.get_absolute_url(), "search": f"/search/?q={quote(SEARCH_QUERY)}",
+             "product": product.get_absolute_url(), "product-plain": f"/bench/product-without-rows/{product.slug}/"}
+    personal = next((child for child in home.body
+                     if getattr(child.block, "is_per_shopper", lambda value: False)(child.value)), None)
+    cookies = {}
+    if personal is not None and customer_id is not None:
+        pages["fragment"] = reverse("blocks:fragment", kwargs={"page_id": home.pk, "block_id": personal.id})
+        user = Customer.objects.get(pk=customer_id).user
+        session = import_module(settings.SESSION_ENGINE).SessionStore()
+        session.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+                        HASH_SESSION_KEY: user.get_session_auth_hash()})
+        session.create()
+        cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+    return pages, cookies
+
 
 
 def setup() -> dict:
@@ -235,7 +326,9 @@ def setup() -> dict:
         page.save_revision().publish()
         pages[slug] = page.url
     customers = list(CustomerRecommendations.objects.order_by("customer_id").values_list("customer_id", flat=True))
+    demo_pages, shopper_cookies = real_pages(home, customers[0] if customers else None)
     return {"timings": timings, "pages": pages, "customers": customers[:200], "products": len(ids),
+            "real_pages": demo_pages, "shopper_cookies": shopper_cookies,
             "model": {"version": model.version, "customers": model.customers, "products": model.products,
                       "interactions": model.interactions} if model else None,
             "grid_products": len(shown)}
@@ -348,10 +441,12 @@ def fetch(port: int, path: str, cookies: dict | None = None) -> tuple[int, float
     return response.status, float(match.group(1)) if match else None, client_ms, body
 
 
-def single_client(port: int, paths: dict[str, list[str]], counts: dict[str, int]) -> dict:
+def single_client(port: int, paths: dict[str, list[str]], counts: dict[str, int],
+                  cookies_of: dict[str, dict] | None = None) -> dict:
     """Sequential requests, the pages taking turns (a shared machine's load drifts: every page sees the
-    same drift), each page as a returning browser (the visitor and CSRF cookies of its first response)."""
-    cookies = {kind: {} for kind in paths}
+    same drift), each page as a returning browser (the visitor and CSRF cookies of its first response,
+    after those ``cookies_of`` gives it: a signed-in shopper's session)."""
+    cookies = {kind: dict((cookies_of or {}).get(kind, {})) for kind in paths}
     server = {kind: [] for kind in paths}
     client = {kind: [] for kind in paths}
     statuses = {kind: {} for kind in paths}
@@ -372,7 +467,7 @@ def single_client(port: int, paths: dict[str, list[str]], counts: dict[str, int]
                    "client_p99_ms": round(percentile(client[kind], 99), 2)} for kind in paths}
 
 
-def saturated(port: int, paths: list[str], directory: Path, label: str) -> dict:
+def saturated(port: int, paths: list[str], directory: Path, label: str, cookies: dict | None = None) -> dict:
     locustfile = directory / "locustfile.py"
     locustfile.write_text(LOCUSTFILE)
     prefix = directory / f"locust-{label}"
@@ -380,7 +475,9 @@ def saturated(port: int, paths: list[str], directory: Path, label: str) -> dict:
         [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "-u", str(USERS), "-r", str(USERS),
          "-t", f"{SECONDS}s", "--host", f"http://127.0.0.1:{port}", "--csv", str(prefix), "--only-summary",
          "--reset-stats", "--loglevel", "WARNING"],
-        cwd=directory, env={**os.environ, "BENCH_LOCUST_PATHS": " ".join(paths)}, capture_output=True, text=True)
+        cwd=directory, env={**os.environ, "BENCH_LOCUST_PATHS": " ".join(paths),
+                            "BENCH_LOCUST_COOKIE": "; ".join(f"{k}={v}" for k, v in (cookies or {}).items())},
+        capture_output=True, text=True)
     try:
         with open(f"{prefix}_stats.csv", newline="") as handle:
             row = next(r for r in csv.DictReader(handle) if r["Name"] == "Aggregated")
@@ -391,16 +488,45 @@ def saturated(port: int, paths: list[str], directory: Path, label: str) -> dict:
             "client_p99_ms": float(row["99%"])}
 
 
-def check_pages(port: int, pages: dict, customer: int) -> dict:
+def check_pages(port: int, pages: dict, customer: int, real: dict, shopper_cookies: dict) -> dict:
     ai = fetch(port, pages["bench-ai"])[3].decode()
     inline = fetch(port, f"/bench/inline/?customer={customer}")[3].decode()
+    home, home_plain, product, product_plain, search = (
+        fetch(port, real[kind])[3].decode() for kind in ("home", "home-plain", "product", "product-plain", "search"))
+    fragment = fetch(port, real["fragment"], dict(shopper_cookies))[3].decode() if "fragment" in real else ""
     return {
         "ai_carousel_trending": 'data-strategy="trending"' in ai,
         "ai_product_cards": ai.count("data-product-id="),
         "ai_no_fallback": "ai-block--fallback" not in ai,
         "inline_personalised": 'data-strategy="personalised"' in inline and INLINE_MARKER not in inline,
         "inline_product_cards": inline.count("data-product-id="),
+        "home_ai_blocks": home.count('data-ai-surface="block:'),
+        "home_plain_ai_blocks": home_plain.count('data-ai-surface="block:'),
+        "product_rows": product.count('data-strategy="product-'),
+        "product_plain_rows": product_plain.count('data-strategy="product-'),
+        "search_results": search.count('href="/search/click/'),
+        "fragment_personalised": 'data-strategy="personalised"' in fragment,
     }
+
+
+def real_pages_summary(single: dict, throughput: dict) -> dict:
+    """Each of the demo's pages against the budget; with AI against its copy without, where it has one."""
+    summary = {}
+    for kind in REAL_PAGES:
+        if kind not in single:
+            continue
+        page = {"server_p50_ms": single[kind]["server_p50_ms"], "server_p99_ms": single[kind]["server_p99_ms"],
+                "requests_per_s": throughput[kind],
+                "p50_ok": single[kind]["server_p50_ms"] <= REAL_PAGES_P50_MS,
+                "p99_ok": single[kind]["server_p99_ms"] <= REAL_PAGES_P99_MS}
+        if kind in WITHOUT_AI:
+            plain = WITHOUT_AI[kind]
+            ratio = round(throughput[kind] / throughput[plain], 3)
+            page.update(without_ai=plain, without_ai_server_p50_ms=single[plain]["server_p50_ms"],
+                        without_ai_requests_per_s=throughput[plain], ai_over_plain=ratio,
+                        ratio_ok=ratio >= AI_THROUGHPUT_RATIO)
+        summary[kind] = page
+    return summary
 
 
 def run() -> dict:
@@ -426,26 +552,32 @@ def run() -> dict:
             customers = prepared["customers"]
             inline_paths = [f"/bench/inline/?customer={c}" for c in customers]
             paths = {"ai": [pages["bench-ai"]], "plain": [pages["bench-plain"]], "grid": [pages["bench-grid"]],
-                     "inline": inline_paths}
+                     "inline": inline_paths, **{kind: [path] for kind, path in prepared["real_pages"].items()}}
+            shopper = {"fragment": prepared["shopper_cookies"]}
             port = free_port()
             server = start_gunicorn(env, port, directory, pages["bench-plain"])
-            for kind_paths in paths.values():  # warm caches, templates and both workers
+            for kind, kind_paths in paths.items():  # warm caches, templates and both workers
                 for i in range(WARMUP):
-                    fetch(port, kind_paths[i % len(kind_paths)])
-            result["checks"] = check_pages(port, pages, customers[0])
+                    fetch(port, kind_paths[i % len(kind_paths)], dict(shopper.get(kind, {})))
+            result["checks"] = check_pages(port, pages, customers[0], prepared["real_pages"],
+                                           prepared["shopper_cookies"])
 
             result["single_client"] = single_client(port, paths, {kind: INLINE_REQUESTS if kind == "inline"
-                                                                  else REQUESTS for kind in paths})
-            runs = {"ai": [], "plain": []}
+                                                                  else REQUESTS for kind in paths}, shopper)
+            runs = {kind: [] for pair in WITHOUT_AI.items() for kind in pair if kind in paths}
             for _ in range(ROUNDS):
-                for kind in ("ai", "plain"):
+                for kind in runs:
                     runs[kind].append(saturated(port, paths[kind], directory, f"{kind}-{len(runs[kind])}"))
-            grid = saturated(port, paths["grid"], directory, "grid")
-            inline = saturated(port, paths["inline"], directory, "inline")
+            once = {kind: saturated(port, paths[kind], directory, kind, shopper.get(kind))
+                    for kind in ("grid", "inline", *REAL_PAGES) if kind in paths and kind not in runs}
+            throughput = {**{kind: round(sum(r["requests_per_s"] for r in kind_runs) / ROUNDS, 1)
+                             for kind, kind_runs in runs.items()},
+                          **{kind: run["requests_per_s"] for kind, run in once.items()}}
+            grid, inline = once["grid"], once["inline"]
             result["saturated"] = {
                 "ai_runs": runs["ai"], "plain_runs": runs["plain"], "grid": grid, "inline": inline,
-                "ai_requests_per_s": round(sum(r["requests_per_s"] for r in runs["ai"]) / ROUNDS, 1),
-                "plain_requests_per_s": round(sum(r["requests_per_s"] for r in runs["plain"]) / ROUNDS, 1),
+                "ai_requests_per_s": throughput["ai"], "plain_requests_per_s": throughput["plain"],
+                "runs": runs, "once": once, "requests_per_s": throughput,
             }
             sat = result["saturated"]
             sat["ai_over_plain"] = round(sat["ai_requests_per_s"] / sat["plain_requests_per_s"], 3)
@@ -453,7 +585,7 @@ def run() -> dict:
             sat["inline_over_ai"] = round(inline["requests_per_s"] / sat["ai_requests_per_s"], 3)
 
             stop(redis_process, signal.SIGKILL)  # an outage, not a shutdown
-            result["redis_down"] = single_client(port, paths, dict.fromkeys(paths, REDIS_DOWN_REQUESTS))
+            result["redis_down"] = single_client(port, paths, dict.fromkeys(paths, REDIS_DOWN_REQUESTS), shopper)
             result["redis_down"]["all_200"] = all(
                 set(r["statuses"]) == {200} for r in result["redis_down"].values() if isinstance(r, dict))
 
@@ -464,6 +596,7 @@ def run() -> dict:
                 "throughput_ratio": sat["ai_over_plain"], "ratio_ok": sat["ai_over_plain"] >= 0.8,
                 "redis_down_all_200": result["redis_down"]["all_200"],
             }
+            result["real_pages"] = real_pages_summary(result["single_client"], throughput)
     finally:
         stop(server)
         stop(redis_process, signal.SIGKILL)

@@ -13,7 +13,6 @@ recorded by the shop when it first asks which price list this shopper pays (ever
 
 from collections.abc import Callable
 
-from django.core.cache import cache
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
@@ -22,6 +21,7 @@ from ai.recommendations import serving as recommendations
 from commerce.catalogue import services as catalogue
 from commerce.customers.experiments import price_list_for
 from commerce.customers.services import customer_for
+from core.html_cache import cached as cached  # blocks, rows and the fragment view cache through this module
 
 SHARED_FRAGMENT_TTL = 600  # popularity behind "trending" is itself cached for 10 minutes
 # Priced products: a price change retires the HTML at once (the catalogue version); stock state ("Only 3
@@ -81,16 +81,6 @@ def personal_url(context: dict) -> str | None:
     if page is None or not block_id or not page.pk:
         return None
     return reverse("blocks:fragment", kwargs={"page_id": page.pk, "block_id": block_id})
-
-
-def cached(key: str | None, ttl: int, render: Callable[[], str]) -> str:
-    """``render()``'s HTML, from the cache under ``key`` when there (no key: rendered every time)."""
-    html = cache.get(key) if key else None
-    if html is None:
-        html = render()
-        if key:
-            cache.set(key, html, ttl)
-    return html
 
 
 def cached_with_csrf_token(key: str | None, ttl: int, token: str, render: Callable[[str], str]) -> str:

@@ -48,9 +48,18 @@ def faceted_search(request: HttpRequest, query: str, selection: QueryDict, *, fi
                    ) -> FacetedResults:
     """The search page's results: up to ``MAX_RESULTS`` candidates for ``query`` under ``filters``, the
     department, price, stock and attribute facets counted over them, and those the facet values chosen in
-    ``selection`` (URL parameters, ``commerce.catalogue.facets``) keep. In stock is a facet here, applied
-    to the candidates, so its count can say what it would remove."""
-    results = shopper_search(request, query, filters=replace(filters, in_stock=False), limit=MAX_RESULTS, exact=exact)
+    ``selection`` (URL parameters, ``commerce.catalogue.facets``) keep."""
+    return narrowed(request, candidate_search(request, query, filters=filters, exact=exact), selection)
+
+
+def candidate_search(request: HttpRequest, query: str, *, filters: Filters, exact: bool = False) -> SearchResults:
+    """Up to ``MAX_RESULTS`` candidates for ``query``, searched and logged. In stock is a facet here, applied
+    to the candidates (``narrowed``), so its count can say what it would remove."""
+    return shopper_search(request, query, filters=replace(filters, in_stock=False), limit=MAX_RESULTS, exact=exact)
+
+
+def narrowed(request: HttpRequest, results: SearchResults, selection: QueryDict) -> FacetedResults:
+    """The facets counted over the candidates, and the candidates the facet values in ``selection`` keep."""
     price_list, buckets = price_list_for(request), Buckets.below(None)
     candidates = Product.objects.active().filter(pk__in=results.product_ids)
     found = facets(candidates, selection, buckets, price_list=price_list)

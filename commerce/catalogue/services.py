@@ -8,6 +8,7 @@ drops the product's price cache key (``price_cache_key``) read by ``product_pric
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Prefetch, QuerySet
@@ -42,32 +43,43 @@ def unit_price(product: Product, variant: ProductVariant | None = None,
 
 @dataclass(frozen=True)
 class ShownPrice:
-    """A price as a card or product page shows it: what the shopper pays, and the base price struck
-    through when that is less."""
+    """A price as a card, product page or cart shows it: what the shopper pays, the prior price struck
+    through when this is a reduction (``.was``), and the disclosure a shopper-dependent price carries."""
 
     price: Decimal
     was: Decimal | None
+    disclosure: str = ""
 
     @property
     def discount_percent(self) -> int:
-        """Whole percent off the base price (20 for 10.00 instead of 12.50); 0 when not discounted."""
+        """Whole percent off the prior price (20 for 10.00 instead of 12.50); 0 when not reduced."""
         return int((1 - self.price / self.was) * 100) if self.was else 0
 
 
+def price_disclosure(price_list: str) -> str:
+    """The disclosure a price on ``price_list`` carries: none on the current price everyone pays; the
+    ``VITRINE_PERSONALISED_PRICE_DISCLOSURE`` text on any other list (chosen per shopper)."""
+    return "" if price_list == PriceList.CURRENT else settings.VITRINE_PERSONALISED_PRICE_DISCLOSURE
+
+
 def shown_price(product, price_list: str = PriceList.CURRENT) -> ShownPrice:
+    """A reduction is announced only against the product's prior price (the lowest of the days before
+    the current price was set, EU Omnibus directive), and only on the current price it was computed for."""
     price = unit_price(product, None, price_list)
-    return ShownPrice(price, product.base_price if price < product.base_price else None)
+    prior = product.prior_price if price_list == PriceList.CURRENT else None
+    return ShownPrice(price, prior if prior is not None and price < prior else None, price_disclosure(price_list))
 
 
 @dataclass(frozen=True)
 class ProductPrice:
     price: Decimal
     base_price: Decimal
+    prior_price: Decimal | None
     currency: str
 
 
 def price_cache_key(product_id: int) -> str:
-    return f"catalogue:price:{product_id}"
+    return f"catalogue:price:v2:{product_id}"  # v2: with the prior price
 
 
 def product_price(product_id: int) -> ProductPrice | None:
@@ -75,7 +87,8 @@ def product_price(product_id: int) -> ProductPrice | None:
     key = price_cache_key(product_id)
     cached = cache.get(key)
     if cached is None:
-        row = Product.objects.active().filter(pk=product_id).values_list("price", "base_price", "currency").first()
+        row = Product.objects.active().filter(pk=product_id).values_list("price", "base_price", "prior_price",
+                                                                              "currency").first()
         cached = ProductPrice(*row) if row else False  # False caches "no such product" too
         cache.set(key, cached, PRICE_CACHE_TTL)
     return cached or None
@@ -132,6 +145,23 @@ def set_current_prices(changes: dict[int, tuple[Decimal, Decimal]]) -> set[int]:
     return moved
 
 
+def set_prior_prices(prior_prices: dict[int, Decimal | None]) -> None:
+    """Record ``{product_id: prior price}`` (the lowest price of the days before each one's current price
+    was set; None: no prior price, so no reduction shown) in one UPDATE. Dynamic pricing computes them
+    from its price history whenever it records a price change."""
+    if not prior_prices:
+        return
+    ids = list(prior_prices)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """UPDATE catalogue_product p SET prior_price = c.prior_price
+               FROM unnest(%s::bigint[], %s::numeric[]) AS c(id, prior_price)
+               WHERE p.id = c.id AND p.prior_price IS DISTINCT FROM c.prior_price""",
+            [ids, [prior_prices[pk] for pk in ids]],
+        )
+    forget_prices(ids)
+
+
 def set_current_price(product_id: int, price: Decimal, *, expected: Decimal) -> bool:
     """Set one product's current price if it is still ``expected``; True when it moved."""
     return product_id in set_current_prices({product_id: (expected, price)})
@@ -174,7 +204,9 @@ def navigation() -> list[dict]:
 
 
 def forget_navigation() -> None:
+    """A category changed: the menu is read again, and every listing fragment (facet labels, names) retired."""
     cache.delete(NAVIGATION_CACHE_KEY)
+    _bump_catalogue_version()
 
 
 def listing(category: Category | None = None, *, sort: str = "featured",

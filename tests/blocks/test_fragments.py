@@ -5,6 +5,7 @@ import pytest
 
 from ai.recommendations.refresh import refresh_visitor_recommendations
 from blocks import fragments
+from commerce.catalogue.models import PriceList
 from commerce.catalogue.services import set_current_price
 from tests.factories import ProductFactory, embedding, shopper_request, stored_event
 
@@ -73,6 +74,16 @@ def test_a_shared_fragment_is_rendered_once(wagtail_site, publish):
     html = [fragments.cached(fragments.shared_key(live_context(page), ""), 60,
                              lambda: renders.append(1) or "<p>block</p>") for _ in range(3)]
     assert html == ["<p>block</p>"] * 3 and len(renders) == 1
+
+
+def test_shoppers_on_different_price_lists_never_share_a_fragment(wagtail_site, publish):
+    # given a live page, and a shopper a pricing experiment keeps on the base price list
+    page, [block_id] = publish(("heading", {"text": "Hello", "level": "h2"}))
+    holdout = shopper_request()
+    holdout._vitrine_price_list = PriceList.BASE  # what price_list_for asked the experiment, once
+    # then the block's shared HTML is kept apart from the current price list's
+    current_key = fragments.shared_key(live_context(page, shopper_request(), block_id), "")
+    assert fragments.shared_key(live_context(page, holdout, block_id), "") != current_key
 
 
 def test_personal_keys_never_mix_two_shoppers(wagtail_site, publish):

@@ -8,7 +8,13 @@ import pytest
 from django.template.loader import render_to_string
 
 from commerce.catalogue.models import Product
-from commerce.catalogue.templatetags.catalogue_tags import money, prettify_key, sort_label
+from commerce.catalogue.templatetags.catalogue_tags import (
+    attribute_label,
+    attribute_value,
+    money,
+    prettify_key,
+    sort_label,
+)
 from commerce.orders.models import CartLine, Order, Return
 from commerce.orders.services import Shopper, add_to_cart, place_order
 from home.models import ContentPage, HomePage
@@ -49,6 +55,22 @@ def test_attribute_keys_and_sorts_read_nicely():
     assert prettify_key("country-of-origin") == "Country of origin"
     assert sort_label("-price") == "Price: high to low"
     assert sort_label("newest") == "Newest first"
+
+
+def test_an_attribute_unit_moves_from_its_name_to_its_value():
+    assert (attribute_label("capacity_ml"), attribute_value(1000, "capacity_ml")) == ("Capacity", "1,000 ml")
+    assert (attribute_label("oven_safe_c"), attribute_value(220, "oven_safe_c")) == ("Oven safe", "220 °C")
+    assert (attribute_label("capacity_l"), attribute_value(1.5, "capacity_l")) == ("Capacity", "1.5 litres")
+    assert attribute_value("100 x 150", "dimensions_cm") == "100 × 150 cm"
+    assert attribute_value("1500", "pieces") == "1,500"
+
+
+def test_attributes_without_a_unit_read_as_they_are():
+    assert (attribute_label("country-of-origin"), attribute_value("Portugal", "country-of-origin")) == (
+        "Country of origin", "Portugal")
+    assert attribute_label("set_of") == "Set of"
+    assert attribute_value(True, "dishwasher_safe") == "Yes"
+    assert attribute_value(["oak", "ash"], "wood") == "oak, ash"
 
 
 # --- Wagtail pages --------------------------------------------------------------------------------
@@ -132,7 +154,8 @@ def test_the_shop_facets_the_whole_catalogue_by_department_and_narrows_the_listi
 
 
 def test_product_cards_show_discounts_and_sold_out(client):
-    ProductFactory(title="Sale bowl", base_price=Decimal("20.00"), price=Decimal("15.00"))
+    ProductFactory(title="Sale bowl", base_price=Decimal("20.00"), price=Decimal("15.00"),
+                   prior_price=Decimal("20.00"))
     ProductFactory(title="Gone vase", stock=0)
     VariantFactory(product=ProductFactory(title="Throw with colours", stock=0), stock=4)
 
@@ -202,7 +225,7 @@ def test_product_page_shows_everything_needed_to_buy(client):
     assert "Speckled mug" in content and "£12.50" in content
     assert 'href="/shop/kitchen/"' in content and 'href="/shop/tableware/"' in content
     assert "Hand-thrown in Devon." in content
-    assert "Capacity ml" in content and "350" in content
+    assert re.search(r'<th scope="row">Capacity</th><td>350 ml</td>', content)
     assert "Dishwasher safe" in content
     assert 'action="/cart/add/"' in content and "csrfmiddlewaretoken" in content
     assert f'name="product" value="{product.pk}"' in content
@@ -234,7 +257,7 @@ def test_product_page_offers_variants(client):
 
 
 def test_product_page_shows_the_discount(client):
-    product = ProductFactory(base_price=Decimal("20.00"), price=Decimal("15.00"))
+    product = ProductFactory(base_price=Decimal("20.00"), price=Decimal("15.00"), prior_price=Decimal("20.00"))
     content = client.get(product.get_absolute_url()).content.decode()
     assert '<s class="price__was">£20.00</s>' in content
     assert "Save 25%" in content
@@ -318,7 +341,7 @@ def test_checkout_shows_errors(client):
     assert response.status_code == 200
     content = response.content.decode()
     assert "Enter a valid email address." in content
-    assert "Use a two-letter country code such as GB." in content
+    assert "“Britain” is not a country code we know. Choose a country from the list." in content
     assert "This field is required." in content
     assert not Order.objects.exists()
 

@@ -1,5 +1,6 @@
 """Presentation helpers for shop templates: money, attribute names, sort labels, stock states, pagination."""
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from django import template
@@ -19,6 +20,10 @@ SORT_LABELS = {
     "title": "Name: A–Z",
 }
 LOW_STOCK = 5
+# An attribute's key may end in the unit of its value: capacity_ml, oven_safe_c, burn_time_hours.
+UNITS = {"ml": "ml", "l": "litres", "g": "g", "kg": "kg", "mm": "mm", "cm": "cm", "m": "m", "c": "°C",
+         "min": "minutes", "hours": "hours", "weeks": "weeks", "years": "years", "gsm": "gsm"}
+NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
 
 @register.filter
@@ -39,11 +44,18 @@ def money(value, currency=None):
 
 @register.filter
 def shown_price(product, price_list=""):
-    """``product|shown_price:price_list`` → the price this shopper pays (``.price``), the base price
-    struck through when that is less (``.was``) and ``.discount_percent``. ``price_list`` comes from
-    the ``price_list`` context variable; left out (cached fragments rendered without a request) it is
-    the current price."""
+    """``product|shown_price:price_list`` → the price this shopper pays (``.price``), the prior price
+    struck through when this is a reduction (``.was``), ``.discount_percent`` off it and ``.disclosure``.
+    ``price_list`` comes from the ``price_list`` context variable; left out (cached fragments rendered
+    without a request) it is the current price."""
     return catalogue.shown_price(product, str(price_list or PriceList.CURRENT))
+
+
+@register.filter
+def price_disclosure(price_list):
+    """``price_list|price_disclosure`` → the note a price on that list must carry ("" on the current
+    price everyone pays), for surfaces that show a price without ``shown_price`` (the cart)."""
+    return catalogue.price_disclosure(str(price_list or PriceList.CURRENT))
 
 
 @register.filter
@@ -54,14 +66,31 @@ def prettify_key(key):
     return text[:1].upper() + text[1:].lower() if text else ""
 
 
+def _name_and_unit(key) -> tuple[str, str | None]:
+    name, _, suffix = str(key).rpartition("_")
+    unit = UNITS.get(suffix.lower()) if name else None
+    return (name, unit) if unit else (str(key), None)
+
+
 @register.filter
-def attribute_value(value):
-    """Attribute values as shoppers read them: lists joined, booleans as Yes/No."""
+def attribute_label(key):
+    """An attribute's name without the unit its key ends in: ``capacity_ml`` → ``Capacity``."""
+    return prettify_key(_name_and_unit(key)[0])
+
+
+@register.filter
+def attribute_value(value, key=""):
+    """Attribute values as shoppers read them: numbers with thousands separators and the unit ``key`` ends
+    in (``1000`` of ``capacity_ml`` → ``1,000 ml``, ``"100 x 150"`` of ``dimensions_cm`` → ``100 × 150 cm``),
+    lists joined, booleans as Yes/No."""
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value)
-    return value
+    text = str(value)
+    text = f"{Decimal(text):,}" if NUMBER.fullmatch(text) else text.replace(" x ", " × ")
+    unit = _name_and_unit(key)[1]
+    return f"{text} {unit}" if unit else text
 
 
 @register.filter
