@@ -45,6 +45,16 @@ class MoneyField(serializers.DecimalField):
         return super().to_internal_value(data)
 
 
+class PriceDisclosureField(serializers.CharField):
+    """The text a response's prices must be shown with because they depend on the shopper (a pricing
+    experiment's variant), or null: every API that returns a shopper's price carries it."""
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_null=True, help_text=(
+            "Text that must be shown next to the prices because they depend on this shopper (a pricing "
+            "experiment's variant); null when they do not."), **kwargs)
+
+
 class JsonTypeOnly:
     """For a field of a JSON body: only the JSON type its schema gives. DRF's own fields also take "5" for
     an integer and 5 for a string, which the schema calls invalid."""

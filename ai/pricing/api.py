@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from ai.pricing.models import PriceHistory
 from ai.pricing.serving import price_report
 from commerce.customers.experiments import price_list_for
-from core.schema import BAD_REQUEST, ErrorSerializer, MoneyField
+from core.schema import BAD_REQUEST, ErrorSerializer, MoneyField, PriceDisclosureField
 
 
 class LastChangeSerializer(serializers.Serializer):
@@ -25,7 +25,16 @@ class PriceSerializer(serializers.Serializer):
     currency = serializers.CharField()
     price = MoneyField(
         help_text="What this shopper pays now (the base price in a pricing experiment's base-price variant).")
-    base_price = MoneyField(help_text="The list price an editor set, before dynamic pricing.")
+    base_price = MoneyField(help_text="The list price an editor set, before dynamic pricing. Never a reduction's "
+                                      "reference: show `reduced_from` instead.")
+    reduced_from = MoneyField(
+        allow_null=True, help_text="When `price` is a reduction: the lowest price of the 30 days (the market's "
+                                   "setting) before it was set, the only prior price a reduction may be shown "
+                                   "against (EU Omnibus directive). Null: show no reduction.")
+    reduction_percent = serializers.IntegerField(
+        allow_null=True, min_value=0, max_value=100,
+        help_text="Whole percent `price` is below `reduced_from`; null when `reduced_from` is.")
+    price_disclosure = PriceDisclosureField()
     last_change = LastChangeSerializer(allow_null=True, help_text="Null when the price never changed.")
 
 

@@ -91,6 +91,10 @@ class PricingRule(models.Model):
     interval_hours = models.PositiveSmallIntegerField(
         default=24, validators=[MinValueValidator(1), MaxValueValidator(24 * 30)],
         help_text="The interval the maximum change applies to, in hours.")
+    min_hours_between_changes = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(24 * 30)],
+        help_text="At most one price change per this many hours (e.g. 24: once a day); empty: no limit. "
+                  "A rule's bounds and the kill switch still move a price at once.")
     auto_approve_percent = models.DecimalField(
         default=Decimal("2"), help_text="Changes of at most this % apply at once; larger ones wait for approval.",
         **PERCENT)
@@ -123,6 +127,8 @@ class PricingRule(models.Model):
             models.CheckConstraint(condition=Q(auto_approve_percent__gte=0, auto_approve_percent__lte=100),
                                    name="pricing_rule_auto_approve_percent_0_100"),
             models.CheckConstraint(condition=Q(interval_hours__gte=1), name="pricing_rule_interval_positive"),
+            models.CheckConstraint(condition=Q(min_hours_between_changes__isnull=True)
+                                   | Q(min_hours_between_changes__gte=1), name="pricing_rule_min_hours_positive"),
         ]
 
     def __str__(self):
@@ -160,6 +166,16 @@ class PricingRule(models.Model):
         return max(lows), min(highs)
 
 
+class BoundBy(models.TextChoices):
+    """Which guardrail moved a proposal to the price decided (for audit)."""
+
+    NONE = "none", "None (the proposal as asked)"
+    FLOOR = "floor", "The rule's lower bound (minimum price or maximum discount)"
+    CEILING = "ceiling", "The rule's upper bound (maximum price or maximum markup)"
+    WINDOW_MOVE = "window_move", "The maximum change per interval"
+    CHANGE_FREQUENCY = "change_frequency", "The minimum time between changes"
+
+
 class PriceChange(models.Model):
     """A price the engine decided on: applied at once (within the auto-approve band) or waiting for an editor."""
 
@@ -179,6 +195,8 @@ class PriceChange(models.Model):
     previous_price = models.DecimalField(**MONEY)
     proposed_price = models.DecimalField(help_text="What the strategy asked for, before the guardrails.", **MONEY)
     new_price = models.DecimalField(help_text="The proposal clipped by the guardrails.", **MONEY)
+    bound_by = models.CharField(max_length=16, choices=BoundBy.choices, default=BoundBy.NONE,
+                                help_text="The guardrail that moved the proposal to the new price, if any.")
     reason = models.TextField()
     status = models.CharField(max_length=10, choices=Status.choices, db_index=True)
     created_at = models.DateTimeField(default=timezone.now)

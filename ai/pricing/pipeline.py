@@ -17,8 +17,17 @@ from django.utils import timezone
 
 from ai.common import bulk_insert
 from ai.pricing import demand_model
-from ai.pricing.models import DemandSignal, PriceChange, PriceHistory, PricingRule, Strategy
-from ai.pricing.serving import BATCH_SIZE, allowed_now, held_prices, kill_switch_engaged, resolve_rules
+from ai.pricing.models import BoundBy, DemandSignal, PriceChange, PriceHistory, PricingRule, Strategy
+from ai.pricing.prior_price import record_prior_prices
+from ai.pricing.serving import (
+    BATCH_SIZE,
+    allowed_now,
+    bound_by,
+    held_prices,
+    history_hours,
+    kill_switch_engaged,
+    resolve_rules,
+)
 from ai.pricing.training import latest_model
 from commerce.catalogue.models import Product, ProductVariant
 from commerce.catalogue.services import set_current_prices
@@ -211,7 +220,7 @@ def price_products(as_of: dt.datetime, *, now: dt.datetime | None = None) -> dic
     model = latest_model() if any(rule.strategy == Strategy.MODEL for rule in rules.values()) else None
     # Read once for the run (each is one indexed query, cheaper than an IN list of 5,000 ids per batch);
     # batches own disjoint products, and the compare-and-set write guards against anyone else.
-    longest = max((rule.interval_hours for rule in rules.values()), default=0)
+    longest = max((history_hours(rule) for rule in rules.values()), default=0)
     history = held_prices(now - dt.timedelta(hours=longest))
     pending = dict(PriceChange.objects.filter(status=PriceChange.Status.PENDING).values_list("product_id",
                                                                                             "new_price"))
@@ -258,20 +267,24 @@ def _price_batch(rows, rules, model, history, pending, as_of, now, summary: Coun
     with transaction.atomic():
         if kill_switch_engaged(lock=True):
             return False
-        _write_decisions(decisions, pending, as_of, now, summary)
+        _write_decisions(decisions, history, pending, as_of, now, summary)
     return True
 
 
-def _write_decisions(decisions: list[_Decision], pending: dict[int, Decimal], as_of, now, summary: Counter) -> None:
+def _write_decisions(decisions: list[_Decision], history, pending: dict[int, Decimal], as_of, now,
+                     summary: Counter) -> None:
     automatic, waiting, superseded = {}, [], []
     for decision in decisions:
         rule, current = decision.rule, decision.current
         new = min(max(decision.proposal.price, decision.low), decision.high)
+        bound = bound_by(rule, decision.base, current, history.get(decision.product_id, []), now,
+                         decision.proposal.price, new)
         reason = decision.proposal.reason
         if new != decision.proposal.price:
             reason += f"; the guardrails allow {_money(decision.low)}–{_money(decision.high)}"
         if new == current:
             summary["held"] += 1
+            summary["held_by_change_frequency"] += bound == BoundBy.CHANGE_FREQUENCY
             if decision.product_id in pending:
                 superseded.append(decision.product_id)
             continue
@@ -284,8 +297,8 @@ def _write_decisions(decisions: list[_Decision], pending: dict[int, Decimal], as
             reason = f"outside its rule's bounds {_money(lower)}–{_money(upper)}"
         change = {"product_id": decision.product_id, "rule_id": rule.pk, "signal_at": as_of,
                   "strategy": rule.strategy, "previous_price": current, "proposed_price": decision.proposal.price,
-                  "new_price": new, "reason": reason, "status": PriceChange.Status.PENDING, "created_at": now,
-                  "decided_at": None}
+                  "new_price": new, "bound_by": bound, "reason": reason, "status": PriceChange.Status.PENDING,
+                  "created_at": now, "decided_at": None}
         if out_of_bounds or abs(new - current) <= current * rule.auto_approve_percent / 100:
             automatic[decision.product_id] = {**change, "status": PriceChange.Status.APPLIED, "decided_at": now}
         else:
@@ -303,6 +316,7 @@ def _write_decisions(decisions: list[_Decision], pending: dict[int, Decimal], as
          "change_id": change_ids[c["product_id"]], "changed_by_id": None}
         for c in applied
     ])
+    record_prior_prices(c["product_id"] for c in applied)
     summary["applied"] += len(applied)
     summary["pending"] += len(waiting)
 

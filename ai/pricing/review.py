@@ -13,12 +13,14 @@ from django.utils import timezone
 
 from ai.common import bulk_insert
 from ai.pricing.models import KillSwitch, PriceChange, PriceHistory, PricingRule
+from ai.pricing.prior_price import record_prior_prices
 from ai.pricing.serving import (
     APPROVE_PERMISSION,
     BATCH_SIZE,
     KILL_SWITCH_PERMISSION,
     allowed_now,
     held_prices,
+    history_hours,
     kill_switch_engaged,
     resolve_rules,
 )
@@ -58,7 +60,7 @@ def approve_changes(change_ids, user, *, now: dt.datetime | None = None) -> Appr
     changes = list(PriceChange.objects.select_for_update(of=("self",)).select_related("product")
                    .filter(pk__in=change_ids, status=PriceChange.Status.PENDING).order_by("product_id"))
     rules = resolve_rules([(c.product_id, c.product.category_id) for c in changes])
-    longest = max((rule.interval_hours for rule in rules.values()), default=0)
+    longest = max((history_hours(rule) for rule in rules.values()), default=0)
     history = held_prices(now - dt.timedelta(hours=longest), [c.product_id for c in changes])
     fitting = []
     for change in changes:
@@ -79,6 +81,7 @@ def approve_changes(change_ids, user, *, now: dt.datetime | None = None) -> Appr
                      source=PriceHistory.Source.APPROVED, reason=c.reason, change=c, changed_by=user)
         for c in applied
     ])
+    record_prior_prices(c.product_id for c in applied)
     return ApprovalOutcome(applied=len(applied), expired=len(expired))
 
 
@@ -93,10 +96,12 @@ def record_manual_prices(changes: list[tuple[int, Decimal, Decimal]], *, reason:
     """Prices set outside the engine, ``(product_id, previous price, price)`` each (an editor on the
     product, code, a catalogue import): into the ledger, so the next run's guardrail window starts from
     them and the history shows them."""
-    return PriceHistory.objects.bulk_create([
+    entries = PriceHistory.objects.bulk_create([
         PriceHistory(product_id=product_id, previous_price=previous, price=price,
                      source=PriceHistory.Source.MANUAL, reason=reason)
         for product_id, previous, price in changes])
+    record_prior_prices(product_id for product_id, _, _ in changes)
+    return entries
 
 
 # --- a rule's bounds ---------------------------------------------------------------------------------------
@@ -140,6 +145,7 @@ def enforce_rule_bounds(rule: PricingRule, *, now: dt.datetime | None = None) ->
                  "change_id": None, "changed_by_id": None}
                 for pk in moved
             ])
+            record_prior_prices(moved)
         moved_total += len(moved)
     return moved_total
 
@@ -147,24 +153,48 @@ def enforce_rule_bounds(rule: PricingRule, *, now: dt.datetime | None = None) ->
 # --- the kill switch ------------------------------------------------------------------------------------
 
 
+def _bases_outside_bounds() -> dict[int, tuple[Decimal, Decimal, PricingRule]]:
+    """``{product_id: (base price, nearest price its rule allows, rule)}`` of the products whose enabled
+    rule's bounds exclude their base price (e.g. a maximum price of 190 under a base price of 205)."""
+    rows = list(Product.objects.values_list("pk", "category_id", "base_price"))
+    rules = resolve_rules([(pk, category_id) for pk, category_id, _ in rows])
+    outside = {}
+    for pk, _, base in rows:
+        rule = rules.get(pk)
+        if rule is not None and rule.enabled:
+            lower, upper = rule.bounds_for(base)
+            if lower <= upper and not lower <= base <= upper:
+                outside[pk] = (base, min(max(base, lower), upper), rule)
+    return outside
+
+
 @transaction.atomic
 def engage_kill_switch(user, *, now: dt.datetime | None = None) -> int:
-    """Stop dynamic pricing: every product back to its base price in one statement, pending changes
+    """Stop dynamic pricing: every product back to its base price in one statement, clamped into its
+    enabled rule's bounds where those exclude the base price (the bounds always win), pending changes
     cancelled, the engine idle until ``release_kill_switch``. Returns the prices moved."""
     _require(user, KILL_SWITCH_PERMISSION)
     now = now or timezone.now()
     KillSwitch.objects.update_or_create(pk=1, defaults={"engaged": True, "changed_at": now, "changed_by": user})
-    moved = restore_base_prices()
+    moves = {pk: (old, base, "dynamic pricing stopped") for pk, old, base in restore_base_prices()}
+    outside = _bases_outside_bounds()
+    set_current_prices({pk: (base, bound) for pk, (base, bound, _) in outside.items()})
+    for pk, (base, bound, rule) in outside.items():
+        old = moves[pk][0] if pk in moves else base
+        moves[pk] = (old, bound, f"dynamic pricing stopped; base price {base:.2f} is outside rule “{rule.name}”, "
+                                 f"which allows {bound:.2f}")
+    moves = {pk: move for pk, move in moves.items() if move[0] != move[1]}
     bulk_insert(PriceHistory, [
-        {"product_id": pk, "previous_price": old, "price": base, "changed_at": now,
-         "source": PriceHistory.Source.KILL_SWITCH, "reason": "dynamic pricing stopped", "change_id": None,
-         "changed_by_id": user.pk}
-        for pk, old, base in moved
+        {"product_id": pk, "previous_price": old, "price": price, "changed_at": now,
+         "source": PriceHistory.Source.KILL_SWITCH, "reason": reason, "change_id": None, "changed_by_id": user.pk}
+        for pk, (old, price, reason) in moves.items()
     ])
+    record_prior_prices(moves)
     PriceChange.objects.filter(status=PriceChange.Status.PENDING).update(
         status=PriceChange.Status.CANCELLED, decided_at=now, decided_by=user)
-    logger.warning("dynamic pricing stopped by %s: %d prices back to base", user, len(moved))
-    return len(moved)
+    logger.warning("dynamic pricing stopped by %s: %d prices back to base (%d clamped into their rule's bounds)",
+                   user, len(moves), len(outside))
+    return len(moves)
 
 
 @transaction.atomic

@@ -6,8 +6,10 @@ Guardrails, for a product whose rule allows [lower, upper] and at most x % per i
 price p must lie in [lower, upper] and within x % of every price q the product had during the last I
 (q·(1 − x) ≤ p ≤ q·(1 + x)). So over any span of one interval the price never moves more than x %
 from where it was at the start of that span. Where the rule's bounds and the interval limit cannot
-both hold (an editor moved the bounds), the bounds win. Only the kill switch, a rule's bounds and an
-editor editing the product move a price outside the interval limit.
+both hold (an editor moved the bounds), the bounds win. With a minimum time between changes, a product
+changed more recently keeps its price (unless outside the bounds). Only the kill switch, a rule's bounds
+and an editor editing the product move a price outside the interval limit; ``bound_by`` names the
+guardrail that bound each decision.
 """
 
 import datetime as dt
@@ -15,9 +17,9 @@ from decimal import Decimal
 
 from django.db import connection
 
-from ai.pricing.models import KillSwitch, PriceHistory, PricingRule, ceil_cents, floor_cents
+from ai.pricing.models import BoundBy, KillSwitch, PriceHistory, PricingRule, ceil_cents, floor_cents
 from commerce.catalogue.models import Category, PriceList, Product
-from commerce.catalogue.services import product_price, unit_price
+from commerce.catalogue.services import product_price, shown_price
 
 APPROVE_PERMISSION = "pricing.approve_pricechange"
 KILL_SWITCH_PERMISSION = "pricing.change_killswitch"
@@ -105,16 +107,49 @@ def guardrail_range(lower: Decimal, upper: Decimal, held: list[Decimal], current
     return pinned, pinned
 
 
+def history_hours(rule: PricingRule) -> int:
+    """How far back the guardrails of ``rule`` look into the price history."""
+    return max(rule.interval_hours, rule.min_hours_between_changes or 0)
+
+
+def changed_too_recently(rule: PricingRule, history: list[tuple[dt.datetime, Decimal]], now: dt.datetime) -> bool:
+    """Whether the product's last change is more recent than ``rule.min_hours_between_changes`` allows."""
+    if not rule.min_hours_between_changes:
+        return False
+    since = now - dt.timedelta(hours=rule.min_hours_between_changes)
+    return any(changed_at > since for changed_at, _ in history)
+
+
 def allowed_now(rule: PricingRule, base_price: Decimal, current: Decimal, history: list[tuple[dt.datetime, Decimal]],
                 now: dt.datetime) -> tuple[Decimal, Decimal] | None:
     """The guardrail range of one product under ``rule`` at ``now``; None when the rule's own bounds
-    contradict each other for this base price (e.g. a minimum price above the maximum markup)."""
+    contradict each other for this base price (e.g. a minimum price above the maximum markup). Changed
+    more recently than the rule's minimum time between changes, the price stays (unless out of bounds)."""
     lower, upper = rule.bounds_for(base_price)
     if lower > upper:
         return None
+    if changed_too_recently(rule, history, now):
+        pinned = min(max(current, lower), upper)
+        return pinned, pinned
     window_start = now - dt.timedelta(hours=rule.interval_hours)
     held = [price for changed_at, price in history if changed_at > window_start] + [current]
     return guardrail_range(lower, upper, held, current, rule.max_change_percent)
+
+
+def bound_by(rule: PricingRule, base_price: Decimal, current: Decimal, history: list[tuple[dt.datetime, Decimal]],
+             now: dt.datetime, proposed: Decimal, decided: Decimal) -> str:
+    """Which guardrail moved ``proposed`` to ``decided`` (a ``BoundBy`` value), for the audit trail: the
+    rule's bounds first (they always win), then the minimum time between changes, else the interval limit."""
+    if decided == proposed:
+        return BoundBy.NONE
+    lower, upper = rule.bounds_for(base_price)
+    if decided == lower and proposed < lower:
+        return BoundBy.FLOOR
+    if decided == upper and proposed > upper:
+        return BoundBy.CEILING
+    if changed_too_recently(rule, history, now):
+        return BoundBy.CHANGE_FREQUENCY
+    return BoundBy.WINDOW_MOVE
 
 
 # --- a product's price ------------------------------------------------------------------------------
@@ -127,11 +162,15 @@ def price_report(product_id: int, price_list: str = PriceList.CURRENT) -> dict |
     if price is None:
         return None
     last = PriceHistory.objects.filter(product_id=product_id).order_by("-changed_at", "-pk").first()
+    shown = shown_price(price, price_list)
     return {
         "product_id": product_id,
         "currency": price.currency,
-        "price": unit_price(price, None, price_list),
+        "price": shown.price,
         "base_price": price.base_price,
+        "reduced_from": shown.was,
+        "reduction_percent": shown.discount_percent if shown.was else None,
+        "price_disclosure": shown.disclosure or None,
         "last_change": None if last is None else {
             "previous_price": last.previous_price, "price": last.price, "changed_at": last.changed_at,
             "source": last.source, "reason": last.reason,

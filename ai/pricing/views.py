@@ -38,7 +38,8 @@ class KillSwitchView(TemplateView):
     def post(self, request):
         if request.POST.get("action") == "stop":
             moved = review.engage_kill_switch(request.user)
-            messages.warning(request, f"Dynamic pricing stopped: {moved} products are back at their base price.")
+            messages.warning(request, f"Dynamic pricing stopped: {moved} products are back at their base price "
+                                      "(or the nearest bound their rule allows).")
         elif request.POST.get("action") == "resume":
             review.release_kill_switch(request.user)
             messages.success(request, "Dynamic pricing resumed: prices move again from the next run (≤ 30 min).")

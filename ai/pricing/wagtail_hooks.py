@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from wagtail import hooks
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel, ObjectList
+from wagtail.admin.ui.tables import BooleanColumn, Column
 from wagtail.admin.widgets.button import Button
 from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
@@ -37,12 +38,51 @@ register_permission_policy(PriceChange, WrittenByPricingPolicy(PriceChange))
 register_permission_policy(PriceHistory, WrittenByPricingPolicy(PriceHistory))
 
 
+def _percent(value) -> str:
+    return f"{value.normalize():f}%"
+
+
+def price_bounds(rule: PricingRule) -> str:
+    """Lower to upper bound, each the price and/or the % from the base price the rule sets."""
+    lower = [f"{value}" for value in [rule.min_price] if value is not None] \
+        + [f"−{_percent(value)}" for value in [rule.max_discount_percent] if value is not None]
+    upper = [f"{value}" for value in [rule.max_price] if value is not None] \
+        + [f"+{_percent(value)}" for value in [rule.max_markup_percent] if value is not None]
+    return f"{' / '.join(lower)} to {' / '.join(upper)}"
+
+
+def pace(rule: PricingRule) -> str:
+    return f"±{_percent(rule.max_change_percent)} per {rule.interval_hours}\N{NO-BREAK SPACE}h"
+
+
+def auto_approval(rule: PricingRule) -> str:
+    return f"up to {_percent(rule.auto_approve_percent)}" if rule.auto_approve_percent else "none"
+
+
+def strategy_name(rule_or_change: PricingRule | PriceChange) -> str:
+    return rule_or_change.get_strategy_display().split(" (")[0]  # the explanation is the form's, not the list's
+
+
+class EnabledColumn(BooleanColumn):
+    """A tick or a cross that screen readers read as "Enabled" / "Disabled" rather than "True" / "False"."""
+
+    cell_template_name = "pricing/admin/enabled_cell.html"
+
+
 class PricingRuleViewSet(SnippetViewSet):
     model = PricingRule
     icon = "sliders"
     menu_label = "Rules"
-    list_display = ["name", "scope", "min_price", "max_price", "max_discount_percent", "max_markup_percent",
-                    "max_change_percent", "interval_hours", "auto_approve_percent", "strategy", "enabled"]
+    # Few, summarised columns: eleven raw fields squeezed the names to a letter per line at 1440 px.
+    list_display = [
+        "name",
+        Column("scope", width="18%"),
+        Column("bounds", label="Price bounds", accessor=price_bounds),
+        Column("pace", label="Max change", accessor=pace),
+        Column("auto_approval", label="Auto-approves", accessor=auto_approval),
+        Column("strategy", accessor=strategy_name, sort_key="strategy"),
+        EnabledColumn("enabled", sort_key="enabled"),
+    ]
     list_filter = {"strategy": ["exact"], "enabled": ["exact"]}
     search_fields = ["name"]
     search_backend_name = None  # plain ORM lookups: rules are few and not in the search index
@@ -60,6 +100,7 @@ class PricingRuleViewSet(SnippetViewSet):
                                        "tighter one applies."),
         MultiFieldPanel([
             FieldRowPanel([FieldPanel("max_change_percent"), FieldPanel("interval_hours")]),
+            FieldPanel("min_hours_between_changes"),
             FieldPanel("auto_approve_percent"),
         ], heading="Pace"),
         FieldPanel("strategy"),
@@ -75,16 +116,18 @@ class PriceChangeViewSet(SnippetViewSet):
     model = PriceChange
     icon = "pick"
     menu_label = "Approvals"
-    list_display = ["product", "previous_price", "new_price", "change_percent", "strategy", "reason", "status",
+    index_template_name = "pricing/admin/price_change_index.html"  # the bulk bar without Delete
+    list_display = ["product", "previous_price", "new_price", "change_percent",
+                    Column("strategy", accessor=strategy_name, sort_key="strategy"), "reason", "status",
                     "created_at", "decided_by"]
-    list_filter = {"status": ["exact"], "strategy": ["exact"], "created_at": ["gte", "lte"]}
+    list_filter = {"status": ["exact"], "strategy": ["exact"], "bound_by": ["exact"], "created_at": ["gte", "lte"]}
     search_fields = ["product__title"]
     search_backend_name = None
     list_per_page = 50
     ordering = ["-created_at", "-pk"]
     inspect_view_enabled = True
     inspect_view_fields = ["product", "rule", "signal_at", "strategy", "previous_price", "proposed_price",
-                           "new_price", "reason", "status", "created_at", "decided_at", "decided_by"]
+                           "new_price", "bound_by", "reason", "status", "created_at", "decided_at", "decided_by"]
 
     @property
     def menu_url(self):

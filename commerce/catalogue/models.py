@@ -129,7 +129,14 @@ class Product(index.Indexed, ClusterableModel):
     price = models.DecimalField(
         blank=True, help_text="Current selling price. Empty means the base price; pricing rules move it.", **MONEY
     )
+    prior_price = models.DecimalField(
+        null=True, blank=True, editable=False,
+        help_text="The lowest price of the days before the current price was set (settings.VITRINE_PRIOR_PRICE_DAYS); "
+                  "a reduction is shown only against it. Written by dynamic pricing on every price change.", **MONEY)
     currency = models.CharField(max_length=3, default=settings.VITRINE_CURRENCY)
+    unit_cost = models.DecimalField(
+        null=True, blank=True, help_text="What one unit costs the shop, for margin-based merchandising. "
+                                         "Never shown to shoppers. Empty: unknown.", **MONEY)
     image = models.ForeignKey(
         "wagtailimages.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         help_text="Main picture in listings.",
@@ -159,6 +166,10 @@ class Product(index.Indexed, ClusterableModel):
         constraints = [
             models.CheckConstraint(condition=models.Q(base_price__gte=0), name="product_base_price_gte_0"),
             models.CheckConstraint(condition=models.Q(price__gte=0), name="product_price_gte_0"),
+            models.CheckConstraint(condition=models.Q(prior_price__gte=0) | models.Q(prior_price__isnull=True),
+                                   name="product_prior_price_gte_0"),
+            models.CheckConstraint(condition=models.Q(unit_cost__gte=0) | models.Q(unit_cost__isnull=True),
+                                   name="product_unit_cost_gte_0"),
             models.CheckConstraint(condition=models.Q(currency__regex=r"^[A-Z]{3}$"), name="product_currency_iso"),
         ]
 

@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 from decimal import Decimal
 from html.parser import HTMLParser
 
@@ -118,7 +119,9 @@ def test_the_kill_switch_page_needs_its_permission(client):
 def test_the_kill_switch_page_stops_and_resumes_dynamic_pricing(client):
     product = ProductFactory(base_price=Decimal("10.00"), price=Decimal("11.00"))
     editor(client, "change_killswitch")
-    assert "Dynamic pricing is running" in client.get(KILL_SWITCH).content.decode()
+    running = client.get(KILL_SWITCH).content.decode()
+    assert "Dynamic pricing is running" in running
+    assert "Rule bounds still apply" in running  # what stopping means for a base price outside a rule's bounds
 
     stopped = client.post(KILL_SWITCH, {"action": "stop"}, follow=True).content.decode()
 
@@ -207,3 +210,41 @@ def test_an_editor_changing_a_price_on_the_product_is_in_the_price_history_with_
     [entry] = PriceHistory.objects.filter(product=product)
     assert (entry.previous_price, entry.price, entry.source) == (Decimal("10.00"), Decimal("9.25"), "manual")
     assert entry.changed_by.username == "admin"
+
+
+def test_the_rules_listing_summarises_bounds_pace_and_approval_in_a_few_columns(admin_client):
+    PricingRuleFactory(name="Bedding: approve every change", max_discount_percent=Decimal("15"),
+                       max_markup_percent=None, max_price=Decimal("90.00"), max_change_percent=Decimal("5"),
+                       interval_hours=24, auto_approve_percent=Decimal("0"))
+
+    page = admin_client.get(RULES).content.decode()
+    listing = page[page.index("<table class=\"listing"):]  # the filters above name every strategy in full
+
+    assert "−15% to 90.00" in listing
+    assert "±5% per 24\N{NO-BREAK SPACE}h" in listing
+    assert "none" in listing and "Rule-based" in listing
+    assert "demand trend and stock" not in listing  # the strategy's explanation belongs to the form
+    assert "Max discount percent" not in listing  # one "Price bounds" column, not four raw ones
+
+
+def test_the_rules_listing_shows_enabled_as_a_tick_or_a_cross_read_as_enabled_or_disabled(admin_client):
+    PricingRuleFactory(name="On", enabled=True)
+    PricingRuleFactory(name="Off", enabled=False, category=CategoryFactory())
+
+    page = admin_client.get(RULES).content.decode()
+    listing = re.sub(r"\s+", " ", page[page.index('<table class="listing'):])
+
+    assert "icon-check" in listing and "icon-cross" in listing
+    assert '<span class="w-sr-only"> Enabled </span>' in listing
+    assert '<span class="w-sr-only"> Disabled </span>' in listing
+    assert "True" not in listing and "False" not in listing
+
+
+def test_the_approval_queue_bulk_bar_offers_approve_and_reject_but_not_delete(admin_client):
+    PriceChangeFactory()
+
+    page = admin_client.get(CHANGES).content.decode()
+
+    assert "/admin/bulk/pricing/pricechange/approve/" in page
+    assert "/admin/bulk/pricing/pricechange/reject/" in page
+    assert "/admin/bulk/pricing/pricechange/delete/" not in page

@@ -5,6 +5,7 @@ import pytest
 from django.test import Client
 
 from ai.pricing.models import PriceHistory
+from commerce.catalogue.models import PriceList
 from commerce.catalogue.services import set_current_price
 from tests.factories import ProductFactory
 
@@ -18,6 +19,7 @@ def test_a_product_that_never_changed_price_has_no_last_change():
 
     assert response.status_code == 200
     assert response.json() == {"product_id": mug.pk, "currency": "GBP", "price": "12.50", "base_price": "12.50",
+                                "reduced_from": None, "reduction_percent": None, "price_disclosure": None,
                                 "last_change": None}
 
 
@@ -50,3 +52,35 @@ def test_the_price_endpoint_is_in_the_api_schema():
     schema = Client().get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
     operation = schema["paths"]["/api/v1/prices/{product_id}"]["get"]
     assert set(operation["responses"]) == {"200", "400", "404"}
+
+
+def test_the_price_api_reports_the_reduction_against_the_prior_price_only():
+    product = ProductFactory(base_price=Decimal("20.00"), price=Decimal("15.00"), prior_price=Decimal("18.00"))
+
+    body = Client().get(f"/api/v1/prices/{product.pk}").json()
+
+    assert (body["price"], body["base_price"]) == ("15.00", "20.00")
+    assert (body["reduced_from"], body["reduction_percent"], body["price_disclosure"]) == ("18.00", 16, None)
+
+
+# This module is also an experiments provider (the disclosure test names it): every shopper pays the base price.
+def price_list(request):
+    return PriceList.BASE
+
+
+def experiment_tags(request):
+    return {}
+
+
+def surface_tags(request, surface):
+    return {}
+
+
+def test_a_price_set_for_this_shopper_comes_with_its_disclosure_and_no_reduction(settings):
+    settings.VITRINE_SHOPPER_EXPERIMENTS = __name__
+    product = ProductFactory(base_price=Decimal("20.00"), price=Decimal("15.00"), prior_price=Decimal("25.00"))
+
+    body = Client().get(f"/api/v1/prices/{product.pk}").json()
+
+    assert (body["price"], body["reduced_from"], body["reduction_percent"]) == ("20.00", None, None)
+    assert body["price_disclosure"] == settings.VITRINE_PERSONALISED_PRICE_DISCLOSURE

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ai.pricing import demand_model, pipeline, review, training
-from ai.pricing.models import DemandSignal, PriceChange, PriceHistory, Strategy
+from ai.pricing.models import BoundBy, DemandSignal, PriceChange, PriceHistory, Strategy
 from ai.pricing.pipeline import Proposal, Signals
 from commerce.catalogue.models import Product
 from commerce.catalogue.services import product_price
@@ -312,6 +312,7 @@ def test_proposals_are_clipped_by_the_change_limit_per_interval():
     change = PriceChange.objects.get()
     assert (change.proposed_price, change.new_price) == (Decimal("10.50"), Decimal("10.30"))
     assert "the guardrails allow 9.70–10.30" in change.reason
+    assert change.bound_by == BoundBy.WINDOW_MOVE
     later = NOW + dt.timedelta(hours=6)
     DemandSignalFactory(product=product, as_of=later, **HOT)
     pipeline.price_products(later, now=later)  # still within the interval that started at 10.00
@@ -330,6 +331,27 @@ def test_proposals_are_clipped_by_the_rules_bounds():
     pipeline.price_products(NOW, now=NOW)
 
     assert price_of(product) == Decimal("10.45")
+    assert PriceChange.objects.get().bound_by == BoundBy.CEILING
+
+
+def test_a_rule_limits_how_often_a_products_price_changes():
+    # given a rule allowing one change per 24 hours, and a product the engine raised at NOW
+    product = ProductFactory(base_price=TEN)
+    PricingRuleFactory(min_hours_between_changes=24, auto_approve_percent=Decimal("100"))
+    DemandSignalFactory(product=product, **HOT)
+    pipeline.price_products(NOW, now=NOW)
+    assert PriceChange.objects.get().bound_by == BoundBy.NONE
+    # when demand stays hot 6 hours later
+    later = NOW + dt.timedelta(hours=6)
+    DemandSignalFactory(product=product, as_of=later, **HOT)
+    summary = pipeline.price_products(later, now=later)
+    # then the price holds, the limit counted; a day later it moves again
+    assert price_of(product) == Decimal("10.50")
+    assert summary["held_by_change_frequency"] == 1
+    tomorrow = NOW + dt.timedelta(hours=24, minutes=30)
+    DemandSignalFactory(product=product, as_of=tomorrow, **HOT)
+    pipeline.price_products(tomorrow, now=tomorrow)
+    assert price_of(product) == Decimal("11.02")  # 10.50 × 1.05 = 11.025, inside 10 % of 10.50
 
 
 def test_a_price_outside_its_rules_bounds_moves_inside_at_once():

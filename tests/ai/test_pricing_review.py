@@ -158,3 +158,18 @@ def test_only_the_kill_switch_permission_operates_it():
 
     assert not serving.kill_switch_engaged()
     assert price_of(moved) == Decimal("11.50")
+
+
+def test_the_kill_switch_clamps_a_base_price_outside_its_rules_bounds_into_them():
+    # given a product sold at 180.00 whose base price (205.00) is above its rule's maximum price (190.00)
+    product = ProductFactory(base_price=Decimal("205.00"), price=Decimal("180.00"))
+    rule = PricingRuleFactory(product=product, max_price=Decimal("190.00"), max_markup_percent=None)
+    # when dynamic pricing is stopped
+    assert review.engage_kill_switch(user_with("change_killswitch"), now=NOW) == 1
+    # then it sells at the bound, never above it, and one history row says why
+    assert price_of(product) == Decimal("190.00")
+    history = PriceHistory.objects.get()
+    assert (history.previous_price, history.price, history.source) == (
+        Decimal("180.00"), Decimal("190.00"), PriceHistory.Source.KILL_SWITCH)
+    assert history.reason == (f"dynamic pricing stopped; base price 205.00 is outside rule “{rule.name}”, "
+                              "which allows 190.00")

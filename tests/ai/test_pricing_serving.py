@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 
 from ai.pricing import serving
-from ai.pricing.models import KillSwitch, PriceHistory
+from ai.pricing.models import BoundBy, KillSwitch, PriceHistory
 from commerce.catalogue.models import PriceList
 from tests.factories import CategoryFactory, PricingRuleFactory, ProductFactory
 
@@ -82,6 +82,31 @@ def test_where_the_bounds_and_the_change_limit_conflict_the_bounds_win():
     rule = PricingRuleFactory()  # at most 12.00 for a 10.00 base
 
     assert serving.allowed_now(rule, TEN, Decimal("15.00"), [], NOW) == (Decimal("12.00"), Decimal("12.00"))
+
+
+def test_a_price_changed_more_recently_than_the_rule_allows_stays_unless_out_of_bounds():
+    rule = PricingRuleFactory(min_hours_between_changes=24)  # 8.00–12.00 for a 10.00 base
+    recent = [(NOW - dt.timedelta(hours=23), TEN)]
+    old = [(NOW - dt.timedelta(hours=25), TEN)]
+
+    assert serving.allowed_now(rule, TEN, Decimal("10.50"), recent, NOW) == (Decimal("10.50"), Decimal("10.50"))
+    assert serving.allowed_now(rule, TEN, Decimal("15.00"), recent, NOW) == (Decimal("12.00"), Decimal("12.00"))
+    assert serving.allowed_now(rule, TEN, Decimal("10.50"), old, NOW) == (Decimal("9.45"), Decimal("11.55"))
+    assert serving.history_hours(rule) == 24 and serving.history_hours(PricingRuleFactory(
+        product=ProductFactory(), min_hours_between_changes=72)) == 72
+
+
+@pytest.mark.parametrize(("history", "proposed", "decided", "bound"), [
+    ([], "10.50", "10.50", BoundBy.NONE),
+    ([], "13.00", "12.00", BoundBy.CEILING),
+    ([], "7.00", "8.00", BoundBy.FLOOR),
+    ([(NOW - dt.timedelta(hours=30), TEN)], "11.50", "11.00", BoundBy.WINDOW_MOVE),
+    ([(NOW - dt.timedelta(hours=3), TEN)], "10.50", "10.00", BoundBy.CHANGE_FREQUENCY),
+])
+def test_each_decision_names_the_guardrail_that_bound_it(history, proposed, decided, bound):
+    rule = PricingRuleFactory(min_hours_between_changes=12)  # 8.00–12.00 for a 10.00 base
+
+    assert serving.bound_by(rule, TEN, TEN, history, NOW, Decimal(proposed), Decimal(decided)) == bound
 
 
 def test_a_rule_whose_bounds_contradict_each_other_allows_no_price():
