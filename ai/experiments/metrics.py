@@ -1,8 +1,13 @@
 """Per-variant business metrics with 95% intervals, tests against the control, and the SRM check.
 
-Only four metrics exist, all of them money or its direct precursors: recommendation click-through,
-search-to-purchase conversion, average order value and 30-day repeat purchase. Nothing is concluded from
-proxies (time on site, pages per visit).
+Only five metrics exist, all of them money or its direct precursors: recommendation click-through,
+search-to-purchase conversion, average order value, 30-day repeat purchase and revenue per exposed shopper.
+Nothing is concluded from proxies (time on site, pages per visit).
+
+Each difference from the control is tested twice: the fixed-horizon test (z or Welch), valid only when read
+once at the planned sample size, and the always-valid mixture SPRT over the daily looks, valid whenever it is
+read. Decisions and guardrails use the always-valid one, on CUPED-adjusted values where the metric is one
+value per shopper (the same metric in the 30 days before exposure is the covariate).
 
 A unit is a customer when the exposure event knows one, else the anonymous visitor id. Its variant and
 exposure time are those of its first exposure in the experiment's window. Each query is one set-based
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -30,7 +36,7 @@ from commerce.events.queries import (
     recommendation_engagement_per_variant,
     visitor_links_query,
 )
-from commerce.orders.services import orders_after_exposure_query
+from commerce.orders.services import orders_after_exposure_query, orders_before_exposure_query
 
 CONFIDENCE = 0.95
 ALPHA = 1 - CONFIDENCE
@@ -38,6 +44,17 @@ SRM_ALPHA = 0.001  # strict: an SRM flags broken assignment or logging, and a fa
 CONVERSION_DAYS = 7
 REPEAT_DAYS = 30
 PROPORTIONS = frozenset({Metric.RECOMMENDATION_CTR, Metric.SEARCH_CONVERSION, Metric.REPEAT_PURCHASE})
+# What a metric's n counts (the results page's column and "no … yet").
+UNITS_OF = {Metric.RECOMMENDATION_CTR: "impressions", Metric.SEARCH_CONVERSION: "shoppers",
+            Metric.AVERAGE_ORDER_VALUE: "orders", Metric.REPEAT_PURCHASE: "purchasers",
+            Metric.REVENUE_PER_VISITOR: "shoppers"}
+PRE_EXPOSURE_DAYS = 30
+# One value per exposed shopper, so the shopper's same metric before exposure is a covariate (CUPED).
+# Click-through and average order value count impressions and orders, repeat purchase only purchasers.
+CUPED_METRICS = frozenset({Metric.SEARCH_CONVERSION, Metric.REVENUE_PER_VISITOR})
+# Values (shoppers, orders, impressions) each group needs before a look of the always-valid test counts: the
+# test takes the variances from the data, and an early look on a handful would stay in its p-value for good.
+FIRST_LOOK = 100
 
 
 # --- statistics -----------------------------------------------------------------------------------
@@ -59,6 +76,13 @@ class Comparison:
     high: float
     p_value: float
     significant: bool
+
+
+@dataclass(frozen=True)
+class SequentialComparison(Comparison):
+    """The always-valid comparison: p-value and confidence sequence hold at every daily look."""
+
+    variance_reduction: float | None = None  # CUPED's share of the difference's variance removed (None: no CUPED)
 
 
 def _z(confidence: float = CONFIDENCE) -> float:
@@ -88,14 +112,17 @@ def mean_interval(n: int, mean: float, variance: float, confidence: float = CONF
 def compare_proportions(control_successes: int, control_trials: int, successes: int, trials: int,
                         alpha: float = ALPHA) -> Comparison | None:
     """Two-proportion z-test (pooled standard error under H0) with the Wald interval of the difference
-    (unpooled)."""
+    (unpooled). None without trials, or when no trial (or every trial) succeeded in both groups: with
+    nothing varying there is nothing to test, and "0 – 0, p = 1" would read as a result."""
     if control_trials <= 0 or trials <= 0:
         return None
     p_control, p = control_successes / control_trials, successes / trials
     pooled = (control_successes + successes) / (control_trials + trials)
+    if pooled in (0.0, 1.0):
+        return None
     se_pooled = math.sqrt(pooled * (1 - pooled) * (1 / control_trials + 1 / trials))
     difference = p - p_control
-    p_value = 2 * float(stats.norm.sf(abs(difference) / se_pooled)) if se_pooled > 0 else 1.0
+    p_value = 2 * float(stats.norm.sf(abs(difference) / se_pooled))
     half = _z(1 - alpha) * math.sqrt(p * (1 - p) / trials + p_control * (1 - p_control) / control_trials)
     return Comparison(difference, difference - half, difference + half, p_value, p_value < alpha)
 
@@ -135,31 +162,148 @@ def sample_ratio_mismatch(counts: list[int], weights: list[float], alpha: float 
     return SampleRatio(tuple(counts), expected, p_value, p_value < alpha)
 
 
-# --- tallies from events and orders ---------------------------------------------------------------
+# --- variance reduction and always-valid inference -------------------------------------------------
 
 
 @dataclass
 class Tally:
-    """Additive sufficient statistics: n trials (or values), their sum, and sum of squares."""
+    """Additive sufficient statistics: n trials (or values), their sum, and sum of squares; for CUPED also
+    the covariate's sum and sum of squares and the sum of value × covariate."""
 
     n: int = 0
     total: float = 0.0
     squares: float = 0.0
+    x_total: float = 0.0
+    x_squares: float = 0.0
+    products: float = 0.0
 
-    def add(self, n, total, squares) -> None:
+    def add(self, n, total, squares, x_total=0, x_squares=0, products=0) -> None:
         self.n += int(n)
         self.total += float(total or 0)
         self.squares += float(squares or 0)
+        self.x_total += float(x_total or 0)
+        self.x_squares += float(x_squares or 0)
+        self.products += float(products or 0)
+
+    def merge(self, other: Tally) -> None:
+        self.add(other.n, other.total, other.squares, other.x_total, other.x_squares, other.products)
 
     @property
     def mean(self) -> float:
         return self.total / self.n if self.n else 0.0
 
     @property
+    def x_mean(self) -> float:
+        return self.x_total / self.n if self.n else 0.0
+
+    def _co(self, sum_ab: float, sum_a: float, sum_b: float) -> float:
+        return (sum_ab - sum_a * sum_b / self.n) / (self.n - 1) if self.n >= 2 else 0.0
+
+    @property
     def variance(self) -> float:
-        if self.n < 2:
-            return 0.0
-        return max(0.0, (self.squares - self.total * self.total / self.n) / (self.n - 1))
+        return max(0.0, self._co(self.squares, self.total, self.total))
+
+    @property
+    def x_variance(self) -> float:
+        return max(0.0, self._co(self.x_squares, self.x_total, self.x_total))
+
+    @property
+    def covariance(self) -> float:
+        return self._co(self.products, self.total, self.x_total)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A group's size, mean and sample variance (of its values, or of its CUPED-adjusted values)."""
+
+    n: int
+    mean: float
+    variance: float
+
+
+def cuped(control: Tally, treatment: Tally) -> tuple[Summary, Summary, float] | None:
+    """CUPED (Deng, Xu, Kohavi & Walker 2013): each value Y becomes Y − θ(X − mean X), X the shopper's
+    pre-exposure value, θ = cov(Y, X) ÷ var(X) over both groups pooled (X does not depend on the variant, so
+    the difference of means stays unbiased). Returns both groups adjusted and the share of the variance of
+    the difference removed (ρ² for one shared θ); None when the covariate does not vary or a group has
+    fewer than two values."""
+    pooled = Tally()
+    pooled.merge(control)
+    pooled.merge(treatment)
+    if control.n < 2 or treatment.n < 2 or pooled.x_variance == 0:
+        return None
+    theta = pooled.covariance / pooled.x_variance
+
+    def adjusted(group: Tally) -> Summary:
+        return Summary(group.n, group.mean - theta * (group.x_mean - pooled.x_mean),
+                       max(0.0, group.variance - 2 * theta * group.covariance + theta * theta * group.x_variance))
+
+    control_adjusted, treatment_adjusted = adjusted(control), adjusted(treatment)
+    before = control.variance / control.n + treatment.variance / treatment.n
+    after = control_adjusted.variance / control.n + treatment_adjusted.variance / treatment.n
+    return control_adjusted, treatment_adjusted, (1 - after / before) if before > 0 else 0.0
+
+
+def msprt(difference: float, variance: float, mixing_variance: float, alpha: float) -> tuple[float, float]:
+    """One look of the mixture SPRT (Johari, Koomen, Pekelis & Walsh 2017, "Peeking at A/B tests"), with a
+    normal N(0, τ²) mixture over the true difference: the likelihood ratio of the estimated difference Δ
+    (variance V) is Λ = √(V ÷ (V + τ²)) · exp(Δ² τ² ÷ (2 V (V + τ²))). Returns (1 ÷ Λ capped at 1, the
+    half-width of the 1 − α confidence sequence √(V (V + τ²) ÷ τ² · (ln((V + τ²) ÷ V) − 2 ln α)))."""
+    v, tau2 = variance, mixing_variance
+    log_ratio = 0.5 * math.log(v / (v + tau2)) + difference * difference * tau2 / (2 * v * (v + tau2))
+    half_width = math.sqrt(v * (v + tau2) / tau2 * (math.log((v + tau2) / v) - 2 * math.log(alpha)))
+    return min(1.0, math.exp(-log_ratio)), half_width
+
+
+def _look(metric: str, control: Tally, treatment: Tally) -> tuple[float, float, float | None] | None:
+    """(difference, its variance, CUPED's variance reduction or None) of the cumulative tallies at one look."""
+    adjusted = cuped(control, treatment) if metric in CUPED_METRICS else None
+    if adjusted is not None:
+        control_summary, treatment_summary, reduction = adjusted
+    else:
+        if control.n < 2 or treatment.n < 2:
+            return None
+        # A CUPED metric whose covariate does not vary (nobody bought before) is reduced by nothing.
+        control_summary, treatment_summary, reduction = (Summary(control.n, control.mean, control.variance),
+                                                         Summary(treatment.n, treatment.mean, treatment.variance),
+                                                         0.0 if metric in CUPED_METRICS else None)
+    variance = control_summary.variance / control.n + treatment_summary.variance / treatment.n
+    if variance <= 0:
+        return None
+    return treatment_summary.mean - control_summary.mean, variance, reduction
+
+
+def sequential_comparison(metric: str, control_days: dict[dt.date, Tally], treatment_days: dict[dt.date, Tally],
+                          *, alpha: float, minimum_sample: int) -> SequentialComparison | None:
+    """Treatment minus control by the mixture SPRT, looked at after every day: the p-value is the smallest
+    1 ÷ Λ of all looks and the interval the intersection of the looks' confidence sequences, so both stay
+    valid however often the page is read (always valid; the chance of ever declaring a difference that is
+    not there stays below α). The mixing variance τ² is the difference's variance at the minimum sample,
+    where the test is then most sensitive. Looks start once each group has ``FIRST_LOOK`` values.
+    CUPED-adjusted for ``CUPED_METRICS``."""
+    control, treatment = Tally(), Tally()
+    p_value, low, high, last = 1.0, -math.inf, math.inf, None
+    for day in sorted(set(control_days) | set(treatment_days)):
+        control.merge(control_days.get(day, Tally()))
+        treatment.merge(treatment_days.get(day, Tally()))
+        look = _look(metric, control, treatment) if min(control.n, treatment.n) >= FIRST_LOOK else None
+        if look is None:
+            continue
+        difference, variance, reduction = look
+        mixing_variance = variance * min(control.n, treatment.n) / minimum_sample
+        look_p, half_width = msprt(difference, variance, mixing_variance, alpha)
+        p_value = min(p_value, look_p)
+        low, high = max(low, difference - half_width), min(high, difference + half_width)
+        last = (difference, half_width, reduction)
+    if last is None:
+        return None
+    difference, half_width, reduction = last
+    if low > high:  # looks that disagree (plug-in variances): the latest look's own sequence
+        low, high = difference - half_width, difference + half_width
+    return SequentialComparison(difference, low, high, p_value, p_value < alpha, reduction)
+
+
+# --- tallies from events and orders ---------------------------------------------------------------
 
 
 def _outcomes(window: dict) -> tuple[str, list]:
@@ -169,20 +313,39 @@ def _outcomes(window: dict) -> tuple[str, list]:
     links_sql, links_params = visitor_links_query()
     orders_sql, orders_params = orders_after_exposure_query(exposed="exposed", visitor_links="visitor_links",
                                                             as_of=window["as_of"])
-    return (f"exposed AS ({exposed_sql}), visitor_links AS ({links_sql}), unit_orders AS ({orders_sql})",
-            [*exposed_params, *links_params, *orders_params])
+    history_sql, history_params = orders_before_exposure_query(exposed="exposed", visitor_links="visitor_links",
+                                                               days=PRE_EXPOSURE_DAYS)
+    return (f"exposed AS ({exposed_sql}), visitor_links AS ({links_sql}), unit_orders AS ({orders_sql}), "
+            f"unit_history AS ({history_sql})",
+            [*exposed_params, *links_params, *orders_params, *history_params])
 
 
-# Each returns rows of (variant, day, n, sum, sum of squares), with the window's values it takes, in order.
+# Each returns rows of (variant, day, n, sum, sum of squares), then for ``CUPED_METRICS`` the covariate's
+# sum and sum of squares and the sum of value × covariate, with the window's values it takes, in order.
 METRIC_SQL = {
     "units": ("""SELECT variant, (exposed_at AT TIME ZONE %s)::date, count(*), count(*), count(*)
                  FROM exposed GROUP BY 1, 2""", ("tz",)),
     Metric.SEARCH_CONVERSION: (f"""
         SELECT x.variant, (x.exposed_at AT TIME ZONE %s)::date, count(*),
-               count(c.unit), count(c.unit)
+               count(c.unit), count(c.unit),
+               -- covariate: bought in the {PRE_EXPOSURE_DAYS} days before exposure (0 or 1)
+               count(h.unit), count(h.unit), count(h.unit) FILTER (WHERE c.unit IS NOT NULL)
         FROM exposed x
         LEFT JOIN (SELECT DISTINCT unit FROM unit_orders
                    WHERE ordered_at < exposed_at + interval '{CONVERSION_DAYS} days') AS c ON c.unit = x.unit
+        LEFT JOIN (SELECT DISTINCT unit FROM unit_history) AS h ON h.unit = x.unit
+        GROUP BY 1, 2""", ("tz",)),
+    Metric.REVENUE_PER_VISITOR: (f"""
+        SELECT x.variant, (x.exposed_at AT TIME ZONE %s)::date, count(*),
+               sum(coalesce(r.spend, 0)), sum(coalesce(r.spend, 0) ^ 2),
+               -- covariate: spend in the {PRE_EXPOSURE_DAYS} days before exposure
+               sum(coalesce(h.spend, 0)), sum(coalesce(h.spend, 0) ^ 2),
+               sum(coalesce(r.spend, 0) * coalesce(h.spend, 0))
+        FROM exposed x
+        LEFT JOIN (SELECT unit, sum(total)::float AS spend FROM unit_orders
+                   WHERE ordered_at < exposed_at + interval '{CONVERSION_DAYS} days' GROUP BY unit) AS r
+               ON r.unit = x.unit
+        LEFT JOIN (SELECT unit, sum(total)::float AS spend FROM unit_history GROUP BY unit) AS h ON h.unit = x.unit
         GROUP BY 1, 2""", ("tz",)),
     Metric.AVERAGE_ORDER_VALUE: ("""
         SELECT variant, (ordered_at AT TIME ZONE %s)::date, count(*), sum(total), sum(total * total)
@@ -234,8 +397,8 @@ def daily_tallies(experiment: Experiment, *, as_of: dt.datetime | None = None
 
 def _per_variant(rows) -> dict[str, dict[dt.date, Tally]]:
     per_variant: dict[str, dict[dt.date, Tally]] = defaultdict(lambda: defaultdict(Tally))
-    for variant, day, n, total, squares in rows:
-        per_variant[variant][day].add(n, total, squares)
+    for variant, day, *sums in rows:
+        per_variant[variant][day].add(*sums)
     return per_variant
 
 
@@ -247,7 +410,8 @@ class MetricResult:
     metric: str
     tally: Tally
     estimate: Interval | None
-    comparison: Comparison | None = None  # None for the control, or without data
+    comparison: Comparison | None = None  # fixed horizon; None for the control, or without data
+    sequential: SequentialComparison | None = None  # always valid (decides); None for the control, or without data
 
     @property
     def label(self) -> str:
@@ -263,6 +427,14 @@ class VariantResult:
     is_control: bool
     units: int
     metrics: dict[str, MetricResult] = field(default_factory=dict)
+    sample_reached: bool = False  # at least the experiment's minimum sample of exposed shoppers
+    comparable: bool = False  # a treatment that, like its control, has reached the minimum sample
+
+    @property
+    def label(self) -> str:
+        """The name, marked once as the control (editors often write "(control)" into the name too)."""
+        name = re.sub(r"\s*\(control\)\s*$", "", self.name, flags=re.IGNORECASE)
+        return f"{name} — control" if self.is_control else name
 
 
 @dataclass
@@ -280,6 +452,8 @@ class Results:
 def _estimate(metric: str, tally: Tally) -> Interval | None:
     if metric in PROPORTIONS:
         return wilson_interval(min(int(tally.total), tally.n), tally.n)
+    if metric == Metric.REVENUE_PER_VISITOR and tally.total == 0:
+        return None  # nobody has bought: "0 (0 – 0)" would read as a measured result
     return mean_interval(tally.n, tally.mean, tally.variance)
 
 
@@ -293,7 +467,7 @@ def _compare(metric: str, control: Tally, treatment: Tally, alpha: float) -> Com
 def _totals(days: dict[dt.date, Tally]) -> Tally:
     total = Tally()
     for tally in days.values():
-        total.add(tally.n, tally.total, tally.squares)
+        total.merge(tally)
     return total
 
 
@@ -301,7 +475,7 @@ def _cumulative(days: dict[dt.date, Tally], all_days: list[dt.date]) -> list[tup
     running, series = Tally(), []
     for day in all_days:
         if day in days:
-            running.add(days[day].n, days[day].total, days[day].squares)
+            running.merge(days[day])
         series.append((day, running.mean if running.n else None))
     return series
 
@@ -315,17 +489,23 @@ def results(experiment: Experiment, *, as_of: dt.datetime | None = None) -> Resu
     treatments = max(len(variants) - 1, 1)
     alpha = ALPHA / treatments
     control = next((v for v in variants if v.is_control), variants[0] if variants else None)
+    minimum = experiment.minimum_sample_size
+    control_reached = control is not None and _totals(tallies["units"].get(control.key, {})).n >= minimum
     rows = []
     for variant in variants:
         units = _totals(tallies["units"].get(variant.key, {})).n
         row = VariantResult(variant.key, variant.name, variant.get_strategy_display(), variant.weight,
-                            variant.is_control, units)
+                            variant.is_control, units, sample_reached=units >= minimum)
+        row.comparable = row.sample_reached and control_reached and not variant.is_control
         for metric in Metric.values:
-            tally = _totals(tallies[metric].get(variant.key, {}))
-            comparison = None
+            days = tallies[metric].get(variant.key, {})
+            tally = _totals(days)
+            comparison = sequential = None
             if not variant.is_control and control is not None:
-                comparison = _compare(metric, _totals(tallies[metric].get(control.key, {})), tally, alpha)
-            row.metrics[metric] = MetricResult(metric, tally, _estimate(metric, tally), comparison)
+                control_days = tallies[metric].get(control.key, {})
+                comparison = _compare(metric, _totals(control_days), tally, alpha)
+                sequential = sequential_comparison(metric, control_days, days, alpha=alpha, minimum_sample=minimum)
+            row.metrics[metric] = MetricResult(metric, tally, _estimate(metric, tally), comparison, sequential)
         rows.append(row)
     sample_ratio = sample_ratio_mismatch([row.units for row in rows], [row.weight for row in rows])
     ready, verdict = _verdict(experiment, rows, sample_ratio)
@@ -344,10 +524,10 @@ def _verdict(experiment: Experiment, rows: list[VariantResult], sample_ratio: Sa
     if short:
         return False, (f"Collecting: {', '.join(short)} below the minimum of {experiment.minimum_sample_size} "
                        "exposed shoppers per variant. Do not stop early on a significant result.")
-    winners = [row for row in rows if not row.is_control and (c := row.metrics[primary].comparison) and c.significant]
+    winners = [row for row in rows if not row.is_control and (c := row.metrics[primary].sequential) and c.significant]
     if not winners:
         return False, f"Sample size reached; no significant difference in {primary.label.lower()} from the control."
-    described = ", ".join(f"{row.key} ({'+' if row.metrics[primary].comparison.difference > 0 else '−'})"
+    described = ", ".join(f"{row.key} ({'+' if row.metrics[primary].sequential.difference > 0 else '−'})"
                           for row in winners)
     ready = experiment.status == Experiment.Status.RUNNING
     return ready, f"Significant difference in {primary.label.lower()}: {described}."

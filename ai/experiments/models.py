@@ -2,6 +2,7 @@
 assignments of logged-in customers. Anonymous visitors are assigned by hash and need no row
 (``ai.experiments.serving``)."""
 
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -31,6 +32,12 @@ class Metric(models.TextChoices):
     SEARCH_CONVERSION = "search_conversion", "Search-to-purchase conversion (7 days)"
     AVERAGE_ORDER_VALUE = "average_order_value", "Average order value"
     REPEAT_PURCHASE = "repeat_purchase", "30-day repeat purchase"
+    REVENUE_PER_VISITOR = "revenue_per_visitor", "Revenue per exposed shopper (7 days)"
+
+
+def default_guardrails() -> list[str]:
+    """Money a test must never lose, whatever its primary metric."""
+    return [Metric.SEARCH_CONVERSION.value, Metric.REVENUE_PER_VISITOR.value]
 
 
 class SearchStrategy:
@@ -112,6 +119,12 @@ class Experiment(ClusterableModel):
         default=1000, validators=[MinValueValidator(1)],
         help_text="Exposed shoppers each variant needs before the result may be read (from a power "
                   "calculation: see docs/experiments.md).")
+    guardrail_metrics = ArrayField(
+        models.CharField(max_length=32, choices=Metric.choices), default=default_guardrails, blank=True,
+        help_text="Metrics no variant may make worse: a variant significantly below the control on one (by the "
+                  "always-valid test, checked every 15 minutes) pauses the experiment.")
+    guardrail_note = models.TextField(blank=True, editable=False,
+                                      help_text="Why the guardrail check paused the experiment (cleared on start).")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

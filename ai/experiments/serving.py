@@ -332,6 +332,7 @@ def transition(experiment: Experiment, action: str) -> Experiment:
     now = timezone.now()
     if action == "start":
         experiment.full_clean()
+        experiment.guardrail_note = ""  # a person chose to go on: the old breach is no longer the state
         experiment.starts_at = experiment.starts_at or now
         if experiment.ends_at is not None and experiment.ends_at <= now:
             raise TransitionError("Its end date has passed: set a later one (or none) first.")
@@ -342,7 +343,7 @@ def transition(experiment: Experiment, action: str) -> Experiment:
     if action == "finish" and (experiment.ends_at is None or experiment.ends_at > now):
         experiment.ends_at = max(now, experiment.starts_at + dt.timedelta(seconds=1)) if experiment.starts_at else None
     experiment.status = target
-    experiment.save(update_fields=["status", "starts_at", "ends_at", "updated_at"])
+    experiment.save(update_fields=["status", "starts_at", "ends_at", "guardrail_note", "updated_at"])
     return experiment
 
 

@@ -68,9 +68,13 @@ class ResultsView(TemplateView):
         primary = experiment.primary_metric
         return {**super().get_context_data(**kwargs), "experiment": experiment, "result": result,
                 "page_title": f"Results: {experiment.name}", "primary": primary,
-                "metric_rows": [(Metric(m).label, m == primary, m in metrics.PROPORTIONS,
+                "metric_rows": [(Metric(m).label, m == primary, m in experiment.guardrail_metrics,
+                                 m in metrics.PROPORTIONS, metrics.UNITS_OF[m],
                                  [(row, row.metrics[m]) for row in result.variants]) for m in Metric.values],
+                "guardrail_labels": [Metric(m).label for m in experiment.guardrail_metrics],
                 "chart": trend_chart(result.trend, proportion=primary in metrics.PROPORTIONS),
+                "weights": [row.weight for row in result.variants], "srm_alpha": metrics.SRM_ALPHA,
+                "exposed_total": sum(result.sample_ratio.counts),
                 "can_manage": self.request.user.has_perm(MANAGE_PERMISSION),
                 "actions": [action for action, (allowed, _) in serving.TRANSITIONS.items()
                             if experiment.status in allowed]}
@@ -86,10 +90,11 @@ def results_csv(request, pk):
     writer = csv.writer(response)
     writer.writerow(["experiment", "variant", "control", "weight", "units", "metric", "primary", "n", "value",
                      "ci_low", "ci_high", "difference", "difference_low", "difference_high", "p_value",
+                     "always_valid_low", "always_valid_high", "always_valid_p_value", "cuped_variance_reduction",
                      "srm_p_value", "as_of"])
     for row in result.variants:
         for metric, value in row.metrics.items():
-            estimate, comparison = value.estimate, value.comparison
+            estimate, comparison, sequential = value.estimate, value.comparison, value.sequential
             writer.writerow([
                 experiment.key, row.key, row.is_control, row.weight, row.units, metric,
                 metric == experiment.primary_metric, value.tally.n,
@@ -97,6 +102,9 @@ def results_csv(request, pk):
                   if estimate else ["", "", ""]),
                 *([f"{comparison.difference:.6g}", f"{comparison.low:.6g}", f"{comparison.high:.6g}",
                    f"{comparison.p_value:.6g}"] if comparison else ["", "", "", ""]),
+                *([f"{sequential.low:.6g}", f"{sequential.high:.6g}", f"{sequential.p_value:.6g}",
+                   "" if sequential.variance_reduction is None else f"{sequential.variance_reduction:.6g}"]
+                  if sequential else ["", "", "", ""]),
                 f"{result.sample_ratio.p_value:.6g}", result.as_of.isoformat(),
             ])
     return response

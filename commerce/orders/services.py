@@ -14,7 +14,7 @@ from commerce.catalogue.models import Category, PriceList, Product, ProductVaria
 from commerce.catalogue.services import available_stock, unit_price
 from commerce.customers.experiments import price_list_for
 from commerce.customers.models import Customer
-from commerce.customers.services import customer_for, visitor_id
+from commerce.customers.services import customer_for, remember_address, visitor_id
 from commerce.orders.models import Cart, CartLine, LineItem, Order, Return
 from commerce.orders.signals import cart_changed, order_placed, return_requested
 
@@ -251,6 +251,7 @@ def place_order(shopper: Shopper, *, email: str, address: dict, experiments: dic
     """Turn the shopper's cart into an order at the prices they saw, taking the stock. ``experiments``
     ({experiment: variant} the shopper is counted in) tags the order and its purchase events.
     ``checkout_key`` (the checkout form's): a submission repeated with it returns the order it placed.
+    A customer's ``address`` is saved to their account as their default (``remember_address``).
 
     The cart row is locked first and its lines read under the lock, so simultaneous checkouts of one
     cart place one order: the others find the cart gone (and, with the key, the order). Product and
@@ -284,6 +285,8 @@ def place_order(shopper: Shopper, *, email: str, address: dict, experiments: dic
     if moved:
         raise PriceChanged("The price of " + ", ".join(moved) + " changed. Please review your cart.")
 
+    if shopper.customer is not None:
+        remember_address(shopper.customer, address)  # under the cart's lock: one checkout per customer at a time
     order = Order.objects.create(
         customer=shopper.customer, visitor_id=shopper.visitor_id, email=email, experiments=experiments or {},
         checkout_key=checkout_key, currency=products[lines[0].product_id].currency, total=Decimal("0.00"),
@@ -369,6 +372,15 @@ def co_purchases(since: dt.datetime, until: dt.datetime, count: int, *, min_orde
         return {pid: (list(others), list(strengths)) for pid, others, strengths in cursor.fetchall()}
 
 
+def basket_lines(since: dt.datetime, until: dt.datetime) -> list[tuple[int, int, dt.datetime]]:
+    """(order id, product id, placed at) of every product in the orders placed in [since, until), cancelled
+    ones left out, as ``co_purchases`` counts them: the baskets its association strength is validated on."""
+    return list(LineItem.objects.filter(order__created_at__gte=since, order__created_at__lt=until)
+                .exclude(order__status=Order.Status.CANCELLED)
+                .values_list("order_id", "product_id", "order__created_at").distinct()
+                .iterator(chunk_size=20000))
+
+
 def complementary_categories(since: dt.datetime, until: dt.datetime, *, min_orders: int = MIN_SHARED_ORDERS,
                              departments: bool = False) -> dict[int, list[tuple[int, float]]]:
     """Per category, the other categories whose products are bought in the same orders (placed in
@@ -434,8 +446,21 @@ def orders_after_exposure_query(*, exposed: str, visitor_links: str, as_of: dt.d
     an anonymous visitor's are the orders of its visitor id. UNION (with the order id) counts an order
     found twice once. Columns: unit, variant, exposed_at, id, ordered_at, total.
     """
+    return _exposed_units_orders(exposed, visitor_links, "o.created_at >= x.exposed_at AND o.created_at < %s",
+                                 [as_of])
+
+
+def orders_before_exposure_query(*, exposed: str, visitor_links: str, days: int) -> tuple[str, list]:
+    """Each exposed shopper's orders in the ``days`` before their exposure (the pre-experiment behaviour
+    CUPED adjusts for), found as in ``orders_after_exposure_query`` and with its columns."""
+    return _exposed_units_orders(
+        exposed, visitor_links,
+        "o.created_at >= x.exposed_at - make_interval(days => %s) AND o.created_at < x.exposed_at", [days])
+
+
+def _exposed_units_orders(exposed: str, visitor_links: str, when: str, when_params: list) -> tuple[str, list]:
     orders = Order._meta.db_table
-    placed = "o.created_at >= x.exposed_at AND o.created_at < %s AND o.status <> %s"
+    placed = f"{when} AND o.status <> %s"
     return (
         f"""SELECT x.unit, x.variant, x.exposed_at, o.id, o.created_at AS ordered_at, o.total
             FROM {exposed} x JOIN {orders} o ON o.customer_id = x.customer_id
@@ -449,5 +474,5 @@ def orders_after_exposure_query(*, exposed: str, visitor_links: str, as_of: dt.d
             SELECT x.unit, x.variant, x.exposed_at, o.id, o.created_at, o.total
             FROM {exposed} x JOIN {orders} o ON o.visitor_id = x.anonymous_id
             WHERE x.customer_id IS NULL AND {placed}""",
-        [as_of, Order.Status.CANCELLED] * 3,
+        [*when_params, Order.Status.CANCELLED] * 3,
     )

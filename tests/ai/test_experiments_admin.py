@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 import uuid
 
 import pytest
@@ -61,6 +62,18 @@ def test_an_experiment_with_its_variants_is_created_as_a_draft(admin_client):
     assert [(v.key, v.is_control) for v in experiment.variants.order_by("sort_order")] == [("a", True), ("b", False)]
 
 
+def test_guardrail_metrics_are_ticked_in_the_form_conversion_and_revenue_by_default(admin_client):
+    form = admin_client.get(f"{SNIPPETS}add/").content.decode()
+    response = admin_client.post(f"{SNIPPETS}add/", form_data(guardrail_metrics=["average_order_value",
+                                                                                 "search_conversion"]))
+
+    ticked = re.findall(r'<input type="checkbox" name="guardrail_metrics" value="(\w+)"[^>]*checked', form)
+    assert ticked == ["search_conversion", "revenue_per_visitor"]
+    assert response.status_code == 302
+    assert Experiment.objects.get(key="home-carousel").guardrail_metrics == ["search_conversion",
+                                                                             "average_order_value"]
+
+
 def test_a_pricing_experiment_is_created_and_refuses_click_through_as_its_metric(admin_client):
     pricing = form_data(key="base-vs-dynamic", surface="pricing", primary_metric="average_order_value",
                         **{"variants-0-strategy": "dynamic", "variants-1-strategy": "base"})
@@ -100,6 +113,63 @@ def test_results_show_the_variants_the_srm_warning_and_the_trend(admin_client):
     assert "Results" in admin_client.get(SNIPPETS).content.decode()
 
 
+def test_the_listing_has_a_results_button_beside_each_experiment_not_in_its_menu(admin_client):
+    experiments = [ExperimentFactory(name="Carousel test"), ExperimentFactory(name="Holdout")]
+
+    page = admin_client.get(SNIPPETS).content.decode()
+
+    for experiment in experiments:
+        button = re.search(rf'<a [^>]*href="{results_url(experiment)}"[^>]*>', page)
+        assert button and "button-secondary" in button.group(0)  # a listing button, not a "…" menu item
+        assert f'aria-label="Results of “{experiment.name}”"' in button.group(0)
+
+
+def test_a_variant_below_its_minimum_sample_reads_not_enough_data_yet(admin_client):
+    experiment = ExperimentFactory(minimum_sample_size=50)
+    exposures(experiment, "a", 60)
+    exposures(experiment, "b", 20)
+
+    page = admin_client.get(results_url(experiment)).content.decode()
+
+    assert page.count("Not enough data yet: 20 of 50 exposed shoppers.") == 5  # each metric's row of b
+    assert "20 of 50" in page and "60 of 50" in page
+    assert "0.0000 – 0.0000" not in page
+
+
+def test_the_sample_ratio_check_is_shown_with_its_p_value_when_the_split_is_balanced(admin_client):
+    experiment = ExperimentFactory(minimum_sample_size=10)
+    exposures(experiment, "a", 100)
+    exposures(experiment, "b", 100)
+
+    page = admin_client.get(results_url(experiment)).content.decode()
+
+    assert "Sample ratio check passed." in page
+    assert "(100 / 100)" in page and "(50 / 50)" in page and "p = 1 ≥ 0.001" in page
+
+
+def test_the_sample_ratio_check_says_it_has_not_run_before_any_exposure(admin_client):
+    page = admin_client.get(results_url(ExperimentFactory())).content.decode()
+
+    assert "Sample ratio check: not run yet." in page
+
+
+def test_variants_are_named_once_with_control_marked_once(admin_client):
+    experiment = ExperimentFactory()
+    experiment.variants.filter(key="a").update(name="Trending (control)")
+
+    page = admin_client.get(results_url(experiment)).content.decode()
+
+    assert "Trending — control" in page
+    assert "Trending (control)" not in page and "· control" not in page
+
+
+def test_the_results_page_explains_its_figures_itself(admin_client):
+    page = admin_client.get(results_url(ExperimentFactory())).content.decode()
+
+    assert "How these figures are computed" in page and "Wilson" in page
+    assert "docs/experiments.md" not in page
+
+
 def test_results_export_as_csv(admin_client):
     experiment = ExperimentFactory()
     exposures(experiment, "a", 5)
@@ -109,7 +179,7 @@ def test_results_export_as_csv(admin_client):
     assert response["Content-Type"] == "text/csv"
     lines = response.content.decode().splitlines()
     assert lines[0].startswith("experiment,variant,control,weight,units,metric")
-    assert len(lines) == 1 + 2 * 4  # two variants × four metrics
+    assert len(lines) == 1 + 2 * 5  # two variants × five metrics
     assert any(line.startswith(f"{experiment.key},a,True,50,5,search_conversion") for line in lines)
 
 

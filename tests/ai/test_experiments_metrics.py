@@ -1,8 +1,10 @@
 import datetime as dt
+import itertools
 import random
 import uuid
 from decimal import Decimal
 
+import numpy as np
 import pytest
 from django.utils import timezone
 from scipy import stats
@@ -15,6 +17,7 @@ from tests.factories import CustomerFactory, ExperimentFactory
 pytestmark = pytest.mark.django_db
 
 NOW = timezone.now().replace(microsecond=0)
+ORDER_NUMBERS = itertools.count()  # unique across calls: a test may place orders more than once
 
 
 def event(event_type: str, experiment, variant: str, *, visitor=None, customer=None, at: dt.datetime) -> dict:
@@ -26,7 +29,8 @@ def event(event_type: str, experiment, variant: str, *, visitor=None, customer=N
 def orders(*placed: tuple) -> None:
     """(visitor or customer, total, at[, status]) each; created_at set as given."""
     made = []
-    for number, (who, total, at, *status) in enumerate(placed):
+    for who, total, at, *status in placed:
+        number = next(ORDER_NUMBERS)
         owner = {"customer": who} if hasattr(who, "user") else {"visitor_id": who}
         made.append(Order(number=f"T{number:07d}", email="shopper@example.com", full_name="S", line1="1 Road",
                           city="Leeds", postcode="LS1", currency="GBP", total=Decimal(total), created_at=at,
@@ -204,6 +208,46 @@ def test_click_through_is_clicks_over_impressions_of_tagged_beacon_events():
     assert treatment.metrics[ctr].comparison == metrics.compare_proportions(20, 100, 15, 50, alpha=0.05)
 
 
+def test_rates_without_any_success_in_either_group_are_not_compared():
+    assert metrics.compare_proportions(0, 500, 0, 400) is None
+    assert metrics.compare_proportions(0, 500, 1, 400) is not None
+
+
+def test_a_variant_is_labelled_once_as_the_control():
+    def row(name, is_control):
+        return metrics.VariantResult("trending", name, "Trending", 50, is_control, 0)
+
+    assert row("Trending (control)", True).label == "Trending — control"
+    assert row("Trending", True).label == "Trending — control"
+    assert row("Personalised", False).label == "Personalised"
+
+
+def test_results_compare_only_variants_that_reached_the_minimum_sample_like_their_control():
+    experiment = ExperimentFactory(minimum_sample_size=50,
+                                   variants=[("a", 40, "trending", True), ("b", 40, "personalised", False),
+                                             ("c", 20, "personalised", False)])
+    exposed(experiment, "a", 60)
+    exposed(experiment, "b", 55)
+    exposed(experiment, "c", 30)
+
+    control, reached, short = metrics.results(experiment, as_of=NOW).variants
+
+    assert control.sample_reached and not control.comparable
+    assert reached.sample_reached and reached.comparable
+    assert not short.sample_reached and not short.comparable
+
+
+def test_no_treatment_is_comparable_while_the_control_is_below_its_minimum_sample():
+    experiment = ExperimentFactory(minimum_sample_size=50)
+    exposed(experiment, "a", 20)
+    exposed(experiment, "b", 60)
+
+    control, treatment = metrics.results(experiment, as_of=NOW).variants
+
+    assert not control.sample_reached
+    assert treatment.sample_reached and not treatment.comparable
+
+
 def test_results_report_a_sample_ratio_mismatch_and_are_never_ready_then():
     experiment = ExperimentFactory(minimum_sample_size=10)
     exposed(experiment, "a", 300)
@@ -275,4 +319,158 @@ def test_two_identical_variants_show_no_significant_difference():
     assert not result.sample_ratio.mismatch
     assert not treatment.metrics["search_conversion"].comparison.significant
     assert not treatment.metrics["average_order_value"].comparison.significant
+    assert not result.ready_to_decide and "no significant difference" in result.verdict
+
+
+# --- CUPED ------------------------------------------------------------------------------------------
+
+
+def tally_of(pairs: list[tuple[float, float]]) -> metrics.Tally:
+    """A group's tally from its shoppers' (value, pre-exposure value)."""
+    tally = metrics.Tally()
+    for y, x in pairs:
+        tally.add(1, y, y * y, x, x * x, x * y)
+    return tally
+
+
+def test_cuped_removes_what_the_pre_exposure_value_explains():
+    # Y = 2X in both groups, +1 in the treatment: pooled var(X) = 0.8, cov(Y, X) = 1.6, so θ = 2; the adjusted
+    # values are constant within each group (4 and 5): all variance removed, the difference of 1 kept.
+    control, treatment = tally_of([(2, 1), (4, 2), (6, 3)]), tally_of([(3, 1), (5, 2), (7, 3)])
+
+    adjusted_control, adjusted_treatment, reduction = metrics.cuped(control, treatment)
+
+    assert (adjusted_control.mean, adjusted_treatment.mean) == (pytest.approx(4.0), pytest.approx(5.0))
+    assert adjusted_control.variance == pytest.approx(0.0) and adjusted_treatment.variance == pytest.approx(0.0)
+    assert reduction == pytest.approx(1.0)
+
+
+def test_cuped_matches_adjusting_every_value_by_theta():
+    rng = random.Random(7)
+    control = [(x + rng.gauss(0, 1), x) for x in (rng.expovariate(1) for _ in range(200))]
+    treatment = [(x + 0.3 + rng.gauss(0, 1), x) for x in (rng.expovariate(1) for _ in range(200))]
+    ys, xs = zip(*(control + treatment), strict=True)
+    theta = float(np.cov(ys, xs)[0, 1] / np.var(xs, ddof=1))
+
+    def adjusted(group):
+        return [y - theta * (x - np.mean(xs)) for y, x in group]
+
+    summary_c, summary_t, reduction = metrics.cuped(tally_of(control), tally_of(treatment))
+
+    assert summary_c.mean == pytest.approx(np.mean(adjusted(control)))
+    assert summary_t.variance == pytest.approx(np.var(adjusted(treatment), ddof=1))
+    raw = np.var([y for y, _ in control], ddof=1) / 200 + np.var([y for y, _ in treatment], ddof=1) / 200
+    after = np.var(adjusted(control), ddof=1) / 200 + np.var(adjusted(treatment), ddof=1) / 200
+    assert reduction == pytest.approx(1 - after / raw) and reduction > 0.3
+
+
+def test_cuped_with_an_uninformative_covariate_changes_nothing():
+    # X is orthogonal to Y over the pooled shoppers: θ = 0, so means and variances stay as they were.
+    control, treatment = tally_of([(1, 1), (2, -1)]), tally_of([(3, -1), (4, 1)])
+
+    adjusted_control, adjusted_treatment, reduction = metrics.cuped(control, treatment)
+
+    assert (adjusted_control.mean, adjusted_control.variance) == (pytest.approx(1.5), pytest.approx(0.5))
+    assert (adjusted_treatment.mean, adjusted_treatment.variance) == (pytest.approx(3.5), pytest.approx(0.5))
+    assert reduction == pytest.approx(0.0)
+    assert metrics.cuped(tally_of([(1, 5), (2, 5)]), tally_of([(3, 5), (4, 5)])) is None  # a constant covariate
+
+
+def test_the_covariate_is_the_shoppers_orders_in_the_30_days_before_exposure():
+    experiment = ExperimentFactory(primary_metric="search_conversion")
+    a = exposed(experiment, "a", 3, days_ago=40)
+    orders((a[0], "20", NOW - dt.timedelta(days=50)), (a[0], "5", NOW - dt.timedelta(days=45)),
+           (a[1], "30", NOW - dt.timedelta(days=80)),  # 40 days before exposure: too early
+           (a[2], "40", NOW - dt.timedelta(days=41), Order.Status.CANCELLED),
+           (a[0], "10", NOW - dt.timedelta(days=39)))  # after exposure: the outcome
+
+    tallies = metrics.daily_tallies(experiment, as_of=NOW)
+
+    conversion, revenue = (metrics.Tally(), metrics.Tally())
+    for day in tallies["search_conversion"]["a"].values():
+        conversion.merge(day)
+    for day in tallies["revenue_per_visitor"]["a"].values():
+        revenue.merge(day)
+    assert (conversion.n, conversion.total, conversion.x_total, conversion.products) == (3, 1, 1, 1)
+    assert (revenue.total, revenue.x_total, revenue.x_squares, revenue.products) == (10, 25, 625, 250)
+
+
+# --- always-valid inference ---------------------------------------------------------------------------
+
+
+def test_msprt_matches_the_mixture_likelihood_ratio_of_johari_et_al():
+    # Δ = 0.03, V = τ² = 0.0002: Λ = √½ · exp(0.03² · 0.0002 / (2 · 0.0002 · 0.0004)) = 0.70711 · e^1.125 = 2.17804;
+    # half-width √(0.0004 · (ln 2 − 2 ln 0.05)) = 0.051709.
+    p_value, half_width = metrics.msprt(0.03, 0.0002, 0.0002, 0.05)
+
+    assert p_value == pytest.approx(1 / 2.17804, rel=1e-4)
+    assert half_width == pytest.approx(0.051709, rel=1e-4)
+
+
+def test_msprt_rejects_exactly_when_the_confidence_sequence_excludes_zero():
+    for difference in (0.02, 0.0517, 0.0518, 0.08):
+        p_value, half_width = metrics.msprt(difference, 0.0002, 0.0002, 0.05)
+        assert (p_value < 0.05) == (abs(difference) > half_width)
+
+
+def daily_means(rng: np.random.Generator, mean: float, days: int = 30, per_day: int = 50) -> dict:
+    found = {}
+    for day in range(days):
+        values = rng.normal(mean, 10.0, per_day)
+        found[NOW.date() + dt.timedelta(days=day)] = metrics.Tally(per_day, values.sum(), (values ** 2).sum())
+    return found
+
+
+def test_the_always_valid_test_keeps_its_false_positives_below_alpha_over_30_daily_looks():
+    rng = np.random.default_rng(11)
+    runs, sequential, peeking = 300, 0, 0
+    for _ in range(runs):
+        control, treatment = daily_means(rng, 50.0), daily_means(rng, 50.0)
+        sequential += metrics.sequential_comparison("average_order_value", control, treatment, alpha=0.05,
+                                                    minimum_sample=750).significant
+        running_c, running_t, looks = metrics.Tally(), metrics.Tally(), []
+        for day in sorted(control):
+            running_c.merge(control[day])
+            running_t.merge(treatment[day])
+            looks.append(metrics.compare_means((running_c.n, running_c.mean, running_c.variance),
+                                               (running_t.n, running_t.mean, running_t.variance)).significant)
+        peeking += any(looks)
+
+    assert sequential / runs <= 0.05
+    assert peeking / runs > 0.10  # the fixed-horizon test read daily: the inflation the sequential test avoids
+
+
+def test_the_always_valid_test_finds_a_real_difference_and_covers_it():
+    rng = np.random.default_rng(12)
+    control, treatment = daily_means(rng, 50.0), daily_means(rng, 53.0)
+
+    comparison = metrics.sequential_comparison("average_order_value", control, treatment, alpha=0.05,
+                                               minimum_sample=750)
+
+    assert comparison.significant and comparison.low < 3.0 < comparison.high
+    assert comparison.variance_reduction is None  # no covariate for order values
+
+
+def test_the_always_valid_test_looks_only_once_each_group_has_a_hundred_values():
+    def day(n: int, mean: float) -> dict:
+        values = np.resize([mean - 1.0, mean + 1.0], n)
+        return {NOW.date(): metrics.Tally(n, values.sum(), (values ** 2).sum())}
+
+    assert metrics.sequential_comparison("average_order_value", day(99, 0.0), day(99, 5.0), alpha=0.05,
+                                         minimum_sample=1000) is None
+    assert metrics.sequential_comparison("average_order_value", day(100, 0.0), day(100, 5.0), alpha=0.05,
+                                         minimum_sample=1000).significant
+
+
+def test_the_decision_waits_for_the_always_valid_test_not_the_fixed_horizon_one():
+    experiment = ExperimentFactory(key="fixed-only-lift", surface="search", primary_metric="search_conversion",
+                                   minimum_sample_size=1000,
+                                   variants=[("a", 1, "hybrid", True), ("b", 1, "keyword", False)])
+    simulate(experiment, {"a": 0.20, "b": 0.235})
+
+    result = metrics.results(experiment, as_of=NOW)
+
+    lift = result.variants[1].metrics["search_conversion"]
+    assert lift.comparison.significant and not lift.sequential.significant
+    assert lift.sequential.p_value > lift.comparison.p_value
     assert not result.ready_to_decide and "no significant difference" in result.verdict

@@ -32,8 +32,9 @@ def pricing_experiment():
 
 @pytest.fixture
 def discounted():
-    """On sale by dynamic pricing: 8.00 now, 10.00 base."""
-    return ProductFactory(title="Walnut serving board", base_price=Decimal("10.00"), price=Decimal("8.00"), stock=5)
+    """On sale by dynamic pricing: 8.00 now, 10.00 base and the lowest price of the 30 days before."""
+    return ProductFactory(title="Walnut serving board", base_price=Decimal("10.00"), price=Decimal("8.00"),
+                          prior_price=Decimal("10.00"), stock=5)
 
 
 def buy(client, product) -> Order | None:
@@ -51,6 +52,7 @@ def test_the_base_price_variant_sees_and_pays_the_base_price_and_is_tagged(clien
     order = buy(shopper, discounted)
 
     assert "£10.00" in page and "£8.00" not in page and "Save" not in page
+    assert "THIS PRICE WAS SET BY AN ALGORITHM USING YOUR PERSONAL DATA" in page  # a per-shopper price, disclosed
     assert order.total == Decimal("20.00") and order.lines.get().unit_price == Decimal("10.00")
     assert order.experiments == {pricing_experiment.key: "base"}
     drain_events()
@@ -66,7 +68,7 @@ def test_the_dynamic_price_variant_sees_and_pays_the_current_price(client, prici
     page = shopper.get(discounted.get_absolute_url()).content.decode()
     order = buy(shopper, discounted)
 
-    assert "£8.00" in page and "£10.00" in page and "Save 20%" in page  # the base price struck through
+    assert "£8.00" in page and "£10.00" in page and "Save 20%" in page  # the prior price struck through
     assert order.total == Decimal("16.00")
     assert order.experiments == {pricing_experiment.key: "dynamic"}
 

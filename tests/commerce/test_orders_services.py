@@ -8,6 +8,7 @@ from django.db import connection
 from django.utils import timezone
 
 from commerce.catalogue.models import Product
+from commerce.customers.models import Address
 from commerce.events.queries import first_exposures_query, visitor_links_query
 from commerce.events.services import link_visitor, store_events
 from commerce.orders.models import Cart, CartLine, Order, Return
@@ -26,6 +27,7 @@ from commerce.orders.services import (
     find_cart,
     merge_visitor_cart,
     orders_after_exposure_query,
+    orders_before_exposure_query,
     place_order,
     request_return,
     set_line_quantity,
@@ -200,6 +202,16 @@ def test_place_order_refuses_when_stock_ran_out_and_changes_nothing():
 def test_empty_cart_cannot_be_checked_out():
     with pytest.raises(CartError, match="empty"):
         place_order(anonymous(), email="a@example.com", address=ADDRESS)
+
+
+def test_place_order_saves_a_customers_address_and_not_a_guests():
+    customer, guest = Shopper(CustomerFactory(), uuid.uuid4()), anonymous()
+    for shopper in (customer, guest):
+        add_to_cart(shopper, ProductFactory(), quantity=1)
+        place_order(shopper, email="a@example.com", address=ADDRESS)
+
+    assert list(Address.objects.values_list("customer", "line1", "is_default")) == [
+        (customer.customer.pk, "1 High St", True)]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -459,3 +471,29 @@ def test_the_orders_after_exposure_are_a_customers_own_and_linked_guest_orders_a
                         (f"c{customer.pk}", "b", guest.pk, Decimal("30.00")),
                         (f"v{visitor}", "a", visitors.pk, Decimal("15.00"))}
 
+
+
+def test_the_orders_before_exposure_are_the_shoppers_orders_in_the_days_before_it():
+    now = timezone.now()
+    exposure = now - dt.timedelta(days=5)
+    customer, browser, visitor = CustomerFactory(), uuid.uuid4(), uuid.uuid4()
+    exposed_at(exposure, "b", customer=customer)
+    exposed_at(exposure, "a", visitor=visitor)
+    own = placed_at(exposure - dt.timedelta(days=29), "20.00", customer=customer)
+    guest = placed_at(exposure - dt.timedelta(days=2), "30.00", visitor=browser)
+    link_visitor(customer.pk, browser)
+    visitors = placed_at(exposure - dt.timedelta(hours=1), "15.00", visitor=visitor)
+    placed_at(exposure - dt.timedelta(days=31), "99.00", customer=customer)  # before the 30 days
+    placed_at(exposure - dt.timedelta(days=1), "99.00", customer=customer, status=Order.Status.CANCELLED)
+    placed_at(exposure + dt.timedelta(hours=1), "99.00", visitor=visitor)  # after the exposure: an outcome
+
+    exposed, exposed_params = first_exposures_query("home", now - dt.timedelta(days=10), now)
+    links, links_params = visitor_links_query()
+    history, history_params = orders_before_exposure_query(exposed="exposed", visitor_links="links", days=30)
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH exposed AS ({exposed}), links AS ({links}) SELECT unit, id, total FROM ({history}) h",
+                       [*exposed_params, *links_params, *history_params])
+        found = set(cursor.fetchall())
+
+    assert found == {(f"c{customer.pk}", own.pk, Decimal("20.00")), (f"c{customer.pk}", guest.pk, Decimal("30.00")),
+                     (f"v{visitor}", visitors.pk, Decimal("15.00"))}
