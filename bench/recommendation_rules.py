@@ -11,15 +11,14 @@
    the rules applied to it).
 """
 
-import io
 import os
 
-from django.core.management import call_command
 from django.db.models import Count
 
 from ai.common import scratch_database
 from ai.recommendations import rules, serving, training
 from ai.recommendations.models import RecommendationRule
+from bench.demo_shop import simulated_shop
 from bench.timing import latency, stage_medians, timed_ms
 from commerce.catalogue.models import Category, Product
 from commerce.customers.models import Customer
@@ -35,8 +34,7 @@ def run() -> dict:
 
 
 def _run() -> dict:
-    call_command("seed_demo", products=PRODUCTS, customers=50, verbosity=0, stdout=io.StringIO())
-    call_command("simulate_shoppers", customers=CUSTOMERS, days=60, verbosity=0, stdout=io.StringIO())
+    simulated_shop(PRODUCTS, CUSTOMERS)
     training.train_recommendations()
     customers = list(Customer.objects.order_by("pk").values_list("pk", flat=True))
     without = _rows(customers)

@@ -118,6 +118,10 @@ def train() -> dict:
         "load_and_select_s": round(marks["select"], 1),
         "of_which_selection_s": model.selection["seconds"],
         "selected": model.selection["winner"],
+        # similar and bought together, chosen in the same stage
+        "surfaces": {surface: {"winner": record["winner"], "seconds": record.get("seconds"),
+                               "validation_seeds": record.get("validation_seeds")}
+                     for surface, record in model.selection.get("surfaces", {}).items()},
         "candidates": len(model.selection.get("candidates", {})),
         "validation_customers": model.selection.get("validation_customers", 0),
         "fit_winner_s": round(marks["fit"] - marks["select"], 1),

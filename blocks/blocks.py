@@ -87,7 +87,20 @@ class HeroBlock(blocks.StructBlock):
                          "link_text": "Shop the edit", "link_url": "/shop/"}
 
 
-class ProductGridBlock(blocks.StructBlock):
+class SamplePreviewMixin:
+    """Block previews (the block picker's) fill the block with sample products: a note says so, lest an editor
+    take them for what the block will show."""
+
+    preview_note = ""
+
+    def get_preview_note(self, value) -> str:
+        return self.preview_note
+
+    def get_preview_context(self, value, parent_context=None):
+        return {**super().get_preview_context(value, parent_context), "preview_note": self.get_preview_note(value)}
+
+
+class ProductGridBlock(SamplePreviewMixin, blocks.StructBlock):
     """Hand-picked products in a grid, in the order chosen."""
 
     title = blocks.CharBlock(required=False, max_length=120, help_text="Optional heading above the grid.")
@@ -101,6 +114,13 @@ class ProductGridBlock(blocks.StructBlock):
         template = "blocks/product_grid_block.html"
         description = "A grid of hand-picked products."
 
+    def render(self, value, context=None):
+        # The same for every shopper of a price list: shared HTML under the AI blocks' keys (page revision,
+        # block, catalogue version, price list), so a page's grids cost no query and no card rendering.
+        render = super().render
+        return fragments.cached(fragments.shared_key(context or {}, "grid"), fragments.PRICED_FRAGMENT_TTL,
+                                lambda: render(value, context))
+
     def get_context(self, value, parent_context=None):
         context = super().get_context(value, parent_context)
         # Active ones in the chosen order, with the cards' pictures and variants prefetched (one query
@@ -111,6 +131,8 @@ class ProductGridBlock(blocks.StructBlock):
 
     def get_preview_value(self):
         return {"title": "Editors' picks", "products": list(Product.objects.active().order_by("-stock")[:8])}
+
+    preview_note = "The best-stocked products stand in: the grid shows the products you choose."
 
 
 class OptionalSnippetChooserBlock(SnippetChooserBlock):
@@ -213,13 +235,17 @@ class RecommendationCarouselBlock(AIBlock):
 
     def clean(self, value):
         value = super().clean(value)
+        if self.is_deferred_validation:  # a draft (autosave, "Save draft") may be half-filled; publishing checks
+            return value
         if value["strategy"] in (CarouselStrategy.SIMILAR, CarouselStrategy.BOUGHT_TOGETHER) and not value["product"]:
             raise StructBlockValidationError(block_errors={"product": ValidationError(
                 "Choose the product whose similar or bought-together products to show.")})
         return value
 
     def is_per_shopper(self, value) -> bool:
-        return value["strategy"] in CarouselStrategy.PER_SHOPPER or self.live_experiment(value) is not None
+        # A merchandising rule that leaves out the shopper's cart or recent orders makes any row theirs.
+        return (value["strategy"] in CarouselStrategy.PER_SHOPPER or self.live_experiment(value) is not None
+                or recommendations.rules_need_shopper(value["strategy"]))
 
     def live_experiment(self, value) -> str | None:
         """The key of the chosen experiment while it runs on this surface (variants differ per shopper)."""
@@ -250,8 +276,8 @@ class RecommendationCarouselBlock(AIBlock):
             customer = customer_for(request.user)
             results = recommendations.carousel(strategy, customer_id=customer.pk if customer else None,
                                                visitor_id=getattr(request, "visitor_id", None),
-                                               category_id=category_id, limit=value["count"])
-        elif not self.is_per_shopper(value):
+                                               product_id=product_id, category_id=category_id, limit=value["count"])
+        elif strategy not in CarouselStrategy.PER_SHOPPER:  # the shared row: everyone's until their own loads
             results = recommendations.carousel(strategy, product_id=product_id, category_id=category_id,
                                                limit=value["count"])
         if not results and value["fallback"] == CarouselStrategy.TRENDING:
@@ -271,7 +297,7 @@ class RecommendationCarouselBlock(AIBlock):
                 "personalised": self.is_per_shopper(value)}
 
 
-class SemanticSearchBlock(AIBlock):
+class SemanticSearchBlock(SamplePreviewMixin, AIBlock):
     """Search on the page: a search box whose results appear in the block, or a fixed curated query
     ("gifts for coffee lovers") shown as a product grid."""
 
@@ -296,8 +322,13 @@ class SemanticSearchBlock(AIBlock):
         preview_value = {"title": "Gifts for coffee lovers", "mode": "curated", "query": "gifts for coffee lovers",
                          "category": None, "max_price": None, "in_stock": True, "count": 8}
 
+    def get_preview_note(self, value) -> str:
+        return f"What “{value['query']}” finds in the catalogue today: the block shows its own query's results."
+
     def clean(self, value):
         value = super().clean(value)
+        if self.is_deferred_validation:  # a draft (autosave, "Save draft") may be half-filled; publishing checks
+            return value
         if value["mode"] == "curated" and not (value["query"] or "").strip():
             raise StructBlockValidationError(block_errors={"query": ValidationError(
                 "Type the query whose results to show.")})
@@ -366,7 +397,7 @@ class SemanticSearchBlock(AIBlock):
                 "in_stock": value["in_stock"], "count": value["count"]}
 
 
-class DynamicallyPricedProductBlock(AIBlock):
+class DynamicallyPricedProductBlock(SamplePreviewMixin, AIBlock):
     """Chosen products at their live dynamic price (the base price struck through when lower), with
     stock state and an add-to-cart button."""
 
@@ -402,6 +433,8 @@ class DynamicallyPricedProductBlock(AIBlock):
 
     def get_preview_value(self):
         return {"title": "This week's prices", "products": list(Product.objects.available().order_by("-stock")[:3])}
+
+    preview_note = "The best-stocked products stand in: the block shows the products you choose, at their live price."
 
     def get_api_representation(self, value, context=None):
         return {"title": value["title"], "products": [

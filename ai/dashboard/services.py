@@ -56,8 +56,19 @@ def recommendation_status() -> dict:
             "customer_coverage": health["customer_coverage"], "catalogue_coverage": health["catalogue_coverage"],
             "training_seconds": model.training_seconds, "precompute_seconds": model.precompute_seconds,
             "selection": model_selection(model.selection),
+            "surfaces": surface_selections(model.selection),
         }
     return status
+
+
+# Per product-page surface: its title, what its winner is served with, and what it shows when best sellers
+# beat its models on the validation slice.
+SURFACE_FALLBACKS = {
+    "similar": ("Similar products", " blended with content neighbours",
+                "content neighbours alone (text embeddings, same category first)"),
+    "bought_together": ("Bought together", ", then the complementary categories' best sellers",
+                        "the complementary categories' best sellers"),
+}
 
 
 def model_selection(record: dict) -> dict | None:
@@ -74,7 +85,19 @@ def model_selection(record: dict) -> dict | None:
     return {"winner": record["winner"], "reason": record.get("reason", ""), "seconds": record.get("seconds"),
             "ndcg": winner and winner["ndcg"], "recall": winner and winner["recall"],
             "lift_percent": None if lift is None else round(100 * lift, 1),
-            "validation_customers": record.get("validation_customers"), "candidates": candidates}
+            "validation_customers": record.get("validation_customers"),
+            "validation_seeds": record.get("validation_seeds"), "candidates": candidates}
+
+
+def surface_selections(record: dict) -> list[dict]:
+    """Each product-page surface's choice in the same training run (``record["surfaces"]``), with what it
+    serves when popularity won."""
+    found = []
+    for key, (title, served_with, fallback) in SURFACE_FALLBACKS.items():
+        if chosen := model_selection((record.get("surfaces") or {}).get(key, {})):
+            found.append({**chosen, "title": title, "serves": fallback if chosen["winner"] == "popularity"
+                          else f"{chosen['winner']}{served_with}"})
+    return found
 
 
 # --- 2. embeddings -------------------------------------------------------------------------------------
@@ -195,7 +218,8 @@ def experiment_status() -> dict:
             "mismatch": experiment_metrics.sample_ratio_mismatch(counts, [v.weight for v in variants]).mismatch,
             "collecting": min(counts, default=0) < experiment.minimum_sample_size,
         })
-    return {"running": running}
+    guardrail_paused = Experiment.objects.filter(status=Experiment.Status.PAUSED).exclude(guardrail_note="")
+    return {"running": running, "guardrail_paused": list(guardrail_paused)}
 
 
 # --- the page ------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from wagtail import hooks
 
 from ai.dashboard.services import VIEW_PERMISSION
 from ai.dashboard.views import DashboardView, QueueTaskView
-from core.admin_menu import PermittedMenuItem
+from core.admin_menu import MerchandisingMenu, PermittedMenuItem
 
 
 @hooks.register("register_admin_urls")
@@ -21,6 +21,11 @@ def storefront_ai_menu_item():
     return PermittedMenuItem("Storefront AI", reverse("storefront_ai_dashboard"), permission=VIEW_PERMISSION,
                              name="storefront-ai",
                              icon_name="crosshairs", order=210)
+
+
+@hooks.register("register_admin_viewset")
+def merchandising_menu():
+    return MerchandisingMenu()
 
 
 @hooks.register("register_permissions")

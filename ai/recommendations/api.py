@@ -9,9 +9,9 @@ from rest_framework.views import APIView
 from ai.recommendations.rows import PRODUCT_SURFACES, SURFACES
 from ai.recommendations.serving import recommend
 from commerce.catalogue.models import PriceList, Product
-from commerce.catalogue.services import unit_price
+from commerce.catalogue.services import price_disclosure, unit_price
 from commerce.orders.services import find_cart, shopper_for
-from core.schema import BAD_REQUEST, ErrorSerializer, MoneyField
+from core.schema import BAD_REQUEST, ErrorSerializer, MoneyField, PriceDisclosureField
 
 
 class RecommendationParamsSerializer(serializers.Serializer):
@@ -51,6 +51,7 @@ class RecommendationSerializer(serializers.Serializer):
 class RecommendationResponseSerializer(serializers.Serializer):
     surface = serializers.CharField()
     results = RecommendationSerializer(many=True)
+    price_disclosure = PriceDisclosureField()
 
 
 class RecommendationView(APIView):
@@ -87,4 +88,5 @@ class RecommendationView(APIView):
                             visitor_id=shopper.visitor_id, product_id=product_id, cart_product_ids=in_cart,
                             limit=data["limit"])
         return Response({"surface": data["surface"], "results": RecommendationSerializer(
-            results, many=True, context={"price_list": shopper.price_list}).data})
+            results, many=True, context={"price_list": shopper.price_list}).data,
+            "price_disclosure": price_disclosure(shopper.price_list) or None})

@@ -10,6 +10,8 @@ from django.conf import settings as django_settings
 
 # Products in a "similar" list, whether from item factors (training) or text embeddings (neighbours).
 SIMILAR_COUNT = 20
+# Products in a "bought together" list.
+BOUGHT_TOGETHER_COUNT = 12
 ITEM_MODELS = ("bm25", "cosine", "ease")
 
 

@@ -251,10 +251,12 @@ def strongest_neighbours(similarity: sp.csr_matrix, available: np.ndarray, n: in
     return np.vstack(indices), np.vstack(scores)
 
 
-def behaviour_neighbours(matrix: sp.csr_matrix, available: np.ndarray, n: int, *, threads: int = 0
-                         ) -> tuple[np.ndarray, np.ndarray]:
-    """The co-behaviour half of "similar": each product's ``n`` strongest BM25 item-item neighbours in the
-    customers × products ``matrix``, whatever model serves customers' lists (on a next-item test they beat
-    the served model's item factors and its item-item part: docs/recommendations.md, "Evaluation")."""
+def behaviour_neighbours(matrix: sp.csr_matrix, available: np.ndarray, n: int, *, cosine: bool = False,
+                         threads: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The co-behaviour half of "similar": each product's ``n`` strongest BM25 (or cosine) item-item
+    neighbours in the customers × products ``matrix``, whatever model serves customers' lists (on a
+    next-item test they beat the served model's item factors and its item-item part:
+    docs/recommendations.md, "Evaluation"); training's selection picks the kind."""
     # implicit counts the product itself among its K neighbours
-    return strongest_neighbours(item_similarity(matrix, neighbours=n + 1, threads=threads), available, n)
+    return strongest_neighbours(item_similarity(matrix, neighbours=n + 1, threads=threads, cosine=cosine),
+                                available, n)

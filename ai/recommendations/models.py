@@ -143,7 +143,11 @@ class RecommendationRule(ClusterableModel):
                                        help_text="Boost or bury: products of this category and its subcategories…")
     boost_attribute_name = models.CharField(max_length=50, blank=True,
                                             help_text="… or products with this attribute, e.g. colour…")
-    boost_attribute_value = models.CharField(max_length=100, blank=True, help_text="… of this value, e.g. red.")
+    boost_attribute_value = models.CharField(max_length=100, blank=True, help_text="… of this value, e.g. red…")
+    boost_min_margin_percent = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(99)],
+        help_text="… or products whose margin is at least this percentage of their price (price less unit "
+                  "cost; products without a unit cost are never boosted by margin).")
     boost_percent = models.SmallIntegerField(
         default=0, validators=[MinValueValidator(-100), MaxValueValidator(1000)],
         help_text="How much further up (positive) or down (negative) the row those products move: 100 takes a "
@@ -200,11 +204,12 @@ class RecommendationRule(ClusterableModel):
         elif self.pin_product_id in hidden:
             errors["pin_product"] = "This rule hides the product it pins."
         attribute = bool(self.boost_attribute_name) + bool(self.boost_attribute_value)
-        boosts = bool(self.boost_category_id) or attribute
+        margin = self.boost_min_margin_percent is not None
+        boosts = bool(self.boost_category_id) or attribute or margin
         if attribute == 1:
             errors["boost_attribute_value"] = "Give both the attribute and its value."
-        elif self.boost_category_id and attribute:
-            errors["boost_category"] = "Boost either a category or an attribute value, not both."
+        elif bool(self.boost_category_id) + bool(attribute) + margin > 1:
+            errors["boost_category"] = "Boost one thing: a category, an attribute value or a margin."
         elif boosts and not self.boost_percent:
             errors["boost_percent"] = "Say how far to move the products: a positive or a negative percentage."
         elif self.boost_percent and not boosts:

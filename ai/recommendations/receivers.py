@@ -1,5 +1,6 @@
 """Shop signals that make recommendations fresher: an add-to-cart refreshes the shopper's list (the
-customer's, or an anonymous visitor's session list) at once; product views refresh an anonymous visitor's
+customer's, or an anonymous visitor's session list) at once; any change of their cart and every order
+retire their personal rows; product views refresh an anonymous visitor's
 session list (debounced, once the views are stored); a saved product's embedding-based "similar" list
 is marked for recomputation; a saved or deleted recommendation rule applies from the next request."""
 
@@ -11,7 +12,7 @@ from ai.recommendations import neighbours, rules, serving, tasks
 from ai.recommendations.models import RecommendationRule
 from commerce.catalogue.models import Product
 from commerce.catalogue.signals import product_viewed
-from commerce.orders.signals import cart_changed
+from commerce.orders.signals import cart_changed, order_placed
 from core.queueing import enqueue
 
 
@@ -26,6 +27,18 @@ def refresh_after_add_to_cart(sender, customer, visitor_id, quantity, **kwargs):
         # A signed-in shopper's session list too: it is what they are served while they have no list of
         # their own (no model yet, a stale one, or none of their products known to it).
         enqueue(tasks.refresh_visitor_recommendations, str(visitor_id), customer.pk if customer else None)
+
+
+@receiver(cart_changed, dispatch_uid="recommendations_retire_rows_on_cart_change")
+def retire_rows_after_cart_change(sender, customer, visitor_id, **kwargs):
+    # Any change, removals too: rules may leave out what is in the cart.
+    serving.retire_shopper_rows(customer.pk if customer else None, visitor_id)
+
+
+@receiver(order_placed, dispatch_uid="recommendations_retire_rows_on_order")
+def retire_rows_after_order(sender, order, **kwargs):
+    # Rules may leave out what the shopper ordered lately.
+    serving.retire_shopper_rows(order.customer_id, order.visitor_id)
 
 
 @receiver(product_viewed, dispatch_uid="recommendations_refresh_session_on_view")

@@ -9,8 +9,9 @@ that what the rules leave out is replaced and the row stays full; then, in this 
 1. leave out: hidden products, products of hidden categories, and the products a rule finds ineligible
    (priced 0, in the shopper's cart, ordered by the shopper lately);
 2. boost and bury: a product's weight is ``1 / its position``, times ``1 + boost`` for every rule whose
-   category (or below) or attribute value it has, and the row is re-sorted by weight. Weights, not the
-   lists' scores: a row joins lists whose scores do not compare (similarity, then popularity);
+   category (or below) or attribute value it has, or whose margin it reaches (its selling price less its
+   unit cost, over the price), and the row is re-sorted by weight. Weights, not the lists' scores: a row
+   joins lists whose scores do not compare (similarity, then popularity);
 3. pin: the product moves to its position, or joins the row there if the row did not have it (when it is
    active, in stock and not left out by a rule). When two pins claim a position, the earlier position's
    rule wins, then the rule named first, and the other gets the next position.
@@ -57,6 +58,7 @@ class Rule:
     hidden_category_ids: frozenset[int] = frozenset()
     boost_category_ids: frozenset[int] = frozenset()
     boost_attribute: tuple[str, str] | None = None
+    boost_min_margin: float | None = None  # a share of the price, 0–1
     boost: float = 0.0  # the share a product's weight gains (negative: loses)
     exclude_zero_price: bool = False
     exclude_in_cart: bool = False
@@ -75,6 +77,8 @@ class Rule:
             boost_category_ids=frozenset(rule.boost_category.descendant_ids() if rule.boost_category_id else ()),
             boost_attribute=((rule.boost_attribute_name, rule.boost_attribute_value)
                              if rule.boost_attribute_name else None),
+            boost_min_margin=(rule.boost_min_margin_percent / 100
+                              if rule.boost_min_margin_percent is not None else None),
             boost=rule.boost_percent / 100, exclude_zero_price=rule.exclude_zero_price,
             exclude_in_cart=rule.exclude_in_cart, exclude_bought_within_days=rule.exclude_bought_within_days,
             starts_at=rule.starts_at, ends_at=rule.ends_at)
@@ -84,7 +88,15 @@ class Rule:
 
     def boosts(self, product: Product) -> bool:
         return bool(self.boost) and (product.category_id in self.boost_category_ids or (
-            self.boost_attribute is not None and has_attribute(product.attributes or {}, *self.boost_attribute)))
+            self.boost_attribute is not None and has_attribute(product.attributes or {}, *self.boost_attribute))
+            or (self.boost_min_margin is not None and margin(product) >= self.boost_min_margin))
+
+
+def margin(product: Product) -> float:
+    """The share of its selling price the product earns over its unit cost (-inf when unknown or unpriced)."""
+    if product.unit_cost is None or not product.price:
+        return float("-inf")
+    return float((product.price - product.unit_cost) / product.price)
 
 
 @dataclass(frozen=True)
@@ -137,6 +149,12 @@ def table() -> dict[str, list[Rule]]:
 def live_rules(placement: str) -> list[Rule]:
     now = timezone.now()
     return [rule for rule in table().get(placement, []) if rule.live(now)]
+
+
+def needs_shopper(placement: str) -> bool:
+    """Whether a live rule of ``placement`` leaves out what depends on the shopper (their cart, their recent
+    orders): its rows differ per shopper and cannot be shared between them."""
+    return any(rule.exclude_in_cart or rule.exclude_bought_within_days for rule in live_rules(placement))
 
 
 def version() -> str:

@@ -48,11 +48,13 @@ def sample_customers(customer_ids: np.ndarray, settings: RecommenderSettings) ->
     return {int(c) for c in rng.choice(customer_ids, settings.selection_customers, replace=False)}
 
 
-def select(rows: list[tuple], settings: RecommenderSettings, *, threads: int = 0) -> Selection:
+def select(rows: list[tuple], settings: RecommenderSettings, *, threads: int = 0,
+           data: evaluation.Split | None = None) -> Selection:
     """Score every candidate on the newest slice of ``rows`` ((customer, product, time, event type)) and
-    return the winner's settings with the record of every candidate's figures."""
+    return the winner's settings with the record of every candidate's figures. ``data``: ``rows`` already
+    split (``evaluation.split`` with the settings' event weights)."""
     started = time.perf_counter()
-    data = evaluation.split(rows, settings.event_weights)
+    data = data or evaluation.split(rows, settings.event_weights)
     users = np.array(sorted(data.held_out), dtype=np.int64)
     if len(users) > settings.validation_customers:
         rng = np.random.default_rng(settings.random_state)

@@ -31,6 +31,7 @@ MODEL_KEY = "recs:current-model"
 VISITOR_PENDING_KEY = "recs:visitor-pending:{}"
 COMPLEMENTS_KEY = "recs:complements:{}"  # a category's [(product id, score, its category id)], from training
 LIST_VERSION_KEY = "recs:list-version:{}"  # "c<customer id>" or "v<visitor id>": the list's latest write
+RETIRED_ROWS_TTL = 24 * 3600  # outlives the fragments it retires (their TTLs are shorter)
 VISITOR_REFRESH_DELAY = 3  # seconds: views reach PostgreSQL within one drain interval (2 s)
 MODEL_INFO_TTL = 60
 
@@ -89,9 +90,27 @@ def new_list_version(*, customer_id: int | None = None, visitor_id=None) -> dict
     return {LIST_VERSION_KEY.format(owner): uuid.uuid4().hex}
 
 
+def retire_shopper_rows(customer_id: int | None, visitor_id) -> None:
+    """The shopper's cart or orders changed: give their lists new versions, so their personal fragments and
+    rows that merchandising rules filter by cart or recent orders are rebuilt at the next request."""
+    entries = {}
+    if customer_id:
+        entries |= new_list_version(customer_id=customer_id)
+    if visitor_id:
+        entries |= new_list_version(visitor_id=visitor_id)
+    cache.set_many(entries, RETIRED_ROWS_TTL)
+
+
+def rules_need_shopper(*placements: str) -> bool:
+    """Whether a live merchandising rule of these placements filters by the shopper's cart or orders, so
+    their rows must be built (and cached) per shopper."""
+    return any(merchandising.needs_shopper(placement) for placement in placements)
+
+
 def shopper_list_version(customer_id: int | None, visitor_id) -> str:
     """The version of the lists ``personalised`` may serve this shopper (their customer list and their
-    visitor list), in one Redis round trip: part of the key of their personal fragments."""
+    visitor list), in one Redis round trip: part of the key of their personal fragments. A change of
+    their cart or orders gives a new version too (``retire_shopper_rows``)."""
     keys = [LIST_VERSION_KEY.format(f"c{customer_id}") if customer_id else None,
             LIST_VERSION_KEY.format(f"v{visitor_id}") if visitor_id else None]
     found = cache.get_many([key for key in keys if key])
@@ -234,13 +253,14 @@ def complements_of(product_ids: list[int]) -> list[tuple]:
                     lambda p: f"Goes well with {p.title}" if p else "Goes well together")
 
 
-def complementary(product_ids: list[int], limit: int) -> list[Recommendation]:
-    """A full "bought together" row for a product page or a cart, the same for every shopper: bought with
-    these products, then their categories' complements, then popular products; the bought-together
-    carousel's merchandising rules apply."""
+def complementary(product_ids: list[int], limit: int, *, customer_id: int | None = None, visitor_id=None
+                  ) -> list[Recommendation]:
+    """A full "bought together" row for a product page or a cart: bought with these products, then their
+    categories' complements, then popular products; the bought-together carousel's merchandising rules
+    apply, for the shopper given (rules that leave out their cart or recent orders need one)."""
     entries = bought_with(product_ids) + complements_of(product_ids) + _popular(limit)
     return merchandising.apply(CarouselStrategy.BOUGHT_TOGETHER, lambda n: _resolve(entries, n, set(product_ids)),
-                               limit, never=frozenset(product_ids))
+                               limit, customer_id=customer_id, visitor_id=visitor_id, never=frozenset(product_ids))
 
 
 def trending(limit: int, *, category_id: int | None = None) -> list[tuple]:

@@ -1,26 +1,32 @@
-"""Offline evaluation of the product-page surfaces, "similar" and "bought together", on an interaction log.
+"""The product-page surfaces, "similar" and "bought together": their selection inside every training run,
+on the shop's own events and orders, and their offline evaluation on an interaction log.
 
 **similar**, next item: the per-user split of ``evaluation.split``; each evaluated user's seed is their
 last train item and the seed's list is scored against their held-out items. The list is the storefront's
-own: ``engine.behaviour_neighbours`` (BM25 item-item over the train part, whatever model serves
-customers) through ``neighbours.blend_similar``, as ``training._precompute_products``
-builds it, but with the co-behaviour half only: a log has no text embeddings or categories.
+own: co-behaviour neighbours (``engine.behaviour_neighbours``, BM25 or cosine item-item over the train
+part, whatever model serves customers) through ``neighbours.blend_similar``, as
+``training._precompute_products`` builds it, but with the co-behaviour half only: a log has no text
+embeddings or categories. Selection scores both kinds against best sellers; when neither beats them the
+shop's similar rows are content neighbours alone.
 
-**bought together**, leave one out in baskets: a basket is one user's purchases with one timestamp
-(Online Retail: an invoice). Global time split: baskets from the last 20 % of the log's time span are
-the test period, the rest train. In each test basket of at least two distinct items every item in turn
-is the seed and the rest of the basket the relevant set. The list is ``co_purchases``' association
+**bought together**, leave one out in baskets: a basket is one order (a log: one user's purchases with one
+timestamp, as Online Retail's invoices). Global time split: baskets from the last 20 % of the time span
+are the test period, the rest train. In each test basket of at least two distinct items every item in
+turn is the seed and the rest of the basket the relevant set. The list is ``co_purchases``' association
 strength, the cosine over baskets with at least ``MIN_SHARED_ORDERS`` shared, computed over the train
 period's baskets (the shop computes it in SQL over orders; this mirrors that query and its constants),
-its ``BOUGHT_TOGETHER_COUNT`` strongest as training keeps them.
+its ``BOUGHT_TOGETHER_COUNT`` strongest as training keeps them. Selection scores it against best
+sellers; when it does not beat them, product pages show the complementary categories' products instead.
 
-Every list, the surfaces' and the baselines', is filled to ``K`` with best sellers (never the seed), as a
-carousel is. Reported: precision@20, recall@20, NDCG@20 and coverage (``evaluation.metrics``) and the
-hit rate (the share of seeds with at least one relevant item in their list).
+Offline, "served" is what selection picks on the train part alone (its own inner split), scored on the
+test part. Every list, the surfaces' and the baselines', is filled to ``K`` with best sellers (never the
+seed), as a carousel is. Reported: precision@20, recall@20, NDCG@20 and coverage (``evaluation.metrics``)
+and the hit rate (the share of seeds with at least one relevant item in their list).
 """
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,14 +36,18 @@ import numpy as np
 import scipy.sparse as sp
 
 from ai.recommendations import engine, evaluation, neighbours
-from ai.recommendations.config import SIMILAR_COUNT, RecommenderSettings
-from ai.recommendations.training import BOUGHT_TOGETHER_COUNT
+from ai.recommendations.config import BOUGHT_TOGETHER_COUNT, SIMILAR_COUNT, RecommenderSettings
 from commerce.orders.services import MIN_SHARED_ORDERS
 
 K = evaluation.K
 SURFACES = ("similar", "bought_together")
-SIMILAR_METHODS = ("served", "item_item", "popularity")
-BOUGHT_TOGETHER_METHODS = ("served", "co_occurrence", "item_item", "popularity")
+POPULARITY = "popularity"
+# Selection's candidates for the co-behaviour half of "similar": name → cosine (else BM25) item-item; the
+# first is the default.
+CO_BEHAVIOUR = {"co-behaviour (bm25)": False, "co-behaviour (cosine)": True}
+ASSOCIATION = "association strength"
+SIMILAR_METHODS = ("served", *CO_BEHAVIOUR, "item_item", POPULARITY)
+BOUGHT_TOGETHER_METHODS = ("served", "co_occurrence", "item_item", POPULARITY)
 
 
 @dataclass
@@ -45,6 +55,16 @@ class Baskets:
     train: sp.csr_matrix  # train-period baskets × items, 1 where the basket holds the item
     test: list[np.ndarray]  # the test period's baskets of at least two distinct items, as item columns
     cutoff: datetime  # baskets at or after it are the test period
+
+
+@dataclass
+class Cases:
+    """What a surface is scored on: each seed's list should hold the seed's relevant items."""
+
+    seeds: np.ndarray  # item columns
+    relevant: list[set[int]]
+    best_sellers: np.ndarray  # item columns, best first: what fills every list
+    items: int
 
 
 def strongest(similarity: sp.csr_matrix, count: int) -> np.ndarray:
@@ -67,12 +87,63 @@ def filled(lists: np.ndarray, seeds: np.ndarray, best_sellers: np.ndarray) -> np
     return out[position]
 
 
-def scored(lists: np.ndarray, relevant: list[set[int]], items: int) -> dict[str, float]:
-    cases = evaluation.Split(train=None, counts=None, held_out=dict(enumerate(relevant)), items=items,
+def scored(lists: np.ndarray, cases: Cases) -> dict[str, float]:
+    """The figures of ``lists`` (rows by item column) filled with best sellers, over ``cases``."""
+    ranked = filled(lists, cases.seeds, cases.best_sellers)
+    split = evaluation.Split(train=None, counts=None, held_out=dict(enumerate(cases.relevant)), items=cases.items,
                              train_rows=[])
-    figures = evaluation.metrics(lists, np.arange(len(relevant)), cases)
-    hits = sum(any(int(item) in wanted for item in row) for row, wanted in zip(lists, relevant, strict=True))
-    return {**figures, "hit_rate": round(hits / max(len(relevant), 1), 4)}
+    figures = evaluation.metrics(ranked, np.arange(len(cases.relevant)), split)
+    hits = sum(any(int(item) in wanted for item in row) for row, wanted in zip(ranked, cases.relevant, strict=True))
+    return {**figures, "hit_rate": round(hits / max(len(cases.relevant), 1), 4)}
+
+
+def no_lists(items: int) -> np.ndarray:
+    """Popularity's lists: empty, so best sellers fill them."""
+    return np.full((items, 0), -1, dtype=np.int64)
+
+
+def chosen(scores: dict[str, dict], started: float, seeds: int) -> dict:
+    """A surface's selection record, shaped as the personal one (``selection.select``): the best NDCG@20
+    wins; the surface's own default comes first in ``scores``, so another candidate (popularity, the
+    fallback, included) replaces it only by scoring strictly better."""
+    winner = next(iter(scores))
+    for name, figures in scores.items():
+        if figures["ndcg@20"] > scores[winner]["ndcg@20"]:
+            winner = name
+    baseline = scores[POPULARITY]["ndcg@20"]
+    return {"winner": winner,
+            "candidates": {name: {"ndcg@20": figures["ndcg@20"], "recall@20": figures["recall@20"]}
+                           for name, figures in scores.items()},
+            "lift_over_popularity": round(scores[winner]["ndcg@20"] / baseline - 1, 4) if baseline > 0 else None,
+            "validation_seeds": seeds, "seconds": round(time.perf_counter() - started, 2)}
+
+
+def unvalidated(reason: str) -> dict:
+    return {"winner": None, "reason": reason}
+
+
+def described(record: dict) -> str:
+    """A record in a log line."""
+    if record["winner"] is None:
+        return f"its default ({record['reason']})"
+    return (f"{record['winner']} (validation NDCG@20 {record['candidates'][record['winner']]['ndcg@20']:.4f}, "
+            f"popularity {record['candidates'][POPULARITY]['ndcg@20']:.4f}, {record['validation_seeds']} seeds)")
+
+
+def similar_co_behaviour(record: dict) -> bool | None:
+    """What a similar record serves: cosine (True) or BM25 (False) co-behaviour blended with content, or
+    content alone (None) when best sellers beat both; BM25 when nothing could be validated."""
+    if record.get("winner") == POPULARITY:
+        return None
+    return CO_BEHAVIOUR.get(record.get("winner"), False)
+
+
+def serves_association(record: dict) -> bool:
+    """Whether a bought-together record serves association strength (else complementary categories)."""
+    return record.get("winner") != POPULARITY
+
+
+# --- similar --------------------------------------------------------------------------------------
 
 
 def last_train_items(data: evaluation.Split) -> dict[int, int]:
@@ -87,33 +158,62 @@ def last_train_items(data: evaluation.Split) -> dict[int, int]:
     return last
 
 
-def evaluate_similar(rows: list[tuple], settings: RecommenderSettings) -> tuple[dict, dict]:
-    data = evaluation.split(rows, settings.event_weights)
+def similar_cases(data: evaluation.Split) -> Cases:
     users = sorted(data.held_out)
     if not users:
         raise ValueError("no user has held-out items to score a similar list against")
     last = last_train_items(data)
-    seeds = np.array([last[user] for user in users], dtype=np.int64)
-    relevant = [data.held_out[user] for user in users]
     best_sellers = np.argsort(-np.asarray((data.counts > 0).sum(axis=0)).ravel(), kind="stable")
+    return Cases(np.array([last[user] for user in users], dtype=np.int64), [data.held_out[user] for user in users],
+                 best_sellers, data.items)
+
+
+def co_behaviour_lists(data: evaluation.Split, seeds: np.ndarray, *, cosine: bool) -> np.ndarray:
+    """The seeds' similar lists as training builds them from co-behaviour alone (rows by item column)."""
     behaviour, scores = engine.behaviour_neighbours(data.train, np.ones(data.items, dtype=bool),
-                                                    SIMILAR_COUNT * neighbours.CANDIDATES_PER_ITEM)
-    served = np.full((data.items, SIMILAR_COUNT), -1, dtype=np.int64)
+                                                    SIMILAR_COUNT * neighbours.CANDIDATES_PER_ITEM, cosine=cosine)
+    lists = np.full((data.items, SIMILAR_COUNT), -1, dtype=np.int64)
     for seed in np.unique(seeds):
         keep = behaviour[seed] >= 0
         blended = neighbours.blend_similar(None, list(zip(behaviour[seed][keep].tolist(),
                                                           scores[seed][keep].tolist(), strict=True)),
                                            [], {}, SIMILAR_COUNT)
-        served[seed, : len(blended)] = [item for item, _ in blended]
-    lists = {"served": served,
-             "item_item": strongest(engine.item_similarity(data.counts, neighbours=K), K),
-             "popularity": np.full((data.items, 0), -1, dtype=np.int64)}
-    report = {method: scored(filled(lists[method], seeds, best_sellers), relevant, data.items)
-              for method in SIMILAR_METHODS}
-    return report, {"evaluated_users": len(users), "items": data.items}
+        lists[seed, : len(blended)] = [item for item, _ in blended]
+    return lists
 
 
-def parse_time(value: str) -> float:
+def select_similar(data: evaluation.Split) -> dict:
+    """Which co-behaviour kind "similar" blends with content, if any beats best sellers on ``data``."""
+    started = time.perf_counter()
+    try:
+        cases = similar_cases(data)
+    except ValueError as error:
+        return unvalidated(str(error))
+    scores = {name: scored(co_behaviour_lists(data, cases.seeds, cosine=cosine), cases)
+              for name, cosine in CO_BEHAVIOUR.items()}
+    scores[POPULARITY] = scored(no_lists(data.items), cases)
+    return chosen(scores, started, len(cases.seeds))
+
+
+def evaluate_similar(rows: list[tuple], settings: RecommenderSettings) -> tuple[dict, dict]:
+    data = evaluation.split(rows, settings.event_weights)
+    cases = similar_cases(data)
+    picked = select_similar(evaluation.split(data.train_rows, settings.event_weights))
+    lists = {name: co_behaviour_lists(data, cases.seeds, cosine=cosine) for name, cosine in CO_BEHAVIOUR.items()}
+    lists["item_item"] = strongest(engine.item_similarity(data.counts, neighbours=K), K)
+    lists[POPULARITY] = no_lists(data.items)
+    served = similar_co_behaviour(picked)
+    lists["served"] = lists[POPULARITY] if served is None else co_behaviour_lists(data, cases.seeds, cosine=served)
+    report = {method: scored(lists[method], cases) for method in SIMILAR_METHODS}
+    return report, {"evaluated_users": len(cases.seeds), "items": data.items, "selection": picked}
+
+
+# --- bought together ------------------------------------------------------------------------------
+
+
+def parse_time(value) -> float:
+    if isinstance(value, datetime):
+        return value.timestamp()
     try:
         return datetime.fromisoformat(value).timestamp()
     except ValueError:
@@ -124,7 +224,7 @@ def parse_time(value: str) -> float:
 
 
 def baskets(rows: list[tuple]) -> tuple[Baskets, int]:
-    """The purchases' baskets, split at 80 % of the log's time span; and the number of item columns."""
+    """The purchases' baskets, split at 80 % of their time span; and the number of item columns."""
     items: dict[str, int] = {}
     contents: dict[tuple[str, str], set[int]] = defaultdict(set)
     for user, item, timestamp, event in rows:
@@ -138,12 +238,18 @@ def baskets(rows: list[tuple]) -> tuple[Baskets, int]:
     test = [np.array(sorted(found)) for (_, when), found in contents.items()
             if times[when] >= cutoff and len(found) >= 2]
     if not test:
-        raise ValueError("no basket of two or more distinct items in the last 20 % of the log's time")
+        raise ValueError("no basket of two or more distinct items in the last 20 % of the time span")
     cells = np.array([item for found in train for item in found], dtype=np.int64)
     basket_rows = np.repeat(np.arange(len(train)), [len(found) for found in train])
     matrix = sp.csr_matrix((np.ones(len(cells), dtype=np.float32), (basket_rows, cells)),
                            shape=(len(train), len(items)))
     return Baskets(matrix, test, datetime.fromtimestamp(cutoff)), len(items)
+
+
+def basket_cases(data: Baskets, items: int) -> Cases:
+    return Cases(np.array([item for basket in data.test for item in basket], dtype=np.int64),
+                 [set(basket.tolist()) - {int(item)} for basket in data.test for item in basket],
+                 np.argsort(-np.asarray(data.train.sum(axis=0)).ravel(), kind="stable"), items)
 
 
 def association_strength(orders: sp.csr_matrix) -> sp.csr_matrix:
@@ -165,19 +271,35 @@ def co_occurrence(orders: sp.csr_matrix) -> sp.csr_matrix:
     return shared.tocsr()
 
 
+def select_bought_together(rows: list[tuple]) -> dict:
+    """Whether association strength beats best sellers on the newest baskets of ``rows`` ((basket, item,
+    time, "purchase")); the record says which, or why nothing could be validated."""
+    started = time.perf_counter()
+    try:
+        data, items = baskets(rows)
+    except ValueError as error:
+        return unvalidated(str(error))
+    if data.train.nnz == 0:
+        return unvalidated("no basket before the newest 20 % of the time span to learn from")
+    cases = basket_cases(data, items)
+    scores = {ASSOCIATION: scored(strongest(association_strength(data.train), BOUGHT_TOGETHER_COUNT), cases),
+              POPULARITY: scored(no_lists(items), cases)}
+    return chosen(scores, started, len(cases.seeds))
+
+
 def evaluate_bought_together(rows: list[tuple]) -> tuple[dict, dict]:
     data, items = baskets(rows)
-    seeds = np.array([item for basket in data.test for item in basket], dtype=np.int64)
-    relevant = [set(basket.tolist()) - {int(item)} for basket in data.test for item in basket]
-    best_sellers = np.argsort(-np.asarray(data.train.sum(axis=0)).ravel(), kind="stable")
-    lists = {"served": strongest(association_strength(data.train), BOUGHT_TOGETHER_COUNT),
+    cases = basket_cases(data, items)
+    before = data.cutoff.timestamp()
+    picked = select_bought_together([row for row in rows if row[3] == "purchase" and parse_time(row[2]) < before])
+    association = strongest(association_strength(data.train), BOUGHT_TOGETHER_COUNT)
+    lists = {"served": association if serves_association(picked) else no_lists(items),
              "co_occurrence": strongest(co_occurrence(data.train), K),
              "item_item": strongest(engine.item_similarity(data.train, neighbours=K), K),
-             "popularity": np.full((items, 0), -1, dtype=np.int64)}
-    report = {method: scored(filled(lists[method], seeds, best_sellers), relevant, items)
-              for method in BOUGHT_TOGETHER_METHODS}
-    return report, {"train_baskets": data.train.shape[0], "test_baskets": len(data.test), "seeds": len(seeds),
-                    "items": items, "test_from": data.cutoff.isoformat(timespec="seconds")}
+             POPULARITY: no_lists(items)}
+    report = {method: scored(lists[method], cases) for method in BOUGHT_TOGETHER_METHODS}
+    return report, {"train_baskets": data.train.shape[0], "test_baskets": len(data.test), "seeds": len(cases.seeds),
+                    "items": items, "test_from": data.cutoff.isoformat(timespec="seconds"), "selection": picked}
 
 
 def evaluate(path: Path, surfaces: tuple[str, ...] = SURFACES, settings: RecommenderSettings | None = None

@@ -23,8 +23,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from ai.common import copy_rows
-from ai.recommendations import engine, neighbours, selection
-from ai.recommendations.config import SIMILAR_COUNT, RecommenderSettings
+from ai.recommendations import engine, evaluation, neighbours, selection, surface_evaluation
+from ai.recommendations.config import BOUGHT_TOGETHER_COUNT, SIMILAR_COUNT, RecommenderSettings
 from ai.recommendations.engine import TrainedModel
 from ai.recommendations.models import (
     CustomerRecommendations,
@@ -44,7 +44,6 @@ logger = logging.getLogger(__name__)
 PRECOMPUTE_BATCH_SIZE = 1024
 # Measured: 1,000 SETs per pipeline round trip ≈ 15 ms; bigger pipelines only hold Redis longer.
 CACHE_WRITE_BATCH_SIZE = 1000
-BOUGHT_TOGETHER_COUNT = 12
 BOUGHT_TOGETHER_DAYS = 365
 
 
@@ -111,7 +110,7 @@ def train_recommendations(*, now: dt.datetime | None = None,
     _store_factors(model, interactions, trained)
     available = _available_mask(interactions.product_ids)
     lists = _precompute_customers(model, interactions, trained, available, report)
-    _precompute_products(interactions, available, now)
+    _precompute_products(interactions, available, now, chosen.record.get("surfaces", {}) if chosen else {})
     covered = {pid for product_ids, _, _ in lists.values() for pid in product_ids}
     model.customers_with_recommendations = len(lists)
     model.catalogue_coverage = round(len(covered) / max(Product.objects.active().count(), 1), 4)
@@ -134,7 +133,15 @@ def _select(interactions: Interactions, settings: RecommenderSettings, now: dt.d
     log = events.interaction_log(since).filter(customer_id__in=sampled, created_at__lt=now)
     rows = [(customer, product, created_at, event)
             for customer, product, created_at, event, _, _ in log.iterator(chunk_size=20000)]
-    chosen = selection.select(rows, settings)
+    data = evaluation.split(rows, settings.event_weights)
+    chosen = selection.select(rows, settings, data=data)
+    basket_rows = [(order, product, placed, "purchase") for order, product, placed
+                   in orders.basket_lines(now - dt.timedelta(days=BOUGHT_TOGETHER_DAYS), now)]
+    chosen.record["surfaces"] = {
+        "similar": surface_evaluation.select_similar(data),
+        "bought_together": surface_evaluation.select_bought_together(basket_rows)}
+    for surface, record in chosen.record["surfaces"].items():
+        logger.info("recommendations: %s serves %s", surface, surface_evaluation.described(record))
     report("select", 1, 1)
     return chosen
 
@@ -189,16 +196,25 @@ def _precompute_customers(model: RecommendationModel, interactions: Interactions
     return lists
 
 
-def _precompute_products(interactions: Interactions, available: np.ndarray, now: dt.datetime) -> None:
+def _precompute_products(interactions: Interactions, available: np.ndarray, now: dt.datetime,
+                         surfaces: dict[str, dict]) -> None:
     """Similar products blending co-behaviour (``engine.behaviour_neighbours``) with text-embedding
     neighbours (mostly of the product's category), and bought-together lists by association strength, for
     every product in the model (a product bought in the window has events in it, so it is in the model);
     products outside it keep (or get, from the beat task) embedding neighbours. Then each category's
-    complementary products, the fallback of products bought with nothing in particular."""
+    complementary products, the fallback of products bought with nothing in particular. ``surfaces``
+    (selection's records) say which co-behaviour, if any, and whether association strength is served."""
     candidates = SIMILAR_COUNT * neighbours.CANDIDATES_PER_ITEM
-    similar, similar_scores = engine.behaviour_neighbours(interactions.matrix, available, candidates)
+    cosine = surface_evaluation.similar_co_behaviour(surfaces.get("similar", {}))
+    if cosine is None:  # best sellers beat co-behaviour: content neighbours alone
+        similar = np.full((len(interactions.product_ids), 0), -1, dtype=np.int64)
+        similar_scores = np.zeros(similar.shape, dtype=np.float32)
+    else:
+        similar, similar_scores = engine.behaviour_neighbours(interactions.matrix, available, candidates,
+                                                              cosine=cosine)
     since = now - dt.timedelta(days=BOUGHT_TOGETHER_DAYS)
-    together = orders.co_purchases(since, now, BOUGHT_TOGETHER_COUNT)
+    together = (orders.co_purchases(since, now, BOUGHT_TOGETHER_COUNT)
+                if surface_evaluation.serves_association(surfaces.get("bought_together", {})) else {})
     product_ids = interactions.product_ids.tolist()
     content = neighbours.content_neighbours(product_ids)
     categories = neighbours.product_categories(set(product_ids) | {pid for found in content.values()

@@ -16,7 +16,7 @@ from ai.recommendations.forms import PreviewForm, RecommendationRuleForm
 from ai.recommendations.models import RecommendationRule, placement_choices
 from ai.recommendations.rule_preview import preview
 from ai.recommendations.serving import model_health
-from core.admin_menu import PermittedMenuItem
+from core.admin_menu import MERCHANDISING_MENU_HOOK, PermittedMenuItem
 
 
 class RecommendationHealthPanel(Component):
@@ -57,8 +57,8 @@ class RecommendationRuleViewSet(SnippetViewSet):
     icon = "pick"
     menu_label = "Recommendation rules"
     menu_name = "recommendation-rules"
-    menu_order = 250
-    add_to_admin_menu = True
+    menu_order = 3
+    menu_hook = MERCHANDISING_MENU_HOOK
     list_display = ["name", "placement_names", "enabled", "starts_at", "ends_at", "updated_at"]
     filterset_class = RecommendationRuleFilterSet
     search_fields = ["name"]
@@ -72,8 +72,9 @@ class RecommendationRuleViewSet(SnippetViewSet):
         MultiFieldPanel([FieldPanel("hidden_products"), FieldPanel("hidden_categories")], heading="Hide"),
         MultiFieldPanel([FieldPanel("boost_category"), FieldRowPanel([FieldPanel("boost_attribute_name"),
                                                                       FieldPanel("boost_attribute_value")]),
-                         FieldPanel("boost_percent")], heading="Boost or bury",
-                        help_text="A category, or an attribute and its value (colour = red), moved up or down."),
+                         FieldPanel("boost_min_margin_percent"), FieldPanel("boost_percent")], heading="Boost or bury",
+                        help_text="A category, an attribute and its value (colour = red), or products with a "
+                                  "margin of at least a percentage, moved up or down."),
         MultiFieldPanel([FieldPanel("exclude_zero_price"), FieldPanel("exclude_in_cart"),
                          FieldPanel("exclude_bought_within_days")], heading="Leave out",
                         help_text="Inactive and sold-out products are never recommended, pinned or not."),
@@ -117,8 +118,7 @@ def recommendation_rule_urls():
     return [path("recommendations/preview/", RulePreviewView.as_view(), name="recommendation_rule_preview")]
 
 
-@hooks.register("register_admin_menu_item")
+@hooks.register(MERCHANDISING_MENU_HOOK)
 def recommendation_preview_menu_item():
     return PermittedMenuItem("Recommendation preview", reverse("recommendation_rule_preview"),
-                             permission="recommendations.view_recommendationrule", icon_name="view",
-                               order=251)
+                             permission="recommendations.view_recommendationrule", icon_name="view", order=4)

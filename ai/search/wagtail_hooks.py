@@ -13,7 +13,7 @@ from wagtail.snippets.views.snippets import CreateView, SnippetViewSet
 from ai.search import reports
 from ai.search.forms import QueryRuleForm
 from ai.search.models import QueryRule, Synonym
-from core.admin_menu import PermittedMenuItem
+from core.admin_menu import MERCHANDISING_MENU_HOOK, PermittedMenuItem
 
 
 class SearchReportView(TemplateView):
@@ -94,8 +94,8 @@ class SynonymViewSet(SnippetViewSet):
     icon = "search"
     menu_label = "Search synonyms"
     menu_name = "search-synonyms"
-    menu_order = 240
-    add_to_admin_menu = True
+    menu_order = 1
+    menu_hook = MERCHANDISING_MENU_HOOK
     list_display = ["terms", "targets", "kind", "enabled", "updated_at"]
     list_filter = {"kind": ["exact"], "enabled": ["exact"]}
     search_fields = ["terms", "targets"]
@@ -124,8 +124,8 @@ class QueryRuleViewSet(SnippetViewSet):
     icon = "pick"
     menu_label = "Search rules"
     menu_name = "search-rules"
-    menu_order = 245
-    add_to_admin_menu = True
+    menu_order = 2
+    menu_hook = MERCHANDISING_MENU_HOOK
     list_display = ["name", "query", "match", "action", "enabled", "starts_at", "ends_at", "updated_at"]
     list_filter = {"action": ["exact"], "match": ["exact"], "enabled": ["exact"]}
     search_fields = ["name", "query"]

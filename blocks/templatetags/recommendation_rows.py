@@ -2,7 +2,7 @@
 page, "Goes well with your cart" in the cart. The shop imports nothing from the AI: its templates load
 this library by name. Rows come from precomputed lists (``ai.recommendations.serving``) and look like the
 carousel block; their HTML is shared by every shopper of a price list, cached under the catalogue, model and
-recommendation rules' versions like a block's."""
+recommendation rules' versions like a block's, except while a rule filters by the shopper's cart or orders."""
 
 import hashlib
 
@@ -10,9 +10,11 @@ from django import template
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
+from ai.common import CarouselStrategy
 from ai.recommendations import serving as recommendations
 from blocks import fragments
 from commerce.catalogue import services as catalogue
+from commerce.customers.services import customer_for
 
 register = template.Library()
 
@@ -29,11 +31,22 @@ def _row(surface: str, title: str, results: list, price_list: str) -> str:
         "strategy": surface, "source": results[0].strategy if results else ""})
 
 
-def _cached_rows(request, key: str, render) -> str:
+def _cached_rows(request, key: str, placements: tuple[str, ...], render) -> str:
+    """The rows ``render(price_list, shopper)`` builds, cached under ``key`` and the versions they depend
+    on. Shared by every shopper of a price list, unless a live rule of ``placements`` leaves out the
+    shopper's cart or recent orders: then built for the shopper (``shopper``: their ids, else empty) and
+    kept under their lists' version, which every change of their cart or orders renews."""
     versions = fragments.request_versions(request)
+    shopper, owner = {}, ""
+    if request is not None and recommendations.rules_need_shopper(*placements):
+        customer = customer_for(request.user)
+        shopper = {"customer_id": customer.pk if customer else None,
+                   "visitor_id": getattr(request, "visitor_id", None)}
+        owner = f":{shopper['customer_id']}:{shopper['visitor_id']}:" + recommendations.shopper_list_version(
+            shopper["customer_id"], shopper["visitor_id"])
     html = fragments.cached(f"blocks:rows:{key}:{versions['catalogue']}:{versions['prices']}:{versions['model']}:"
-                            f"{versions['recommendation_rules']}",
-                            fragments.PRICED_FRAGMENT_TTL, lambda: render(versions["prices"]))
+                            f"{versions['recommendation_rules']}{owner}",
+                            fragments.PRICED_FRAGMENT_TTL, lambda: render(versions["prices"], shopper))
     return mark_safe(html)
 
 
@@ -41,11 +54,12 @@ def _cached_rows(request, key: str, render) -> str:
 def product_rows(context, product) -> str:
     """A product page's "Similar products" (then its department's best sellers) and "Bought together"
     (then its category's complements) rows."""
-    return _cached_rows(context.get("request"), f"product:{product.pk}", lambda price_list: (
+    return _cached_rows(context.get("request"), f"product:{product.pk}", ("product", CarouselStrategy.BOUGHT_TOGETHER),
+                        lambda price_list, shopper: (
         _row("product-similar", "Similar products",
-             recommendations.recommend("product", product_id=product.pk, limit=ROW_SIZE), price_list)
+             recommendations.recommend("product", product_id=product.pk, limit=ROW_SIZE, **shopper), price_list)
         + _row("product-bought-together", "Bought together",
-               recommendations.complementary([product.pk], ROW_SIZE), price_list)))
+               recommendations.complementary([product.pk], ROW_SIZE, **shopper), price_list)))
 
 
 @register.simple_tag(takes_context=True)
@@ -55,6 +69,7 @@ def cart_rows(context, cart) -> str:
     if not product_ids:
         return ""
     digest = hashlib.blake2b(",".join(map(str, product_ids)).encode(), digest_size=8).hexdigest()
-    return _cached_rows(context.get("request"), f"cart:{digest}", lambda price_list: _row(
-        "cart-complements", "Goes well with your cart", recommendations.complementary(product_ids, ROW_SIZE),
-        price_list))
+    return _cached_rows(context.get("request"), f"cart:{digest}", (CarouselStrategy.BOUGHT_TOGETHER,),
+                        lambda price_list, shopper: _row(
+        "cart-complements", "Goes well with your cart",
+        recommendations.complementary(product_ids, ROW_SIZE, **shopper), price_list))

@@ -118,6 +118,39 @@ def test_a_model_trained_without_a_validation_slice_says_why_nothing_was_chosen(
     assert "storefront-ai-candidates" not in recs
 
 
+def test_each_product_page_surface_shows_what_it_serves_its_validation_figures_and_lift(admin_client, wagtail_site):
+    # given a run in which best sellers beat co-behaviour for similar products, association strength won
+    # bought together, and there were no orders to validate anything on in a second shop
+    surfaces = {
+        "similar": {"winner": "popularity", "validation_seeds": 1200, "lift_over_popularity": 0.0,
+                    "candidates": {"co-behaviour (bm25)": {"ndcg@20": 0.041, "recall@20": 0.09},
+                                   "co-behaviour (cosine)": {"ndcg@20": 0.038, "recall@20": 0.08},
+                                   "popularity": {"ndcg@20": 0.052, "recall@20": 0.11}}},
+        "bought_together": {"winner": "association strength", "validation_seeds": 340, "lift_over_popularity": 0.615,
+                            "candidates": {"association strength": {"ndcg@20": 0.1841, "recall@20": 0.079},
+                                           "popularity": {"ndcg@20": 0.114, "recall@20": 0.0436}}},
+    }
+    model = RecommendationModel.objects.create(
+        version="v1", trained_at=timezone.now(), settings={}, customers=3, products=6, interactions=6,
+        is_current=True, item_data=b"", selection={"winner": None, "reason": "too little history to validate",
+                                                   "surfaces": surfaces})
+    # when the dashboard is shown
+    recs = section(admin_client.get(DASHBOARD).content.decode(), "recommendations")
+    # then each surface has its row: what it serves, its validation figures, its lift, when it was chosen
+    table = re.search(r'<table class="listing w-mt-4" id="storefront-ai-surfaces">.*?</table>', recs, re.S).group(0)
+    assert model.trained_at.strftime("%Y-%m-%d %H:%M") in table
+    similar, together = re.findall(r'<tr class="storefront-ai-surface">(.*?)</tr>', table, re.S)
+    assert "Similar products" in similar and "content neighbours alone" in similar
+    assert "0.0520 / 0.1100" in similar and "1,200 seed products" in similar and "+0.0%" in similar
+    assert "Bought together" in together and "association strength" in together
+    assert "0.1841 / 0.0790" in together and "+61.5%" in together
+    # and a run with nothing to validate a surface on says so
+    model.selection["surfaces"]["bought_together"] = {"winner": None, "reason": "no purchase to build baskets from"}
+    model.save()
+    recs = section(admin_client.get(DASHBOARD).content.decode(), "recommendations")
+    assert "its default, not validated: no purchase to build baskets from" in recs
+
+
 def test_dead_lettered_events_are_counted_with_the_command_that_handles_them(admin_client, wagtail_site):
     poison = json.dumps({"id": str(uuid.uuid4()), "created_at": timezone.now().isoformat(), "event_type": "view",
                          "experiments": {"a\x00": "b"}})
@@ -170,6 +203,16 @@ def test_running_experiments_show_their_exposed_shoppers_and_a_sample_ratio_mism
     assert "a 40 / b 41" in rows[1] and "Collecting (minimum 50 per variant)" in rows[1]
     assert f'href="/admin/experiments/{skewed.pk}/results/"' in rows[0]
     assert "Home carousel" in viewer and "/results/" not in viewer  # no permission to open the results
+
+
+def test_an_experiment_paused_by_its_guardrail_check_is_announced(admin_client, wagtail_site):
+    paused = ExperimentFactory(name="Harmful prices", status="paused", guardrail_note="Paused by the guardrail check")
+    ExperimentFactory(name="Paused by hand", status="paused")
+
+    page = section(admin_client.get(DASHBOARD).content.decode(), "experiments")
+
+    assert "“Harmful prices” was paused by its guardrail check" in page
+    assert f'href="/admin/experiments/{paused.pk}/results/"' in page and "Paused by hand" not in page
 
 
 def test_the_menu_shows_the_dashboard_only_to_users_with_its_permission(client, wagtail_site):
@@ -304,3 +347,13 @@ def test_a_button_reports_an_unreachable_broker_at_once(admin_client, wagtail_si
     assert len(broker_connection_attempts) == 1  # one refused connection, not kombu's retries
     assert posted.status_code == 302 and posted.url == DASHBOARD
     assert "Could not queue the task: the Celery broker is unreachable." in admin_client.get(DASHBOARD).content.decode()
+
+
+def test_the_train_and_embed_buttons_show_their_labels_beside_a_sized_icon(admin_client, wagtail_site):
+    page = admin_client.get(DASHBOARD).content.decode()
+
+    for name, label in (("recommendations", "Train now"), ("embeddings", "Embed missing products")):
+        button = re.search(r"<button [^>]*>.*?</button>", section(page, name), re.S).group(0)
+        # Wagtail's button-with-icon pattern sizes the icon (a bare one is 300×150 and covers the label)
+        assert "button--icon" in button and '<span class="icon-wrapper">' in button
+        assert label in button

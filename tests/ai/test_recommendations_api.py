@@ -130,3 +130,11 @@ def test_a_saved_rule_changes_the_next_response_and_a_deleted_one_stops(shop, dj
     assert (during[0]["id"], during[0]["strategy"], during[0]["reason"]) == (gift_card.pk, "pinned", "Featured")
     assert before[0] not in [r["id"] for r in during] and len(during) == 4
     assert after == before
+
+
+def test_recommendations_priced_for_this_shopper_come_with_the_disclosure(shop, settings):
+    assert Client().get("/api/v1/recommendations", {"surface": "home"}).json()["price_disclosure"] is None
+    settings.VITRINE_SHOPPER_EXPERIMENTS = "tests.ai.test_pricing_api"  # everyone on the base price
+    body = Client().get("/api/v1/recommendations", {"surface": "home"}).json()
+    assert body["price_disclosure"] == settings.VITRINE_PERSONALISED_PRICE_DISCLOSURE
+    assert body["results"]

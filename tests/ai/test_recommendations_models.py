@@ -65,6 +65,17 @@ def test_a_boost_needs_one_target_and_a_percentage():
     assert "boost_category" in errors_of(both)
 
 
+def test_a_margin_boost_is_a_target_of_its_own():
+    margin_only = RecommendationRule(name="M", placements=["home"], boost_min_margin_percent=40, boost_percent=50)
+    margin_and_category = RecommendationRule(name="M", placements=["home"], boost_min_margin_percent=40,
+                                             boost_category=CategoryFactory(), boost_percent=50)
+    margin_no_percent = RecommendationRule(name="M", placements=["home"], boost_min_margin_percent=40)
+
+    margin_only.clean()
+    assert "boost_category" in errors_of(margin_and_category)
+    assert "boost_percent" in errors_of(margin_no_percent)
+
+
 def test_a_valid_rule_is_cleaned_in_place():
     rule = RecommendationRule(name="  Red first ", placements=["home", "trending", "home"],
                               boost_attribute_name=" colour ", boost_attribute_value=" red", boost_percent=-50)

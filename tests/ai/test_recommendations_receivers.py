@@ -4,10 +4,12 @@ import uuid
 
 import pytest
 
-from ai.recommendations import tasks
+from ai.recommendations import serving, tasks
+from commerce.orders.models import Order
 from commerce.orders.services import Shopper, add_to_cart, set_line_quantity
+from commerce.orders.signals import order_placed
 from tests.broker import queued_tasks
-from tests.factories import CustomerFactory, ProductFactory
+from tests.factories import CustomerFactory, ProductFactory, placed_order
 
 pytestmark = pytest.mark.django_db
 
@@ -49,3 +51,24 @@ def test_taking_a_product_out_of_the_cart_queues_no_refresh(django_capture_on_co
 
     # then nothing is refreshed
     assert refreshes_queued() == []
+
+
+def test_every_cart_change_and_order_gives_the_shoppers_lists_a_new_version(django_capture_on_commit_callbacks):
+    # given a signed-in shopper's versions
+    customer, visitor = CustomerFactory(), uuid.uuid4()
+    shopper = Shopper(customer, visitor)
+    versions = [serving.shopper_list_version(customer.pk, visitor)]
+    # when they add, take out, and order
+    with django_capture_on_commit_callbacks(execute=True):
+        line = add_to_cart(shopper, ProductFactory())
+    versions.append(serving.shopper_list_version(customer.pk, visitor))
+    with django_capture_on_commit_callbacks(execute=True):
+        set_line_quantity(shopper, line.pk, 0)
+    versions.append(serving.shopper_list_version(customer.pk, visitor))
+    order = placed_order(ProductFactory(), customer=customer)
+    with django_capture_on_commit_callbacks(execute=True):
+        order_placed.send(sender=Order, order=order)  # as place_order sends it, after its commit
+    versions.append(serving.shopper_list_version(customer.pk, visitor))
+    # then each step retired the fragments keyed by the one before: both halves change when both are known
+    assert len(set(versions)) == 4
+    assert all(part != "-" for part in versions[-1].split("."))

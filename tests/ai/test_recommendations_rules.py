@@ -123,6 +123,25 @@ def test_an_attribute_boost_matches_whatever_the_case(shop, saved):
     assert served(limit=10)[0] == last.pk
 
 
+def test_a_margin_boost_lifts_the_products_earning_at_least_the_margin(shop, saved):
+    # given a row whose last two products earn 60 % and 30 % of their price, and the rest have no unit cost
+    products, _ = shop
+    row = served(limit=10)
+    rich, thin = (products_by_pk(products)[pk] for pk in row[-2:])
+    rich.unit_cost, thin.unit_cost = rich.price * Decimal("0.4"), thin.price * Decimal("0.7")
+    rich.save()
+    thin.save()
+
+    # when a rule boosts a margin of at least 50 %
+    saved(name="High margin", boost_min_margin_percent=50, boost_percent=1000)
+    boosted = served(limit=10)
+
+    # then only the product earning it moves up: the thin margin and the unknown costs keep their order
+    assert boosted[0] == rich.pk
+    assert boosted[1:] == [pk for pk in row if pk != rich.pk]
+    assert rules.margin(products["garden0"]) == float("-inf")
+
+
 def test_eligibility_leaves_out_free_products_the_cart_and_recent_orders(shop, saved):
     # given a customer with a product in their cart and two orders, one recent
     products, customers = shop

@@ -123,3 +123,66 @@ def test_command_rejects_unknown_surfaces_and_logs_without_baskets(tmp_path):
     with pytest.raises(CommandError, match="neither ISO 8601 nor a number"):
         undated = write_log(tmp_path / "bad.csv", [("u1", "i1", "soon", "purchase")])
         call_command("evaluate_recommendations", str(undated), "--surfaces", "bought_together")
+
+
+def test_similar_selection_serves_co_behaviour_where_it_beats_best_sellers():
+    data = evaluation.split(tastes_log(), SMALL.event_weights)
+    record = surface_evaluation.select_similar(data)
+    assert record["winner"] in surface_evaluation.CO_BEHAVIOUR
+    assert set(record["candidates"]) == {surface_evaluation.POPULARITY, *surface_evaluation.CO_BEHAVIOUR}
+    assert record["lift_over_popularity"] > 1  # more than twice best sellers' NDCG@20
+    assert record["validation_seeds"] == 120
+    assert surface_evaluation.similar_co_behaviour(record) is surface_evaluation.CO_BEHAVIOUR[record["winner"]]
+
+
+def test_similar_selection_falls_back_to_content_when_best_sellers_win():
+    # every shopper buys the four best sellers in some order, three random items of 300 in between: the
+    # newest train item is noise, its co-behaviour neighbours too; best sellers hold the held-out items
+    rng = np.random.default_rng(1)
+    rows = []
+    for user in range(150):
+        hits = [f"hit{n}" for n in rng.permutation(4)]
+        picks = [*hits[:2], *(f"i{item}" for item in rng.choice(300, size=3, replace=False)), *hits[2:]]
+        rows += [(f"u{user}", item, f"2024-05-{day:02d}", "purchase") for day, item in enumerate(picks, start=1)]
+    record = surface_evaluation.select_similar(evaluation.split(rows, SMALL.event_weights))
+    assert record["winner"] == surface_evaluation.POPULARITY
+    assert record["lift_over_popularity"] == 0
+    assert all(figures["ndcg@20"] < record["candidates"]["popularity"]["ndcg@20"]
+               for name, figures in record["candidates"].items() if name != "popularity")
+    assert surface_evaluation.similar_co_behaviour(record) is None
+
+
+def test_bought_together_selection_serves_association_for_real_pairs_and_not_for_noise():
+    pairs = surface_evaluation.select_bought_together(pairs_log())
+    noise = surface_evaluation.select_bought_together(random_log())
+    assert pairs["winner"] == surface_evaluation.ASSOCIATION and surface_evaluation.serves_association(pairs)
+    assert pairs["validation_seeds"] == 2 * 2 * 200
+    assert noise["winner"] == surface_evaluation.POPULARITY and not surface_evaluation.serves_association(noise)
+
+
+def test_surface_selection_without_enough_history_says_why_and_keeps_the_defaults():
+    one_user = [("u1", f"i{n}", f"2024-01-{n + 1:02d}", "purchase") for n in range(3)]
+    similar = surface_evaluation.select_similar(evaluation.split(one_user[:1], SMALL.event_weights))
+    together = surface_evaluation.select_bought_together(one_user)
+    assert similar["winner"] is None and "held-out" in similar["reason"]
+    assert together["winner"] is None and "no basket" in together["reason"]
+    assert surface_evaluation.similar_co_behaviour(similar) is False  # BM25 co-behaviour, as before selection
+    assert surface_evaluation.serves_association(together)
+
+
+def test_offline_served_lists_are_what_selection_picks_on_the_train_part():
+    report, summary = surface_evaluation.evaluate_bought_together(pairs_log())
+    assert summary["selection"]["winner"] == surface_evaluation.ASSOCIATION
+    # the train period is days 1–8: selection's own test part is its days 7 and 8, never days 9 and 10
+    assert summary["selection"]["validation_seeds"] == 2 * 2 * 200
+    assert report["served"]["ndcg@20"] > report["popularity"]["ndcg@20"]
+    report, summary = surface_evaluation.evaluate_similar(tastes_log(), SMALL)
+    picked = summary["selection"]["winner"]
+    assert report["served"] == report[picked]
+
+
+def test_bought_together_needs_baskets_before_the_validation_slice():
+    same_moment = [(f"o{n}", item, "2024-06-01T10:00:00", "purchase") for n in range(3) for item in ("a", "b")]
+    record = surface_evaluation.select_bought_together(same_moment)
+    assert record["winner"] is None and "before the newest" in record["reason"]
+    assert surface_evaluation.serves_association(record)

@@ -140,3 +140,52 @@ def test_with_too_little_history_to_validate_the_configured_model_is_trained(sma
     # then it says why nothing was chosen and serves the configured blend
     assert model.selection["winner"] is None and model.selection["reason"]
     assert model.settings["als_share"] == RecommenderSettings().als_share
+
+
+def place(customer, products, days_ago):
+    order = Order.objects.create(customer=customer, email="a@example.com", full_name="A", line1="1 High St",
+                                 city="Bath", postcode="BA1", currency="GBP", total=10)
+    Order.objects.filter(pk=order.pk).update(created_at=timezone.now() - timezone.timedelta(days=days_ago))
+    for product in products:
+        LineItem.objects.create(order=order, product=product, title=product.title, quantity=1, unit_price=5)
+
+
+def test_training_chooses_each_product_page_surface_on_the_shops_own_data(shop):
+    products, customers = shop
+    # given ten weeks of orders in which coffee product n always comes with garden product n
+    for week in range(10):
+        for n in range(3):
+            place(customers[f"coffee{n}"], [products[f"coffee{n}"], products[f"garden{n}"]], days_ago=7 * week + n)
+    # when the shop trains
+    model = training.train_recommendations()
+    # then similar and bought together each record their candidates, winner and lift, as personal lists do
+    surfaces = model.selection["surfaces"]
+    together = surfaces["bought_together"]
+    assert together["winner"] == "association strength"
+    assert together["candidates"]["association strength"]["ndcg@20"] > together["candidates"]["popularity"]["ndcg@20"]
+    assert together["validation_seeds"] > 0 and together["lift_over_popularity"] > 0
+    similar = surfaces["similar"]
+    assert similar["winner"] in ("co-behaviour (bm25)", "co-behaviour (cosine)", "popularity")
+    assert set(similar["candidates"]) == {"co-behaviour (bm25)", "co-behaviour (cosine)", "popularity"}
+    # and what is served follows the choice: association strength lists the companion
+    assert ProductRecommendations.objects.get(product=products["coffee0"]).bought_together_ids[0] == \
+        products["garden0"].pk
+
+
+def test_a_surface_that_loses_to_best_sellers_serves_its_fallback(shop):
+    products, customers = shop
+    for n in range(3):
+        place(customers[f"coffee{n}"], [products["coffee0"], products["garden4"]], days_ago=n)
+    interactions = training.load_interactions(RecommenderSettings.from_settings(), timezone.now())
+    available = training._available_mask(interactions.product_ids)
+    lost = {"similar": {"winner": "popularity"}, "bought_together": {"winner": "popularity"}}
+    # when training writes the product lists after both surfaces lost to popularity
+    training._precompute_products(interactions, available, timezone.now(), lost)
+    # then no co-purchase list is kept (product pages fall back to complementary categories) and similar
+    # lists come from content alone: these products have no embeddings, so they have none
+    lists = ProductRecommendations.objects.get(product=products["coffee0"])
+    assert lists.bought_together_ids == [] and lists.similar_ids == []
+    # while the defaults keep both
+    training._precompute_products(interactions, available, timezone.now(), {})
+    lists = ProductRecommendations.objects.get(product=products["coffee0"])
+    assert lists.bought_together_ids == [products["garden4"].pk] and lists.similar_ids

@@ -18,3 +18,7 @@ def test_the_recommendations_benchmark_runs_end_to_end_at_a_tiny_size():
     # selection ran and chose among its candidates, its cost reported apart from the rest of training
     assert report["training"]["candidates"] > 1 and report["training"]["selected"]
     assert 0 < report["training"]["of_which_selection_s"] <= report["training"]["load_and_select_s"]
+    # and so did each product-page surface's, on the same events and on the orders
+    surfaces = report["training"]["surfaces"]
+    assert set(surfaces) == {"similar", "bought_together"}
+    assert all(surface["winner"] and surface["validation_seeds"] > 0 for surface in surfaces.values())

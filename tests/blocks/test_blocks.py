@@ -144,6 +144,28 @@ def test_carousel_refuses_similar_without_a_product():
     assert "Choose the product" in str(error.value.block_errors["product"])
 
 
+def test_a_draft_may_hold_a_half_filled_carousel_or_curated_search_but_publishing_refuses_it():
+    carousel, curated = RecommendationCarouselBlock(), SemanticSearchBlock()
+    similar = carousel.to_python({"title": "Like this", "strategy": "similar", "count": 4, "fallback": "hide"})
+    no_query = curated.to_python({"mode": "curated", "query": "", "in_stock": True, "count": 4})
+
+    assert carousel.clean_deferred(similar)["strategy"] == "similar"  # what autosave and "Save draft" run
+    assert curated.clean_deferred(no_query)["query"] == ""
+    with pytest.raises(StructBlockValidationError):
+        curated.clean(no_query)
+
+
+def test_block_previews_say_their_products_are_a_sample(admin_client):
+    stream = StorefrontStreamBlock()
+    for name in ("product_grid", "semantic_search", "priced_products"):
+        block_id = stream.child_blocks[name].definition_prefix
+
+        preview = admin_client.get("/admin/block-preview/", {"id": block_id}).content.decode()
+
+        assert "<strong>Sample.</strong>" in preview, name
+        assert "css/vitrine.css" in preview  # styled like the shop
+
+
 def test_curated_search_queues_nothing_and_serves_the_list_the_beat_task_cached(wagtail_site, publish,
                                                                                 django_capture_on_commit_callbacks):
     lamp = ProductFactory(title="Brass Reading Lamp")
@@ -302,7 +324,7 @@ def test_keyword_only_curated_lists_are_cached_apart_from_hybrid_ones(wagtail_si
 
 
 def test_priced_products_show_the_live_price_struck_base_stock_and_add_to_cart(wagtail_site, publish):
-    on_sale = ProductFactory(title="Linen Apron", base_price=20)
+    on_sale = ProductFactory(title="Linen Apron", base_price=20, prior_price=20)  # 20 the 30 days before
     sold_out = ProductFactory(title="Oak Board", stock=0)
     set_current_price(on_sale.pk, on_sale.base_price - 5, expected=on_sale.base_price)
     publish(("priced_products", {"title": "This week's prices", "products": [on_sale.pk, sold_out.pk]}))
@@ -375,3 +397,18 @@ def test_a_saved_recommendation_rule_retires_the_cached_carousel_at_once(trained
     # then
     assert f'data-product-id="{shown.pk}"' not in html and html.count("data-product-id=") == first.count(
         "data-product-id=")
+
+
+def test_a_product_grid_is_shared_html_retired_by_a_price_change(wagtail_site, publish,
+                                                                 django_capture_on_commit_callbacks):
+    # given a live page with a hand-picked grid, viewed once
+    mug = ProductFactory(title="Speckled mug", base_price=20)
+    publish(("product_grid", {"title": "Our picks", "products": [mug.pk]}))
+    assert "£20.00" in Client().get("/").content.decode()
+    [cached_grid] = [cache.get(key) for key in cache.keys("blocks:html:*")]
+    assert "Speckled mug" in cached_grid
+    # when the price moves
+    with django_capture_on_commit_callbacks(execute=True):
+        set_current_price(mug.pk, mug.base_price - 5, expected=mug.base_price)
+    # then the next view shows it
+    assert "£15.00" in Client().get("/").content.decode()

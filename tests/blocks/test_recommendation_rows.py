@@ -8,6 +8,7 @@ from django.test import Client
 
 from ai.recommendations.training import train_recommendations
 from commerce.catalogue.models import Product
+from commerce.orders.models import CartLine
 from commerce.orders.services import Shopper, add_to_cart
 from tests.factories import ProductFactory, RecommendationRuleFactory, placed_order
 
@@ -118,3 +119,46 @@ def test_a_signed_in_shoppers_cart_rows_follow_their_cart(complementary_shop):
 
     # then
     assert first[0] == str(products["garden4"].pk) and str(products["garden4"].pk) not in second
+
+
+def test_a_rule_leaving_out_the_cart_filters_each_shoppers_product_rows_by_their_own_cart(
+        complementary_shop, django_capture_on_commit_callbacks):
+    # given a rule leaving the shopper's cart out of product pages, and two shoppers on the same product page
+    products, _ = complementary_shop
+    with django_capture_on_commit_callbacks(execute=True):
+        RecommendationRuleFactory(placements=["product", "bought_together"], exclude_in_cart=True)
+    url = products["coffee3"].get_absolute_url()
+    carted, other = Client(), Client()
+    for client in (carted, other):
+        client.get(url)  # each gets their visitor id
+    first = row(carted.get(url).content.decode(), "Similar products")[0]
+    companion = row(carted.get(url).content.decode(), "Bought together")[0]
+
+    # when one of them puts the first similar product and the first companion in their cart
+    for product_id in (first, companion):
+        with django_capture_on_commit_callbacks(execute=True):
+            carted.post("/cart/add/", {"product": product_id, "quantity": 1})
+    carted_html, other_html = carted.get(url).content.decode(), other.get(url).content.decode()
+
+    # then their rows leave both out at once, and the other shopper's rows still show them
+    assert first not in row(carted_html, "Similar products") and len(row(carted_html, "Similar products")) >= 4
+    assert companion not in row(carted_html, "Bought together")
+    assert row(other_html, "Similar products")[0] == first and row(other_html, "Bought together")[0] == companion
+
+    # and once the product leaves their cart, it is back in their row
+    line = CartLine.objects.get(product_id=first)
+    with django_capture_on_commit_callbacks(execute=True):
+        carted.post(f"/cart/lines/{line.pk}/", {"quantity": 0})
+    assert first in row(carted.get(url).content.decode(), "Similar products")
+
+
+def test_without_shopper_rules_product_rows_stay_shared(complementary_shop, django_capture_on_commit_callbacks):
+    # given a live rule that does not depend on the shopper
+    products, _ = complementary_shop
+    with django_capture_on_commit_callbacks(execute=True):
+        RecommendationRuleFactory(placements=["product"], exclude_zero_price=True)
+    # when two shoppers view the page
+    for _ in range(2):
+        Client().get(products["coffee3"].get_absolute_url())
+    # then one copy of the rows is kept for both
+    assert len(cache.keys(f"blocks:rows:product:{products['coffee3'].pk}:*")) == 1

@@ -111,3 +111,27 @@ def test_a_saved_recommendation_rule_changes_the_cached_fragment_at_the_next_fet
     ids = re.findall(r'data-product-id="(\d+)"', after)
     assert f'data-product-id="{products["garden3"].pk}"' not in before
     assert ids[0] == str(products["garden3"].pk) and len(ids) == 4
+
+
+def test_a_rule_leaving_out_the_cart_makes_a_similar_carousel_each_shoppers_own(
+        trained, publish, django_capture_on_commit_callbacks):
+    # given a "similar to coffee 1" carousel, shared by everyone so far
+    products, customers = trained
+    similar = ("recommendations", {"title": "Like coffee 1", "strategy": "similar", "count": 4,
+                                   "product": products["coffee1"].pk, "fallback": "trending"})
+    home, (block_id,) = publish(similar)
+    assert fragment(Client(), home, block_id).status_code == 404  # shared: no fragment of its own
+    # when a rule leaves the shopper's cart out of similar carousels, and a shopper carts the first product
+    with django_capture_on_commit_callbacks(execute=True):
+        RecommendationRuleFactory(placements=["similar"], exclude_in_cart=True)
+    client = Client()
+    client.force_login(customers["newcomer"].user)
+    first = re.findall(r'data-product-id="(\d+)"', fragment(client, home, block_id).content.decode())[0]
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/cart/add/", {"product": first, "quantity": 1})
+    # then the page points to the shopper's own row, which leaves the carted product out
+    page = client.get(home.url).content.decode()
+    assert f"/fragments/{home.pk}/{block_id}/" in page
+    mine = re.findall(r'data-product-id="(\d+)"', fragment(client, home, block_id).content.decode())
+    others = re.findall(r'data-product-id="(\d+)"', fragment(Client(), home, block_id).content.decode())
+    assert others[0] == first and mine == others[1:]

@@ -70,10 +70,11 @@ class Command(BaseCommand):
                           + ", ".join(f"{key} {value}" for key, value in summary.items() if key != "selection"))
         if winner := summary.get("selection", {}).get("winner"):
             self.stdout.write(f"selected:{winner}")
-        self.stdout.write(f"{'method':<13} {'precision@20':>12} {'recall@20':>10} {'ndcg@20':>8} {'hit rate':>9} "
+        width = max(map(len, report))
+        self.stdout.write(f"{'method':<{width}} {'precision@20':>12} {'recall@20':>10} {'ndcg@20':>8} {'hit rate':>9} "
                           f"{'coverage':>9}")
         for method, figures in report.items():
-            self.stdout.write(f"{method:<13} {figures['precision@20']:>12.4f} {figures['recall@20']:>10.4f} "
+            self.stdout.write(f"{method:<{width}} {figures['precision@20']:>12.4f} {figures['recall@20']:>10.4f} "
                               f"{figures['ndcg@20']:>8.4f} {figures['hit_rate']:>9.4f} {figures['coverage']:>9.4f}")
 
 
