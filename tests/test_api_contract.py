@@ -1,7 +1,7 @@
 """The API does what its published OpenAPI schema says. Schemathesis reads the schema the live server
 serves at /api/v1/schema/, sends requests generated from it (valid ones and deliberately invalid ones) and
 runs all its checks on every answer: no server error, every status code and body as documented, invalid
-input refused, valid input accepted. Valid requests name products and categories that exist. The tests
+input refused, valid input accepted. Valid requests name products, categories and departments that exist. The tests
 after it pin what the schema promises beyond that run: its operations and answers, money as a decimal
 string, JSON-only beacon fields, a JSON 404 for any other API URL."""
 
@@ -42,7 +42,8 @@ def catalogue():
         stored_event("purchase", product)
     indexing.index_products([product.pk for product in products])
     indexing.refresh_term_statistics()
-    return {"products": [product.pk for product in products], "categories": [kitchen.pk, tableware.pk]}
+    return {"products": [product.pk for product in products], "categories": [kitchen.pk, tableware.pk],
+            "departments": [kitchen.slug]}
 
 
 @pytest.fixture
@@ -75,6 +76,8 @@ def api_schema(live_server, catalogue, settings):
         elif case.operation.path == "/api/v1/search":
             if "category" in case.query:
                 case.query["category"] = category(case.query["category"])
+            if "cat" in case.query:  # department slugs: the facet's values
+                case.query["cat"] = catalogue["departments"]
             if case.query.get("min_price") and case.query.get("max_price"):
                 low, high = sorted([case.query["min_price"], case.query["max_price"]], key=Decimal)
                 case.query.update(min_price=low, max_price=high)

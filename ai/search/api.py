@@ -3,7 +3,7 @@
 from dataclasses import replace
 
 from django.http import QueryDict
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,11 +11,33 @@ from rest_framework.views import APIView
 from ai.search.rules import redirect_for
 from ai.search.serving import MAX_QUERY_LENGTH, Filters
 from ai.search.storefront import faceted_search
-from commerce.catalogue.facets import IN_STOCK
+from commerce.catalogue.facets import ATTRIBUTES, BANDS, CATEGORY, IN_STOCK, PRICE, Buckets
 from commerce.catalogue.models import Category, Product
-from commerce.catalogue.services import unit_price
+from commerce.catalogue.services import price_disclosure, unit_price
 from commerce.customers.experiments import price_list_for
-from core.schema import BAD_REQUEST, MoneyField
+from core.schema import BAD_REQUEST, MoneyField, PriceDisclosureField, RequestTextSchema
+
+
+class FacetValuesField(serializers.ListField):
+    """A facet parameter's values (``?colour=navy&colour=oak``); empty ones are ignored, as the page does."""
+
+    def __init__(self, help_text: str, child: serializers.Field | None = None):
+        super().__init__(child=child or serializers.CharField(max_length=200, allow_blank=True), required=False,
+                         default=list, help_text=help_text)
+
+    def to_internal_value(self, data):
+        return super().to_internal_value([value for value in data if value != ""])
+
+
+# Published as one string: a query string cannot tell a value that "is not a list" from a list of one, so an
+# array schema of free text would call every single value invalid. Repeating the parameter still ORs values.
+@extend_schema_field({"type": "string", "maxLength": 200, "pattern": RequestTextSchema.ANY_TEXT})
+class AttributeValuesField(FacetValuesField):
+    """An attribute facet's values: any text (the catalogue's own words); repeat the parameter for more."""
+
+    def __init__(self):
+        super().__init__("An attribute value: results with it (repeat the parameter for several: results with "
+                         "any of them).")
 
 
 class SearchParamsSerializer(serializers.Serializer):
@@ -31,10 +53,26 @@ class SearchParamsSerializer(serializers.Serializer):
                                      help_text="Search the query as typed: no typo correction.")
     limit = serializers.IntegerField(required=False, min_value=1, max_value=50, default=24,
                                      help_text="How many results at most.")
+    # The search page's facet parameters: values of one facet are ORed, facets ANDed (repeat a parameter
+    # for several values: ``?colour=navy&colour=oak``).
+    cat = FacetValuesField("Departments (their slugs, as `facets` lists them): results in any of them.",
+                           serializers.SlugField(max_length=200, allow_blank=True))
+    price = FacetValuesField("Price bands (as `facets` lists them, e.g. `10-25`, `250-`): results priced in any "
+                             "of them.", serializers.ChoiceField(choices=list(BANDS), allow_blank=True))
+    colour = AttributeValuesField()
+    material = AttributeValuesField()
+    pattern = AttributeValuesField()
+    finish = AttributeValuesField()
 
     def validate_category(self, value):
         if not Category.objects.filter(pk=value).exists():
             raise serializers.ValidationError(f"Unknown category {value}.")
+        return value
+
+    def validate_cat(self, value):
+        unknown = sorted(set(value) - set(Buckets.below(None).slugs))
+        if unknown:
+            raise serializers.ValidationError(f"Unknown department {', '.join(unknown)}.")
         return value
 
     def validate(self, data):
@@ -51,6 +89,16 @@ class SearchParamsSerializer(serializers.Serializer):
             max_price=float(data["max_price"]) if data.get("max_price") is not None else None,
             in_stock=data["in_stock"],
         )
+
+    def facet_selection(self) -> QueryDict:
+        """The facet values chosen, as the search page's URL parameters."""
+        data = self.validated_data
+        selection = QueryDict(mutable=True)
+        for name in (CATEGORY, PRICE, *(key for key, _ in ATTRIBUTES)):
+            selection.setlist(name, data[name])
+        if data["in_stock"]:
+            selection[IN_STOCK] = "1"
+        return selection
 
 
 class SearchResultSerializer(serializers.Serializer):
@@ -96,6 +144,7 @@ class SearchResponseSerializer(serializers.Serializer):
         "Where the shop sends a shopper who searches for this (a merchandiser's rule: a page's path or a "
         "URL), null otherwise: go there rather than show `results`."))
     results = SearchResultSerializer(many=True)
+    price_disclosure = PriceDisclosureField()
     facets = FacetsSerializer(help_text=(
         "The search page's facets: department, price band, availability and attributes, counted over the "
         "candidates the search found."))
@@ -124,7 +173,10 @@ class SearchView(APIView):
             "`min_price` above `max_price`, is a 400. Merchandisers' query rules may pin, hide, bury or boost "
             "results, or name a page to go to instead (`redirect`). `facets` counts, as the search page does for "
             "the same query and filters, the results each facet value (department, price band, availability, "
-            "attribute) would show; `in_stock` is its availability facet."
+            "attribute) would show; `in_stock` is its availability facet. Choose facet values with the "
+            "parameters the facets name (`cat`, `price`, `colour`, …; repeat one for several values): values "
+            "of one facet are ORed, facets ANDed, and each facet's counts are taken under the others' "
+            "choices. An unknown department or price band is a 400."
         ),
         parameters=[SearchParamsSerializer],
         responses={200: SearchResponseSerializer, 400: BAD_REQUEST},
@@ -132,18 +184,19 @@ class SearchView(APIView):
     def get(self, request):
         params = SearchParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        # The page's facet selection from its URL parameters; the API takes availability only (``in_stock``).
-        selection = QueryDict(f"{IN_STOCK}=1" if params.validated_data["in_stock"] else "")
-        found = faceted_search(request._request, params.validated_data["q"], selection, filters=params.filters(),
+        found = faceted_search(request._request, params.validated_data["q"], params.facet_selection(),
+                               filters=params.filters(),
                                exact=params.validated_data["exact"])
         results = found.results
         scores = dict(zip(results.product_ids, results.scores, strict=True))
         kept = found.product_ids[:params.validated_data["limit"]]
+        price_list = price_list_for(request._request)
         return Response(SearchResponseSerializer({
             "query": results.query, "corrected_query": results.corrected_query, "method": results.method,
             "corrected_terms": results.corrected_terms,
             "query_id": results.query_log_id, "redirect": redirect_for(results.query),
             "results": result_rows(replace(results, product_ids=kept, scores=[scores[pid] for pid in kept]),
-                                   price_list_for(request._request)),
+                                   price_list),
+            "price_disclosure": price_disclosure(price_list) or None,
             "facets": found.facets,
         }).data)

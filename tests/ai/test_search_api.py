@@ -199,6 +199,41 @@ def test_the_api_returns_the_facets_the_search_page_shows_for_the_same_query_and
     assert shown["in_stock"] == {"1": (1, True)}
 
 
+def test_facet_values_chosen_in_the_api_narrow_the_results_as_on_the_search_page(catalogue):
+    # given "steel coffee kettle" finds the dripper, the kettle and the spade (steel; sold out)
+    params = {"q": "steel coffee kettle", "material": ["steel"], "price": ["25-50"]}
+    garden = catalogue["spade"].category.slug
+
+    # when the API and the page are asked for steel, priced 25–50, then steel in the garden department
+    api = Client().get("/api/v1/search", params).json()
+    page = Client().get("/search/", params).context["facets"]
+    in_garden = Client().get("/api/v1/search", {**params, "cat": [garden]}).json()
+
+    # then both narrow to the same products and mark the same choices
+    assert sorted(r["id"] for r in api["results"]) == sorted([catalogue["kettle"].pk, catalogue["spade"].pk])
+    assert api["facets"]["total"] == page.total == 2
+    counts = facet_counts(api["facets"])
+    assert counts["material"] == {"steel": (2, True)}  # the ceramic dripper, £24, is outside the band
+    assert counts["price"] == {"25-50": (2, True)}  # under "steel": no steel product in another band
+    assert [r["id"] for r in in_garden["results"]] == [catalogue["spade"].pk]
+
+
+@pytest.mark.parametrize(("params", "reason"), [
+    ({"cat": "no-such-department"}, "Unknown department no-such-department"),
+    ({"price": "10-11"}, "is not a valid choice"),
+])
+def test_unknown_facet_values_in_the_api_are_a_400_with_the_reason(catalogue, params, reason):
+    response = Client().get("/api/v1/search", {"q": "kettle", **params})
+    assert response.status_code == 400 and reason in json.dumps(response.json())
+
+
+def test_the_api_takes_every_attribute_facet_the_page_offers():
+    from ai.search.api import SearchParamsSerializer
+    from commerce.catalogue.facets import PARAMETERS
+
+    assert set(PARAMETERS) <= set(SearchParamsSerializer().fields)
+
+
 def test_the_facets_count_every_candidate_the_results_are_cut_to_the_limit(catalogue):
     # when
     body = Client().get("/api/v1/search", {"q": "steel coffee kettle", "limit": "1"}).json()
@@ -216,3 +251,13 @@ def test_in_stock_leaves_out_sold_out_results_and_is_the_selected_availability_f
     # then
     assert catalogue["spade"].pk not in [result["id"] for result in body["results"]]
     assert facet_counts(body["facets"])["in_stock"]["1"][1] is True
+
+
+def test_search_results_priced_for_this_shopper_come_with_the_disclosure(lamp, settings):
+    # everyone pays the list price
+    assert Client().get("/api/v1/search", {"q": "reading lamp"}).json()["price_disclosure"] is None
+    # a pricing experiment's shopper (the provider in the prices API's tests puts everyone on the base price)
+    settings.VITRINE_SHOPPER_EXPERIMENTS = "tests.ai.test_pricing_api"
+    body = Client().get("/api/v1/search", {"q": "reading lamp"}).json()
+    assert body["price_disclosure"] == settings.VITRINE_PERSONALISED_PRICE_DISCLOSURE
+    assert body["results"][0]["price"] == f"{lamp.base_price:.2f}"
