@@ -138,6 +138,7 @@ CELERY_TASK_ROUTES = {
     "ai.search.tasks.reembed_*": {"queue": "batch"},
     "ai.search.tasks.refresh_*": {"queue": "batch"},
     "ai.pricing.tasks.*": {"queue": "batch"},
+    "ai.experiments.tasks.*": {"queue": "batch"},
     "commerce.events.tasks.*": {"queue": "default"},
 }
 CELERY_BEAT_SCHEDULE = {
@@ -156,6 +157,8 @@ CELERY_BEAT_SCHEDULE = {
     # Demand signals + prices at :00 and :30 (the slots the engine computes for).
     "refresh-prices": {"task": "ai.pricing.tasks.refresh_prices", "schedule": crontab(minute="0,30")},
     "train-demand-model": {"task": "ai.pricing.tasks.train_demand_model", "schedule": crontab(hour=2, minute=41)},
+    # Always-valid tests may be looked at this often without more false alarms.
+    "enforce-experiment-guardrails": {"task": "ai.experiments.tasks.enforce_guardrails", "schedule": 900.0},
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -194,6 +197,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # ReDoc's bundle as a static file: /api/v1/docs/ needs no CDN
     "csp",
     "axes",
+    "django_countries",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -317,7 +321,17 @@ SPECTACULAR_SETTINGS = {
 # --- shop -----------------------------------------------------------------------------------------
 
 VITRINE_CURRENCY = os.environ.get("VITRINE_CURRENCY", "GBP")
+# ISO 3166 code of the shop's own country: what checkout's country select starts at.
+VITRINE_COUNTRY = os.environ.get("VITRINE_COUNTRY", "GB")
 VITRINE_PRODUCTS_PER_PAGE = 24
+# A price reduction is shown only against the lowest price of at least this many days before it (EU
+# Omnibus directive, Art. 6a of 98/6/EC: never fewer than 30), per market (VITRINE_COUNTRY), "default" else.
+VITRINE_PRIOR_PRICE_DAYS = {"default": 30}
+# Shown next to every price that depends on the shopper (a pricing experiment's variant): the New York
+# Algorithmic Pricing Disclosure Act's required wording; an EU shop may prefer e.g. "This price was
+# personalised for you by automated decision-making." (Consumer Rights Directive Art. 6(1)(ea)).
+VITRINE_PERSONALISED_PRICE_DISCLOSURE = os.environ.get(
+    "VITRINE_PERSONALISED_PRICE_DISCLOSURE", "THIS PRICE WAS SET BY AN ALGORITHM USING YOUR PERSONAL DATA")
 # Search ranks sold-out products after in-stock ones (docs/search.md); False keeps relevance order alone.
 VITRINE_SEARCH_SOLD_OUT_LAST = env_bool("VITRINE_SEARCH_SOLD_OUT_LAST", True)
 # How much each behaviour says about interest; returns subtract. Read by aggregations and training.
