@@ -120,7 +120,7 @@ def train() -> dict:
         "selected": model.selection["winner"],
         # similar and bought together, chosen in the same stage
         "surfaces": {surface: {"winner": record["winner"], "seconds": record.get("seconds"),
-                               "validation_seeds": record.get("validation_seeds")}
+                               "validation_seeds": record.get("validation_seeds"), "reason": record.get("reason")}
                      for surface, record in model.selection.get("surfaces", {}).items()},
         "candidates": len(model.selection.get("candidates", {})),
         "validation_customers": model.selection.get("validation_customers", 0),

@@ -55,6 +55,9 @@ class RecommenderSettings:
     # ALS fits and scoring are most of its time (docs/recommendations.md).
     selection_customers: int = 10000
     validation_customers: int = 2000
+    # A product-page surface (similar, bought together) leaves its default only on this many validation
+    # seeds at least: on a few dozen, best sellers win by chance.
+    surface_min_seeds: int = 100
     top_n: int = 20
     cadence_hours: float = 4.0
     random_state: int = 42

@@ -46,6 +46,8 @@ POPULARITY = "popularity"
 # first is the default.
 CO_BEHAVIOUR = {"co-behaviour (bm25)": False, "co-behaviour (cosine)": True}
 ASSOCIATION = "association strength"
+# Fewest validation seeds a surface's selection decides on; with fewer, the surface keeps its default.
+MIN_SEEDS = RecommenderSettings.surface_min_seeds
 SIMILAR_METHODS = ("served", *CO_BEHAVIOUR, "item_item", POPULARITY)
 BOUGHT_TOGETHER_METHODS = ("served", "co_occurrence", "item_item", POPULARITY)
 
@@ -182,13 +184,23 @@ def co_behaviour_lists(data: evaluation.Split, seeds: np.ndarray, *, cosine: boo
     return lists
 
 
-def select_similar(data: evaluation.Split) -> dict:
+def enough(cases: Cases, min_seeds: int) -> str:
+    """Why ``cases`` are too few to move a surface off its default ("" when they are enough): on a few
+    dozen seeds best sellers win by chance."""
+    if len(cases.seeds) < min_seeds:
+        return f"{len(cases.seeds)} seed products to validate on, fewer than the {min_seeds} a choice needs"
+    return ""
+
+
+def select_similar(data: evaluation.Split, min_seeds: int = MIN_SEEDS) -> dict:
     """Which co-behaviour kind "similar" blends with content, if any beats best sellers on ``data``."""
     started = time.perf_counter()
     try:
         cases = similar_cases(data)
     except ValueError as error:
         return unvalidated(str(error))
+    if too_few := enough(cases, min_seeds):
+        return unvalidated(too_few)
     scores = {name: scored(co_behaviour_lists(data, cases.seeds, cosine=cosine), cases)
               for name, cosine in CO_BEHAVIOUR.items()}
     scores[POPULARITY] = scored(no_lists(data.items), cases)
@@ -271,7 +283,7 @@ def co_occurrence(orders: sp.csr_matrix) -> sp.csr_matrix:
     return shared.tocsr()
 
 
-def select_bought_together(rows: list[tuple]) -> dict:
+def select_bought_together(rows: list[tuple], min_seeds: int = MIN_SEEDS) -> dict:
     """Whether association strength beats best sellers on the newest baskets of ``rows`` ((basket, item,
     time, "purchase")); the record says which, or why nothing could be validated."""
     started = time.perf_counter()
@@ -282,6 +294,8 @@ def select_bought_together(rows: list[tuple]) -> dict:
     if data.train.nnz == 0:
         return unvalidated("no basket before the newest 20 % of the time span to learn from")
     cases = basket_cases(data, items)
+    if too_few := enough(cases, min_seeds):
+        return unvalidated(too_few)
     scores = {ASSOCIATION: scored(strongest(association_strength(data.train), BOUGHT_TOGETHER_COUNT), cases),
               POPULARITY: scored(no_lists(items), cases)}
     return chosen(scores, started, len(cases.seeds))

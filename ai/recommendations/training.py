@@ -138,8 +138,8 @@ def _select(interactions: Interactions, settings: RecommenderSettings, now: dt.d
     basket_rows = [(order, product, placed, "purchase") for order, product, placed
                    in orders.basket_lines(now - dt.timedelta(days=BOUGHT_TOGETHER_DAYS), now)]
     chosen.record["surfaces"] = {
-        "similar": surface_evaluation.select_similar(data),
-        "bought_together": surface_evaluation.select_bought_together(basket_rows)}
+        "similar": surface_evaluation.select_similar(data, settings.surface_min_seeds),
+        "bought_together": surface_evaluation.select_bought_together(basket_rows, settings.surface_min_seeds)}
     for surface, record in chosen.record["surfaces"].items():
         logger.info("recommendations: %s serves %s", surface, surface_evaluation.described(record))
     report("select", 1, 1)

@@ -1,4 +1,4 @@
-/* The header search box as a WAI-ARIA combobox (list autocomplete): suggestions as the shopper types, from
+/* A search box (the header's, and the search page's own) as a WAI-ARIA combobox (list autocomplete): suggestions as the shopper types, from
    /search/suggest. Without this file the box is a plain search form, so nothing here may be needed to search. */
 (function () {
   "use strict";

@@ -186,3 +186,12 @@ def test_bought_together_needs_baskets_before_the_validation_slice():
     record = surface_evaluation.select_bought_together(same_moment)
     assert record["winner"] is None and "before the newest" in record["reason"]
     assert surface_evaluation.serves_association(record)
+
+
+def test_too_few_seeds_keep_a_surface_on_its_default_whatever_they_say():
+    # tastes_log has 120 seeds for similar; pairs_log 800 for bought together
+    similar = surface_evaluation.select_similar(evaluation.split(tastes_log(), SMALL.event_weights), min_seeds=121)
+    together = surface_evaluation.select_bought_together(pairs_log(), min_seeds=801)
+    assert similar["winner"] is None and "120 seed products" in similar["reason"]
+    assert together["winner"] is None and "800 seed products" in together["reason"]
+    assert surface_evaluation.similar_co_behaviour(similar) is False and surface_evaluation.serves_association(together)

@@ -150,8 +150,10 @@ def place(customer, products, days_ago):
         LineItem.objects.create(order=order, product=product, title=product.title, quantity=1, unit_price=5)
 
 
-def test_training_chooses_each_product_page_surface_on_the_shops_own_data(shop):
+def test_training_chooses_each_product_page_surface_on_the_shops_own_data(shop, settings):
     products, customers = shop
+    # a shop this small has a few dozen validation seeds: let them decide
+    settings.VITRINE_RECOMMENDATIONS = {**settings.VITRINE_RECOMMENDATIONS, "surface_min_seeds": 10}
     # given ten weeks of orders in which coffee product n always comes with garden product n
     for week in range(10):
         for n in range(3):

@@ -1,4 +1,4 @@
-"""The header search box suggests as the shopper types, in a real browser: the keyboard moves through the
+"""The search box suggests as the shopper types, in a real browser: the keyboard moves through the
 suggestions and picks one; without JavaScript the box is a plain search form.
 
 Screenshots land in test-artifacts/e2e/ (git-ignored) for a human to look at.
