@@ -5,7 +5,6 @@ import pytest
 from django.test import Client
 
 from ai.pricing.models import PriceHistory
-from commerce.catalogue.models import PriceList
 from commerce.catalogue.services import set_current_price
 from tests.factories import ProductFactory
 
@@ -63,21 +62,8 @@ def test_the_price_api_reports_the_reduction_against_the_prior_price_only():
     assert (body["reduced_from"], body["reduction_percent"], body["price_disclosure"]) == ("18.00", 16, None)
 
 
-# This module is also an experiments provider (the disclosure test names it): every shopper pays the base price.
-def price_list(request):
-    return PriceList.BASE
-
-
-def experiment_tags(request):
-    return {}
-
-
-def surface_tags(request, surface):
-    return {}
-
-
 def test_a_price_set_for_this_shopper_comes_with_its_disclosure_and_no_reduction(settings):
-    settings.VITRINE_SHOPPER_EXPERIMENTS = __name__
+    settings.VITRINE_SHOPPER_EXPERIMENTS = "tests.base_price_shoppers"
     product = ProductFactory(base_price=Decimal("20.00"), price=Decimal("15.00"), prior_price=Decimal("25.00"))
 
     body = Client().get(f"/api/v1/prices/{product.pk}").json()

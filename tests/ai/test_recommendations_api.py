@@ -134,7 +134,7 @@ def test_a_saved_rule_changes_the_next_response_and_a_deleted_one_stops(shop, dj
 
 def test_recommendations_priced_for_this_shopper_come_with_the_disclosure(shop, settings):
     assert Client().get("/api/v1/recommendations", {"surface": "home"}).json()["price_disclosure"] is None
-    settings.VITRINE_SHOPPER_EXPERIMENTS = "tests.ai.test_pricing_api"  # everyone on the base price
+    settings.VITRINE_SHOPPER_EXPERIMENTS = "tests.base_price_shoppers"
     body = Client().get("/api/v1/recommendations", {"surface": "home"}).json()
     assert body["price_disclosure"] == settings.VITRINE_PERSONALISED_PRICE_DISCLOSURE
     assert body["results"]

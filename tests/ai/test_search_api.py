@@ -256,8 +256,8 @@ def test_in_stock_leaves_out_sold_out_results_and_is_the_selected_availability_f
 def test_search_results_priced_for_this_shopper_come_with_the_disclosure(lamp, settings):
     # everyone pays the list price
     assert Client().get("/api/v1/search", {"q": "reading lamp"}).json()["price_disclosure"] is None
-    # a pricing experiment's shopper (the provider in the prices API's tests puts everyone on the base price)
-    settings.VITRINE_SHOPPER_EXPERIMENTS = "tests.ai.test_pricing_api"
+    # a pricing experiment's shopper on the base price
+    settings.VITRINE_SHOPPER_EXPERIMENTS = "tests.base_price_shoppers"
     body = Client().get("/api/v1/search", {"q": "reading lamp"}).json()
     assert body["price_disclosure"] == settings.VITRINE_PERSONALISED_PRICE_DISCLOSURE
     assert body["results"][0]["price"] == f"{lamp.base_price:.2f}"

@@ -5,7 +5,6 @@ import re
 import pytest
 from django.test import override_settings
 
-from commerce.catalogue.models import PriceList
 from commerce.customers.models import Address
 from commerce.orders.models import Order
 from tests.factories import AddressFactory, CustomerFactory, ProductFactory
@@ -142,26 +141,12 @@ def test_the_address_fields_carry_autocomplete_tokens(client):
         assert f'<label class="field__label" for="id_{name}">' in content, name
 
 
-# This module is also an experiments provider (the cart test names it): every shopper pays the base price,
-# as a pricing experiment's base-price variant does.
-def price_list(request):
-    return PriceList.BASE
-
-
-def experiment_tags(request):
-    return {}
-
-
-def surface_tags(request, surface):
-    return {}
-
-
 def test_the_cart_and_checkout_disclose_a_price_set_for_this_shopper(client, settings):
     settings.VITRINE_PERSONALISED_PRICE_DISCLOSURE = "Priced for you by an algorithm."
     fill_cart(client)
     assert "Priced for you by an algorithm." not in client.get("/cart/").content.decode()
 
-    settings.VITRINE_SHOPPER_EXPERIMENTS = __name__
+    settings.VITRINE_SHOPPER_EXPERIMENTS = "tests.base_price_shoppers"
 
     assert "Priced for you by an algorithm." in client.get("/cart/").content.decode()
     assert "Priced for you by an algorithm." in client.get("/checkout/").content.decode()
