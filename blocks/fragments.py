@@ -63,16 +63,24 @@ def shared_key(context: dict, data_version: str) -> str | None:
             f"{versions['recommendation_rules']}:{data_version}")
 
 
-def personal_key(request, page, block_id: str) -> str:
-    """Keyed by the shopper (customer, else visitor): one shopper's fragment is never served to another;
-    and by the version of their own recommendation lists, so a refreshed list (after an add-to-cart) is
-    shown at the next fetch, not when the fragment expires."""
+def shopper(request) -> tuple[dict, str]:
+    """The shopper's ids (``customer_id``, ``visitor_id``: what serving functions take) and the part of a
+    cache key that names them (customer, else visitor) and their lists' version: a refreshed list, a cart
+    change or an order gives the key a new version, so the next request rebuilds what depends on them."""
     customer = customer_for(request.user)
-    owner = f"c{customer.pk}" if customer else f"v{request.visitor_id}"
+    ids = {"customer_id": customer.pk if customer else None, "visitor_id": getattr(request, "visitor_id", None)}
+    owner = f"c{customer.pk}" if customer else f"v{ids['visitor_id']}"
+    return ids, f"{owner}:{recommendations.shopper_list_version(ids['customer_id'], ids['visitor_id'])}"
+
+
+def personal_key(request, page, block_id: str) -> str:
+    """Keyed by the shopper and their lists' version (``shopper``): one shopper's fragment is never served
+    to another, and a refreshed list (after an add-to-cart) is shown at the next fetch, not when the
+    fragment expires."""
     versions = request_versions(request)
-    lists = recommendations.shopper_list_version(customer.pk if customer else None, request.visitor_id)
+    _, owner = shopper(request)
     return (f"blocks:personal:{owner}:{page.live_revision_id}:{block_id}:{versions['catalogue']}:"
-            f"{versions['prices']}:{versions['model']}:{versions['recommendation_rules']}:{lists}")
+            f"{versions['prices']}:{versions['model']}:{versions['recommendation_rules']}")
 
 
 def personal_url(context: dict) -> str | None:

@@ -184,7 +184,7 @@ def co_behaviour_lists(data: evaluation.Split, seeds: np.ndarray, *, cosine: boo
     return lists
 
 
-def enough(cases: Cases, min_seeds: int) -> str:
+def too_few_seeds(cases: Cases, min_seeds: int) -> str:
     """Why ``cases`` are too few to move a surface off its default ("" when they are enough): on a few
     dozen seeds best sellers win by chance."""
     if len(cases.seeds) < min_seeds:
@@ -199,7 +199,7 @@ def select_similar(data: evaluation.Split, min_seeds: int = MIN_SEEDS) -> dict:
         cases = similar_cases(data)
     except ValueError as error:
         return unvalidated(str(error))
-    if too_few := enough(cases, min_seeds):
+    if too_few := too_few_seeds(cases, min_seeds):
         return unvalidated(too_few)
     scores = {name: scored(co_behaviour_lists(data, cases.seeds, cosine=cosine), cases)
               for name, cosine in CO_BEHAVIOUR.items()}
@@ -294,7 +294,7 @@ def select_bought_together(rows: list[tuple], min_seeds: int = MIN_SEEDS) -> dic
     if data.train.nnz == 0:
         return unvalidated("no basket before the newest 20 % of the time span to learn from")
     cases = basket_cases(data, items)
-    if too_few := enough(cases, min_seeds):
+    if too_few := too_few_seeds(cases, min_seeds):
         return unvalidated(too_few)
     scores = {ASSOCIATION: scored(strongest(association_strength(data.train), BOUGHT_TOGETHER_COUNT), cases),
               POPULARITY: scored(no_lists(items), cases)}

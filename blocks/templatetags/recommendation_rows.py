@@ -14,7 +14,6 @@ from ai.common import CarouselStrategy
 from ai.recommendations import serving as recommendations
 from blocks import fragments
 from commerce.catalogue import services as catalogue
-from commerce.customers.services import customer_for
 
 register = template.Library()
 
@@ -39,13 +38,9 @@ def _cached_rows(request, key: str, placements: tuple[str, ...], render) -> str:
     versions = fragments.request_versions(request)
     shopper, owner = {}, ""
     if request is not None and recommendations.rules_need_shopper(*placements):
-        customer = customer_for(request.user)
-        shopper = {"customer_id": customer.pk if customer else None,
-                   "visitor_id": getattr(request, "visitor_id", None)}
-        owner = f":{shopper['customer_id']}:{shopper['visitor_id']}:" + recommendations.shopper_list_version(
-            shopper["customer_id"], shopper["visitor_id"])
+        shopper, owner = fragments.shopper(request)
     html = fragments.cached(f"blocks:rows:{key}:{versions['catalogue']}:{versions['prices']}:{versions['model']}:"
-                            f"{versions['recommendation_rules']}{owner}",
+                            f"{versions['recommendation_rules']}:{owner}",
                             fragments.PRICED_FRAGMENT_TTL, lambda: render(versions["prices"], shopper))
     return mark_safe(html)
 
