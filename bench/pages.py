@@ -242,11 +242,12 @@ def real_pages(home, customer_id: int | None) -> tuple[dict, dict]:
     pages = {"home": home.url, "home-plain": "/bench/home-without-ai/", "shop": reverse("catalogue:shop"),
              "category": department.get_absolute_url(), "search": f"/search/?q={quote(SEARCH_QUERY)}",
              "product": product.get_absolute_url(), "product-plain": f"/bench/product-without-rows/{product.slug}/"}
-    personal = next((child for child in home.body
-                     if getattr(child.block, "is_per_shopper", lambda value: False)(child.value)), None)
+    personal = next((raw for raw in home.body.raw_data
+                     if getattr(home.body.stream_block.child_blocks[raw["type"]], "is_per_shopper",
+                                lambda raw: False)(raw["value"])), None)
     cookies = {}
     if personal is not None and customer_id is not None:
-        pages["fragment"] = reverse("blocks:fragment", kwargs={"page_id": home.pk, "block_id": personal.id})
+        pages["fragment"] = reverse("blocks:fragment", kwargs={"page_id": home.pk, "block_id": personal["id"]})
         user = Customer.objects.get(pk=customer_id).user
         session = import_module(settings.SESSION_ENGINE).SessionStore()
         session.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",

@@ -36,6 +36,41 @@ SITE_OR_WEB_ADDRESS = RegexValidator(
 )
 
 
+class CachedHTMLMixin:
+    """A block whose HTML is the same for every shopper of a price list, cached under ``fragments.shared_key``
+    (page revision, block, data versions) plus ``data_version``. The key is made of the block's stored (raw)
+    data, so the page renderer (``blocks.templatetags.page_blocks``) reads every cached block of a page in
+    one round trip without building any block value (a chooser's query) first. ``html_for_request`` adds
+    what differs per request to HTML from the cache or fresh from ``render_uncached``."""
+
+    html_ttl = fragments.SHARED_FRAGMENT_TTL
+
+    def data_version(self, raw_value: dict, request) -> str:
+        """What the HTML depends on besides the page revision, the catalogue and the price list."""
+        return ""
+
+    def html_key(self, raw_value: dict, context: dict) -> str | None:
+        """The key of this block's HTML (None: never cached, e.g. in a preview)."""
+        return fragments.shared_key(context, self.data_version(raw_value, context.get("request")))
+
+    def render_block(self, value, context: dict) -> str:
+        """The block's template rendered, no cache involved."""
+        return super().render(value, context)
+
+    def render_uncached(self, value, raw_value: dict, context: dict) -> str:
+        return self.render_block(value, context)
+
+    def html_for_request(self, html: str, raw_value: dict, context: dict) -> str:
+        return html
+
+    def render(self, value, context=None):
+        context = dict(context or {})
+        raw_value = self.get_prep_value(value)
+        html = fragments.cached(self.html_key(raw_value, context), self.html_ttl,
+                                lambda: self.render_uncached(value, raw_value, context))
+        return self.html_for_request(html, raw_value, context)
+
+
 class HeadingBlock(blocks.StructBlock):
     """A section heading; level 2 or 3 keeps the page outline accessible."""
 
@@ -52,8 +87,8 @@ class HeadingBlock(blocks.StructBlock):
         preview_value = {"text": "New in this week", "level": "h2"}
 
 
-class ImageBlock(blocks.StructBlock):
-    """A full-width picture with an optional caption."""
+class ImageBlock(CachedHTMLMixin, blocks.StructBlock):
+    """A full-width picture with an optional caption (cached: no image or rendition query per view)."""
 
     image = ImageChooserBlock(help_text="Landscape pictures of at least 1200 px wide look best.")
     caption = blocks.CharBlock(required=False, max_length=200, help_text="Shown under the picture.")
@@ -66,8 +101,9 @@ class ImageBlock(blocks.StructBlock):
         description = "A picture with a caption."
 
 
-class HeroBlock(blocks.StructBlock):
-    """A banner: headline, short text, a call to action and an optional background picture."""
+class HeroBlock(CachedHTMLMixin, blocks.StructBlock):
+    """A banner: headline, short text, a call to action and an optional background picture (cached: no image,
+    rendition or linked page query per view)."""
 
     headline = blocks.CharBlock(max_length=100, help_text="Short and concrete: what the shopper gets.")
     text = blocks.TextBlock(required=False, max_length=300, help_text="One or two sentences under the headline.")
@@ -100,8 +136,9 @@ class SamplePreviewMixin:
         return {**super().get_preview_context(value, parent_context), "preview_note": self.get_preview_note(value)}
 
 
-class ProductGridBlock(SamplePreviewMixin, blocks.StructBlock):
-    """Hand-picked products in a grid, in the order chosen."""
+class ProductGridBlock(SamplePreviewMixin, CachedHTMLMixin, blocks.StructBlock):
+    """Hand-picked products in a grid, in the order chosen. The same for every shopper of a price list: a
+    page's grids cost no query and no card rendering while cached."""
 
     title = blocks.CharBlock(required=False, max_length=120, help_text="Optional heading above the grid.")
     products = blocks.ListBlock(
@@ -114,12 +151,7 @@ class ProductGridBlock(SamplePreviewMixin, blocks.StructBlock):
         template = "blocks/product_grid_block.html"
         description = "A grid of hand-picked products."
 
-    def render(self, value, context=None):
-        # The same for every shopper of a price list: shared HTML under the AI blocks' keys (page revision,
-        # block, catalogue version, price list), so a page's grids cost no query and no card rendering.
-        render = super().render
-        return fragments.cached(fragments.shared_key(context or {}, "grid"), fragments.PRICED_FRAGMENT_TTL,
-                                lambda: render(value, context))
+    html_ttl = fragments.PRICED_FRAGMENT_TTL
 
     def get_context(self, value, parent_context=None):
         context = super().get_context(value, parent_context)
@@ -145,13 +177,13 @@ class OptionalSnippetChooserBlock(SnippetChooserBlock):
         return super().bulk_to_python(values)
 
 
-class AIBlock(blocks.StructBlock):
+class AIBlock(CachedHTMLMixin, blocks.StructBlock):
     """Base of the blocks that show AI output.
 
     ``get_context`` reads caches and precomputed tables through ``ai.*`` serving functions. The HTML of
-    blocks that are the same for every shopper is cached per page revision, block, catalogue version
-    and AI data version (``data_version``), so publishing, a product or price change or a new model
-    retires it; it is kept per price list too (a pricing experiment's variants see different prices).
+    blocks that are the same for every shopper is cached (``CachedHTMLMixin``) per page revision, block,
+    catalogue version and AI data version (``data_version``), so publishing, a product or price change or a
+    new model retires it; it is kept per price list too (a pricing experiment's variants see different prices).
     Shopper-specific blocks (``is_per_shopper``) render their shared fallback plus the
     address of their own fragment, which the page's script fetches after load (without JS the
     fallback stays). An exception anywhere is logged and the block's fallback is rendered instead;
@@ -160,13 +192,9 @@ class AIBlock(blocks.StructBlock):
 
     fallback_template = "blocks/ai_fallback_block.html"
 
-    def is_per_shopper(self, value) -> bool:
+    def is_per_shopper(self, raw_value: dict) -> bool:
+        """Whether shoppers see their own version (fetched after the page loads), from the stored data."""
         return False
-
-    def data_version(self, value, request) -> str:
-        """Identifies the AI data this block shows this shopper (a model or index version, from
-        ``request_versions``; an experiment's variant)."""
-        return ""
 
     def fallback_products(self, value) -> list:
         """What to show when the AI service fails, no AI involved: the first products of the block's
@@ -174,17 +202,17 @@ class AIBlock(blocks.StructBlock):
         return list(catalogue.listing(value.get("category")).values_list("pk", flat=True)[: value.get("count", 8)])
 
     def render(self, value, context=None):
-        context = dict(context or {})
-        if context.get("personal_fragment"):  # the fragment view: this shopper's version, cached there
-            return self._render_safely(value, context)
-        key = fragments.shared_key(context, self.data_version(value, context.get("request")))
-        personal_url = fragments.personal_url(context) if self.is_per_shopper(value) else None
-        return fragments.cached(key, fragments.SHARED_FRAGMENT_TTL,
-                                lambda: self._render_safely(value, {**context, "fragment_url": personal_url}))
+        if (context or {}).get("personal_fragment"):  # the fragment view: this shopper's version, cached there
+            return self._render_safely(value, dict(context))
+        return super().render(value, context)
+
+    def render_uncached(self, value, raw_value, context):
+        personal_url = fragments.personal_url(context) if self.is_per_shopper(raw_value) else None
+        return self._render_safely(value, {**context, "fragment_url": personal_url})
 
     def _render_safely(self, value, context):
         try:
-            return super().render(value, context)
+            return self.render_block(value, context)
         except Exception:
             logger.exception("%s %s failed; rendering its fallback", type(self).__name__, context.get("block_id"))
         try:
@@ -242,22 +270,23 @@ class RecommendationCarouselBlock(AIBlock):
                 "Choose the product whose similar or bought-together products to show.")})
         return value
 
-    def is_per_shopper(self, value) -> bool:
+    def is_per_shopper(self, raw_value) -> bool:
         # A merchandising rule that leaves out the shopper's cart or recent orders makes any row theirs.
-        return (value["strategy"] in CarouselStrategy.PER_SHOPPER or self.live_experiment(value) is not None
-                or recommendations.rules_need_shopper(value["strategy"]))
+        strategy = raw_value.get("strategy")
+        return (strategy in CarouselStrategy.PER_SHOPPER or self.live_experiment(raw_value.get("experiment"))
+                is not None or recommendations.rules_need_shopper(strategy))
 
-    def live_experiment(self, value) -> str | None:
+    def live_experiment(self, experiment_id: int | None) -> str | None:
         """The key of the chosen experiment while it runs on this surface (variants differ per shopper)."""
-        chosen = value.get("experiment")
-        running = experiments.definition(chosen.key) if chosen else None
+        running = experiments.definition_for_id(experiment_id) if experiment_id else None
         if running is None or running.surface != "recommendation_block" or not running.is_live(timezone.now()):
             return None
         return running.key
 
-    def data_version(self, value, request) -> str:
+    def data_version(self, raw_value, request) -> str:
         # Starting or stopping the experiment changes whether the shared HTML points to a fragment.
-        return fragments.request_versions(request)["model"] + (":experiment" if self.live_experiment(value) else "")
+        live = self.live_experiment(raw_value.get("experiment"))
+        return fragments.request_versions(request)["model"] + (":experiment" if live else "")
 
     def get_context(self, value, parent_context=None):
         context = super().get_context(value, parent_context)
@@ -267,7 +296,8 @@ class RecommendationCarouselBlock(AIBlock):
         results, strategy = [], value["strategy"]
         if parent_context.get("personal_fragment"):
             request = parent_context["request"]
-            variant = experiments.variant_for(self.live_experiment(value), request)
+            variant = experiments.variant_for(
+                self.live_experiment(value["experiment"].pk if value["experiment"] else None), request)
             if variant is not None:
                 # Shown: the exposure, and the surface the row's impressions and clicks come from (the
                 # beacon's events get the variant).
@@ -294,7 +324,7 @@ class RecommendationCarouselBlock(AIBlock):
         return {"title": value["title"], "strategy": value["strategy"], "count": value["count"],
                 "category": value["category"].pk if value["category"] else None,
                 "product": value["product"].pk if value["product"] else None, "fallback": value["fallback"],
-                "personalised": self.is_per_shopper(value)}
+                "personalised": self.is_per_shopper(self.get_prep_value(value))}
 
 
 class SemanticSearchBlock(SamplePreviewMixin, AIBlock):
@@ -334,44 +364,49 @@ class SemanticSearchBlock(SamplePreviewMixin, AIBlock):
                 "Type the query whose results to show.")})
         return value
 
-    def filters(self, value) -> search.Filters:
-        return search.Filters(category_id=value["category"].pk if value["category"] else None,
-                              max_price=float(value["max_price"]) if value["max_price"] is not None else None,
-                              in_stock=value["in_stock"])
+    def filters(self, raw_value) -> search.Filters:
+        max_price = raw_value.get("max_price")
+        return search.Filters(category_id=raw_value.get("category") or None,
+                              max_price=float(max_price) if max_price not in (None, "") else None,
+                              in_stock=bool(raw_value.get("in_stock")))
 
-    def is_per_shopper(self, value) -> bool:
-        return value["mode"] == "box"
+    def is_per_shopper(self, raw_value) -> bool:
+        return raw_value.get("mode") == "box"
 
-    def data_version(self, value, request) -> str:
+    def html_key(self, raw_value, context):
+        # A box's results depend on what this shopper typed: never shared.
+        return None if self.is_per_shopper(raw_value) else super().html_key(raw_value, context)
+
+    def data_version(self, raw_value, request) -> str:
         """The version of the curated list itself ("pending" until the beat task caches it), so HTML made
-        with the fallback is retired as soon as the list arrives. A box's HTML is never shared."""
-        if value["mode"] != "curated":
-            return ""
+        with the fallback is retired as soon as the list arrives."""
         try:
-            ids, keyword_only = self.curated_list(value, request)
+            ids, keyword_only = self.curated_list(raw_value, request)
         except Exception:  # the render reads it again, logs the failure and shows the fallback
             return "unavailable"
         return f"{search.curated_version(ids)}{':keyword' if keyword_only else ''}"
 
-    def curated_list(self, value, request) -> tuple[list[int] | None, bool]:
+    def curated_list(self, raw_value, request) -> tuple[list[int] | None, bool]:
         """The curated list (None until the beat task caches it) and whether it is a keyword-only search
         variant's, which has its own list (asking records nothing: ``render`` does). Read once per request,
         for both the HTML's cache key and the render."""
         keyword_only = bool(request is not None and experiments.search_options(request).get("keyword_only"))
-        wanted = (value["query"], self.filters(value), value["count"], keyword_only)
+        wanted = (raw_value.get("query"), self.filters(raw_value), raw_value.get("count"), keyword_only)
         read = {} if request is None else request.__dict__.setdefault("curated_search_lists", {})
         if wanted not in read:
             read[wanted] = search.curated_results(*wanted[:3], keyword_only=keyword_only)
         return read[wanted], keyword_only
 
-    def render(self, value, context=None):
-        # A box's results depend on what this shopper typed: never from the shared cache.
-        if value["mode"] == "box":
-            return self._render_safely(value, dict(context or {}))
-        request = (context or {}).get("request")
-        if request is not None:  # shown: the shopper's search exposure, whether the HTML is cached or not
-            experiments.record_search_exposure(request)
-        return super().render(value, context)
+    def render_uncached(self, value, raw_value, context):
+        if self.is_per_shopper(raw_value):  # a box: its results are here, no fragment to fetch
+            return self._render_safely(value, context)
+        return super().render_uncached(value, raw_value, context)
+
+    def html_for_request(self, html, raw_value, context):
+        request = context.get("request")
+        if request is not None and not self.is_per_shopper(raw_value):
+            experiments.record_search_exposure(request)  # shown: whether the HTML is cached or not
+        return html
 
     def get_context(self, value, parent_context=None):
         context = super().get_context(value, parent_context)
@@ -379,14 +414,15 @@ class SemanticSearchBlock(SamplePreviewMixin, AIBlock):
         ids, query, computing = None, "", False
         if value["mode"] == "curated":
             query = value["query"]
-            ids, _ = self.curated_list(value, request)
+            ids, _ = self.curated_list(self.get_prep_value(value), request)
             # Not run yet (the beat task runs it within seconds): shoppers see the department meanwhile; an
             # editor is told, rather than shown products the block will not show.
             computing = ids is None and fragments.is_preview(parent_context or {})
             if ids is None and not computing:
                 ids = self.fallback_products(value)
         elif request is not None and (query := request.GET.get("q", "").strip()[:search.MAX_QUERY_LENGTH]):
-            ids = shopper_search(request, query, filters=self.filters(value), limit=value["count"]).product_ids
+            ids = shopper_search(request, query, filters=self.filters(self.get_prep_value(value)),
+                                 limit=value["count"]).product_ids
         context.update(products=catalogue.cards(ids or []), query=query, computing=computing)
         return context
 
@@ -410,16 +446,19 @@ class DynamicallyPricedProductBlock(SamplePreviewMixin, AIBlock):
         template = "blocks/dynamically_priced_product_block.html"
         description = "Featured products at their live price, with add to cart."
 
-    def render(self, value, context=None):
-        # Shared HTML like the other AI blocks, except that its add-to-cart forms carry the shopper's CSRF
-        # token. Previews, unsaved pages and requests without CSRF middleware are rendered as they are.
-        context = dict(context or {})
-        token = context.get("csrf_token")
-        token = str(token) if token is not None else "NOTPROVIDED"
-        key = fragments.shared_key(context, "") if token != "NOTPROVIDED" else None
-        return fragments.cached_with_csrf_token(
-            key, fragments.PRICED_FRAGMENT_TTL, token,
-            lambda token: self._render_safely(value, {**context, "csrf_token": token}))
+    # Shared HTML like the other AI blocks, except that its add-to-cart forms carry the shopper's CSRF token:
+    # cached with a placeholder each request replaces. Requests without CSRF middleware are rendered as they are.
+    html_ttl = fragments.PRICED_FRAGMENT_TTL
+
+    def html_key(self, raw_value, context):
+        return super().html_key(raw_value, context) if fragments.csrf_token(context) else None
+
+    def render_uncached(self, value, raw_value, context):
+        token = fragments.CSRF_PLACEHOLDER if fragments.csrf_token(context) else "NOTPROVIDED"
+        return self._render_safely(value, {**context, "csrf_token": token})
+
+    def html_for_request(self, html, raw_value, context):
+        return fragments.with_csrf_token(html, context)
 
     def fallback_products(self, value) -> list:
         return [p.pk for p in value["products"] if p is not None]

@@ -11,8 +11,6 @@ asks for it, as rendering it would), and the one event it can cause is the prici
 recorded by the shop when it first asks which price list this shopper pays (every AI block shows prices).
 """
 
-from collections.abc import Callable
-
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
@@ -91,10 +89,14 @@ def personal_url(context: dict) -> str | None:
     return reverse("blocks:fragment", kwargs={"page_id": page.pk, "block_id": block_id})
 
 
-def cached_with_csrf_token(key: str | None, ttl: int, token: str, render: Callable[[str], str]) -> str:
-    """Like ``cached`` for HTML holding forms: rendered once with a placeholder that each request replaces
-    with its own CSRF token. ``render(token)`` renders with the token (or placeholder) given."""
-    if key is None:
-        return render(token)
-    html = cached(key, ttl, lambda: render(CSRF_PLACEHOLDER))
-    return mark_safe(html.replace(CSRF_PLACEHOLDER, token))
+def csrf_token(context: dict) -> str | None:
+    """The request's CSRF token from a template context (None without the CSRF middleware)."""
+    token = context.get("csrf_token")
+    token = str(token) if token is not None else "NOTPROVIDED"
+    return None if token == "NOTPROVIDED" else token
+
+
+def with_csrf_token(html: str, context: dict) -> str:
+    """Shared HTML holding forms, cached with ``CSRF_PLACEHOLDER``, with this request's token in its place."""
+    token = csrf_token(context)
+    return mark_safe(html.replace(CSRF_PLACEHOLDER, token)) if token else html

@@ -15,8 +15,11 @@ from blocks import fragments
 def block_fragment(request, page_id: int, block_id: str):
     page = Page.objects.live().public().filter(pk=page_id).first()
     page = page.specific if page else None
-    child = next((child for child in getattr(page, "body", None) or [] if child.id == block_id), None)
-    if child is None or not getattr(child.block, "is_per_shopper", lambda value: False)(child.value):
+    body = getattr(page, "body", None)
+    # Found in the stored data: only this block's type has its values built (one chooser query at most).
+    index = next((i for i, raw in enumerate(body.raw_data) if raw.get("id") == block_id), None) if body else None
+    child = body[index] if index is not None else None
+    if child is None or not getattr(child.block, "is_per_shopper", lambda raw: False)(body.raw_data[index]["value"]):
         raise Http404("No personalised block with that id on a live page.")
     html = fragments.cached(fragments.personal_key(request, page, block_id), fragments.PERSONAL_FRAGMENT_TTL,
                             lambda: child.block.render(child.value, context={

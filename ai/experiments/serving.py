@@ -32,6 +32,7 @@ from commerce.events.models import EventType
 from commerce.events.services import record
 
 DEFINITION_KEY = "experiments:definition:{}"
+DEFINITION_BY_ID_KEY = "experiments:definition-id:{}"
 RUNNING_KEY = "experiments:running:all"
 STORE_WIDE_KEY = "experiments:running:store-wide"
 ASSIGNMENT_KEY = "experiments:assignment:{}:{}"
@@ -136,10 +137,18 @@ def _unit_key(unit: Unit) -> str:
 
 def definition(experiment_key: str) -> ExperimentDefinition | None:
     """The running experiment ``experiment_key`` (cached), or None if it is not running."""
-    cache_key = DEFINITION_KEY.format(experiment_key)
+    return _running_definition(DEFINITION_KEY.format(experiment_key), key=experiment_key)
+
+
+def definition_for_id(experiment_id: int) -> ExperimentDefinition | None:
+    """``definition`` by the experiment's id, as a block's stored data names it."""
+    return _running_definition(DEFINITION_BY_ID_KEY.format(experiment_id), pk=experiment_id)
+
+
+def _running_definition(cache_key: str, **lookup) -> ExperimentDefinition | None:
     cached = cache.get(cache_key)
     if cached is None:
-        experiment = (Experiment.objects.filter(key=experiment_key, status=Experiment.Status.RUNNING)
+        experiment = (Experiment.objects.filter(status=Experiment.Status.RUNNING, **lookup)
                       .prefetch_related("variants").first())
         cached = _snapshot(experiment) if experiment else False  # False: "not running", cached too
         cache.set(cache_key, cached, DEFINITION_TTL)
@@ -171,7 +180,7 @@ def running_keys() -> list[str]:
 
 def forget(experiment: Experiment) -> None:
     """Drop the cached definition after a change (save, start, pause, finish)."""
-    cache.delete(DEFINITION_KEY.format(experiment.key))
+    cache.delete_many([DEFINITION_KEY.format(experiment.key), DEFINITION_BY_ID_KEY.format(experiment.pk)])
     forget_running()
 
 

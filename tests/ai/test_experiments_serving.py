@@ -234,6 +234,16 @@ def test_a_definition_is_live_inside_its_dates_and_gone_once_paused():
     assert serving.definition(experiment.key) is None
 
 
+def test_a_definition_found_by_id_is_the_same_and_gone_once_paused():
+    experiment = ExperimentFactory()
+    by_id, by_key = serving.definition_for_id(experiment.pk), serving.definition(experiment.key)
+
+    transition(experiment, "pause")
+
+    assert by_id is not None and by_id == by_key
+    assert serving.definition_for_id(experiment.pk) is None
+
+
 def test_a_pause_in_another_process_is_seen_here_once_the_local_copy_expires(monkeypatch):
     clock = [1000.0]
     monkeypatch.setattr(serving.time, "monotonic", lambda: clock[0])

@@ -122,19 +122,20 @@ def test_personalised_carousel_renders_the_fallback_and_a_fragment_address(train
 def test_a_carousel_with_a_running_experiment_is_per_shopper_and_records_the_exposure_of_its_variant(wagtail_site):
     experiment = ExperimentFactory()  # a: trending (control), b: personalised
     block = RecommendationCarouselBlock()
-    value = block.to_python({"title": "Picked for you", "strategy": "trending", "count": 4, "category": None,
-                             "product": None, "fallback": "trending", "experiment": experiment.pk})
+    stored = {"title": "Picked for you", "strategy": "trending", "count": 4, "category": None, "product": None,
+              "fallback": "trending", "experiment": experiment.pk}
     visitor = visitor_in(experiment, "b")
 
-    block.get_context(value, {"personal_fragment": True, "request": shopper_request(visitor), "block_id": "b1"})
+    block.get_context(block.to_python(stored), {"personal_fragment": True, "request": shopper_request(visitor),
+                                                "block_id": "b1"})
 
-    assert block.is_per_shopper(value)
+    assert block.is_per_shopper(stored)
     assert experiments.shown_experiment(shopper_request(visitor), "block:b1") == experiment.key  # its beacon's tag
     drain_events()
     assert [e.experiments for e in CustomerEvent.objects.filter(event_type="experiment_exposure")] == [
         {experiment.key: "b"}]
     transition(experiment, "pause")
-    assert not block.is_per_shopper(value)
+    assert not block.is_per_shopper(stored)
 
 
 def test_carousel_refuses_similar_without_a_product():
@@ -285,10 +286,10 @@ def test_a_curated_search_block_served_from_the_shared_cache_still_records_the_v
 
 def test_building_a_search_blocks_cache_key_reads_the_variant_and_records_nothing(wagtail_site, search_experiment):
     block = SemanticSearchBlock()
-    value = block.to_python({"title": "", "mode": "curated", "query": "reading lamp", "in_stock": True, "count": 4})
+    stored = {"title": "", "mode": "curated", "query": "reading lamp", "in_stock": True, "count": 4}
     shopper = shopper_request(visitor_in(search_experiment, "keyword"))
 
-    version = block.data_version(value, shopper)
+    version = block.data_version(stored, shopper)
 
     assert version.endswith(":keyword")
     drain_events()
@@ -335,8 +336,8 @@ def test_priced_products_show_the_live_price_struck_base_stock_and_add_to_cart(w
 
 def test_recently_viewed_is_per_shopper_and_trending_is_shared():
     block = RecommendationCarouselBlock()
-    assert block.is_per_shopper(block.to_python({"strategy": "recently_viewed"}))
-    assert not block.is_per_shopper(block.to_python({"strategy": "trending"}))
+    assert block.is_per_shopper({"strategy": "recently_viewed"})
+    assert not block.is_per_shopper({"strategy": "trending"})
 
 
 def test_every_ai_block_has_an_api_representation_and_a_realistic_preview(trained):
