@@ -3,6 +3,7 @@ import redis.connection
 from django.core.cache import cache
 
 from ai.experiments import serving as experiments
+from ai.recommendations import rules as recommendation_rules
 from tests.factories import CategoryFactory, CustomerFactory, ProductFactory, stored_event
 from tests.spare_servers import kill, redis_pid, spare_servers
 from vitrine import embedded
@@ -12,12 +13,13 @@ from vitrine.celery import app as celery_app
 @pytest.fixture(autouse=True)
 def clean_redis():
     """Each test starts and ends with an empty Redis database (cache, sessions, broker queues), and
-    without the process's own copy of which experiments run (it would outlive the test's database)."""
-    cache.clear()
-    experiments.forget_running()
+    without the process's own copies of which experiments run and of the recommendation rules (they would
+    outlive the test's database)."""
+    for forget in (cache.clear, experiments.forget_running, recommendation_rules.forget_local):
+        forget()
     yield
-    cache.clear()
-    experiments.forget_running()
+    for forget in (cache.clear, experiments.forget_running, recommendation_rules.forget_local):
+        forget()
 
 
 @pytest.fixture(scope="session")

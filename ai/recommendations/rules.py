@@ -23,6 +23,7 @@ rules are cached as one table by placement under a generation that every save or
 
 import datetime as dt
 import hashlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,6 +43,11 @@ OVERFETCH = 3
 GENERATION_KEY = "recs:rules:generation"
 TABLE_KEY = "recs:rules:{}"
 TABLE_TTL = 3600  # a save bumps the generation at once; the TTL only bounds edits made outside Django
+# How long a process trusts its own copy of the table: a page asks for it several times (the keys of its cached
+# HTML, each row's rules), each ask two Redis round trips. A save in another process reaches this one this
+# much later; the process that saved sees it at once (``forget``).
+LOCAL_SECONDS = 1.0
+_local = {"until": 0.0, "table": None}
 PINNED_STRATEGY = "pinned"
 PINNED_REASON = "Featured"
 
@@ -129,11 +135,30 @@ def generation() -> int:
 def forget() -> None:
     """Retire the cached table and, through ``version()``, every fragment built with the old rules."""
     counters.bump(GENERATION_KEY)
+    forget_local()
+
+
+def forget_local() -> None:
+    """Drop this process's copy of the table: the next ask reads the current generation."""
+    _local.update(until=0.0, table=None)
 
 
 def table() -> dict[str, list[Rule]]:
     """The enabled rules, whatever their window, by placement; cached."""
-    key = TABLE_KEY.format(generation())
+    return _generation_and_table()[1]
+
+
+def _generation_and_table() -> tuple[int, dict[str, list[Rule]]]:
+    """The table and the generation it was read under: from Redis, then for ``LOCAL_SECONDS`` from here."""
+    now = time.monotonic()
+    if _local["until"] <= now:
+        current = generation()
+        _local.update(until=now + LOCAL_SECONDS, table=(current, _shared_table(current)))
+    return _local["table"]
+
+
+def _shared_table(current_generation: int) -> dict[str, list[Rule]]:
+    key = TABLE_KEY.format(current_generation)
     by_placement = cache.get(key)
     if by_placement is None:
         by_placement = {}
@@ -160,8 +185,9 @@ def needs_shopper(placement: str) -> bool:
 def version() -> str:
     """Names the rules live now: a save, a delete, or a window opening or closing changes it."""
     now = timezone.now()
-    live = sorted({rule.pk for rules in table().values() for rule in rules if rule.live(now)})
-    return f"{generation()}-{hashlib.sha1(repr(live).encode()).hexdigest()[:8]}" if live else f"{generation()}-none"
+    read_under, by_placement = _generation_and_table()
+    live = sorted({rule.pk for rules in by_placement.values() for rule in rules if rule.live(now)})
+    return f"{read_under}-{hashlib.sha1(repr(live).encode()).hexdigest()[:8]}" if live else f"{read_under}-none"
 
 
 # --- applying them --------------------------------------------------------------------------------

@@ -261,3 +261,31 @@ def test_rules_hold_for_the_popular_products_that_fill_a_short_strategy_row(shop
 
     # then the popular products filling it are not garden ones either
     assert row and all(r.product.category_id != products["garden0"].category_id for r in row)
+
+
+def test_a_rule_saved_in_another_process_is_applied_here_once_the_local_copy_expires(monkeypatch):
+    # Given this process's copy of the rules, read at a fixed clock
+    clock = [1000.0]
+    monkeypatch.setattr(rules.time, "monotonic", lambda: clock[0])
+    assert rules.table() == {}
+    before = rules.version()
+
+    # When another process saves a rule (the shared generation moves; this process's copy is not told)
+    rule = RecommendationRuleFactory(placements=["home"])
+    rules.counters.bump(rules.GENERATION_KEY)
+
+    # Then this process serves its copy until it expires, then the saved rule
+    assert rules.table() == {} and rules.version() == before
+    clock[0] += rules.LOCAL_SECONDS
+    assert [r.pk for r in rules.table()["home"]] == [rule.pk] and rules.version() != before
+
+
+def test_a_rule_saved_in_this_process_is_applied_at_once(saved):
+    # Given the rules read once
+    assert rules.table() == {}
+
+    # When a rule is saved here
+    rule = saved(placements=["home"])
+
+    # Then the next read has it
+    assert [r.pk for r in rules.table()["home"]] == [rule.pk]
