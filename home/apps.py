@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class HomeConfig(AppConfig):
     name = "home"
     verbose_name = "Storefront pages"
+
+    def ready(self):
+        from home.sites import connect_receivers
+
+        connect_receivers()
