@@ -6,6 +6,7 @@ class HomeConfig(AppConfig):
     verbose_name = "Storefront pages"
 
     def ready(self):
-        from home.sites import connect_receivers
+        from home import restrictions, sites
 
-        connect_receivers()
+        sites.connect_receivers()
+        restrictions.connect_receivers()

@@ -5,13 +5,23 @@ single source of product data, and 100,000 products need no 100,000 page-tree ro
 from django.db import models
 from wagtail.admin.panels import FieldPanel
 from wagtail.fields import StreamField
-from wagtail.models import Page
+from wagtail.models import Page, PageViewRestriction
 from wagtail.search import index
 
 from blocks.blocks import StorefrontStreamBlock
+from home.restrictions import any_view_restriction
 
 
-class HomePage(Page):
+class PublicUnlessRestricted:
+    """Skips Wagtail's view-restriction queries while no page has a restriction (``home.restrictions``)."""
+
+    def get_view_restrictions(self):
+        if not any_view_restriction():
+            return PageViewRestriction.objects.none()
+        return super().get_view_restrictions()
+
+
+class HomePage(PublicUnlessRestricted, Page):
     body = StreamField(StorefrontStreamBlock(), blank=True,
                        help_text="Compose the home page from blocks: banners, product grids, text.")
 
@@ -24,7 +34,7 @@ class HomePage(Page):
     template = "home/home_page.html"
 
 
-class ContentPage(Page):
+class ContentPage(PublicUnlessRestricted, Page):
     """A landing or editorial page: a campaign, a buying guide, a story."""
 
     intro = models.TextField(blank=True, max_length=400, help_text="One or two sentences under the title.")
