@@ -106,7 +106,9 @@ class RequestTextSchema(OpenApiSerializerFieldExtension):
     target_class = serializers.CharField
     match_subclasses = True
     ANY_TEXT = r"^[^\u0000]+$"  # + not *: a blank string is the schema's separate blank option
-    NOT_BLANK = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+    # Blank is what str.strip() removes: ECMA-262's \s, less the byte order mark, plus the information
+    # separators \x1c–\x1f and NEL.
+    NOT_BLANK = r"^[^\u0000]*(?:[^\s\u0000\u001c-\u001f\u0085]|\ufeff)[^\u0000]*$"
 
     def map_serializer_field(self, auto_schema, direction):
         schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)

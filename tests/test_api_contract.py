@@ -8,6 +8,7 @@ string, JSON-only beacon fields, a JSON 404 for any other API URL."""
 from collections import Counter
 from decimal import Decimal
 
+import jsonschema_rs
 import pytest
 import requests
 import schemathesis
@@ -126,6 +127,21 @@ def test_the_schema_gives_every_operation_a_summary_a_description_and_all_its_an
     }
     assert all(operation["summary"] and operation["description"] for operation in operations.values())
     assert list(operations["POST /api/v1/events"]["requestBody"]["content"]) == ["application/json"]
+
+
+def test_the_query_pattern_refuses_exactly_the_one_character_queries_the_search_api_refuses(client):
+    # Given the search query's published pattern, read as a schema validator reads it (ECMA-262's \s)
+    schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
+    query = next(p for p in schema["paths"]["/api/v1/search"]["get"]["parameters"] if p["name"] == "q")
+    validator = jsonschema_rs.validator_for(query["schema"])
+    # every character Python or ECMA-262 counts as space, and a few that are not
+    candidates = [chr(code) for code in range(1, 0x3001) if chr(code).isspace()] + ["\ufeff", "a", "é", "\x1b"]
+
+    # When each is sent alone as the query
+    refused = {c for c in candidates if client.get("/api/v1/search", {"q": c}).status_code == 400}
+
+    # Then the schema refuses exactly those
+    assert {c for c in candidates if not validator.is_valid(c)} == refused
 
 
 def test_every_api_writes_a_price_as_the_same_decimal_string(client):
