@@ -2,10 +2,11 @@
 guardrail metrics is paused, with the reason kept on the experiment for the admin to read.
 
 "Significantly worse" is the always-valid test (``metrics.sequential_comparison``): its interval of the
-difference lies wholly below 0 at the experiment's α. The check runs every 15 minutes from beat, and being
-always valid it may: looking that often does not raise its false alarms above α. Every metric is one where
-more is better (money or its precursors), so worse is lower. The test judges from its first look (100
-values a group), long before the minimum sample a decision waits for: harm should stop early.
+difference lies wholly on the harmful side of 0 at the experiment's α. The check runs every 15 minutes from
+beat, and being always valid it may: looking that often does not raise its false alarms above α. Worse is
+lower for money and its precursors, higher for the return rate (``Metric.lower_is_better``). The test
+judges from its first look (100 values a group), long before the minimum sample a decision waits for: harm
+should stop early.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ class Breach:
     comparison: metrics.SequentialComparison
 
     def describe(self) -> str:
-        c = self.comparison
-        return (f"{self.variant} is significantly below the control on {Metric(self.metric).label.lower()}: "
+        c, metric = self.comparison, Metric(self.metric)
+        side = "above" if metric.lower_is_better else "below"
+        return (f"{self.variant} is significantly {side} the control on {metric.label.lower()}: "
                 f"difference {c.difference:.4g} (always-valid interval {c.low:.4g} to {c.high:.4g}, "
                 f"p = {c.p_value:.2g}).")
 
@@ -39,7 +41,10 @@ def breaches(result: metrics.Results) -> list[Breach]:
             continue
         for metric in result.experiment.guardrail_metrics:
             comparison = row.metrics[metric].sequential
-            if comparison is not None and comparison.significant and comparison.high < 0:
+            if comparison is None or not comparison.significant:
+                continue
+            harmful = comparison.low > 0 if Metric(metric).lower_is_better else comparison.high < 0
+            if harmful:
                 found.append(Breach(row.key, metric, comparison))
     return found
 

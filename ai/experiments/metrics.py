@@ -1,13 +1,15 @@
 """Per-variant business metrics with 95% intervals, tests against the control, and the SRM check.
 
-Only five metrics exist, all of them money or its direct precursors: recommendation click-through,
-search-to-purchase conversion, average order value, 30-day repeat purchase and revenue per exposed shopper.
-Nothing is concluded from proxies (time on site, pages per visit).
+Only six metrics exist, all of them money or its direct precursors: recommendation click-through,
+search-to-purchase conversion, average order value, 30-day repeat purchase, revenue per exposed shopper and
+the 30-day return rate (the one where lower is better). Nothing is concluded from proxies (time on site,
+pages per visit).
 
 Each difference from the control is tested twice: the fixed-horizon test (z or Welch), valid only when read
 once at the planned sample size, and the always-valid mixture SPRT over the daily looks, valid whenever it is
-read. Decisions and guardrails use the always-valid one, on CUPED-adjusted values where the metric is one
-value per shopper (the same metric in the 30 days before exposure is the covariate).
+read. Decisions and guardrails use the always-valid one, on CUPED-adjusted values: every value (a shopper's,
+an order's, an impression's) has as covariate its shopper's behaviour in the 30 days before exposure
+(``COVARIATES`` says which).
 
 A unit is a customer when the exposure event knows one, else the anonymous visitor id. Its variant and
 exposure time are those of its first exposure in the experiment's window. Each query is one set-based
@@ -36,22 +38,27 @@ from commerce.events.queries import (
     recommendation_engagement_per_variant,
     visitor_links_query,
 )
-from commerce.orders.services import orders_after_exposure_query, orders_before_exposure_query
+from commerce.orders.services import first_returns_query, orders_after_exposure_query, orders_before_exposure_query
 
 CONFIDENCE = 0.95
 ALPHA = 1 - CONFIDENCE
 SRM_ALPHA = 0.001  # strict: an SRM flags broken assignment or logging, and a false alarm stops a test
 CONVERSION_DAYS = 7
 REPEAT_DAYS = 30
-PROPORTIONS = frozenset({Metric.RECOMMENDATION_CTR, Metric.SEARCH_CONVERSION, Metric.REPEAT_PURCHASE})
+RETURN_DAYS = 30
+PROPORTIONS = frozenset({Metric.RECOMMENDATION_CTR, Metric.SEARCH_CONVERSION, Metric.REPEAT_PURCHASE,
+                         Metric.RETURN_RATE})
 # What a metric's n counts (the results page's column and "no … yet").
 UNITS_OF = {Metric.RECOMMENDATION_CTR: "impressions", Metric.SEARCH_CONVERSION: "shoppers",
             Metric.AVERAGE_ORDER_VALUE: "orders", Metric.REPEAT_PURCHASE: "purchasers",
-            Metric.REVENUE_PER_VISITOR: "shoppers"}
+            Metric.REVENUE_PER_VISITOR: "shoppers", Metric.RETURN_RATE: "orders"}
 PRE_EXPOSURE_DAYS = 30
-# One value per exposed shopper, so the shopper's same metric before exposure is a covariate (CUPED).
-# Click-through and average order value count impressions and orders, repeat purchase only purchasers.
-CUPED_METRICS = frozenset({Metric.SEARCH_CONVERSION, Metric.REVENUE_PER_VISITOR})
+# CUPED's covariate of each metric: the shopper's behaviour in the PRE_EXPOSURE_DAYS before their first
+# exposure, which the variant cannot have changed (the results page's method notes list these).
+COVARIATES = {Metric.RECOMMENDATION_CTR: "recommendation clicks", Metric.SEARCH_CONVERSION: "whether they bought",
+              Metric.AVERAGE_ORDER_VALUE: "average order value (0 without an order)",
+              Metric.REPEAT_PURCHASE: "orders placed", Metric.REVENUE_PER_VISITOR: "spend",
+              Metric.RETURN_RATE: "orders with a return requested before exposure"}
 # Values (shoppers, orders, impressions) each group needs before a look of the always-valid test counts: the
 # test takes the variances from the data, and an early look on a handful would stay in its p-value for good.
 FIRST_LOOK = 100
@@ -82,7 +89,8 @@ class Comparison:
 class SequentialComparison(Comparison):
     """The always-valid comparison: p-value and confidence sequence hold at every daily look."""
 
-    variance_reduction: float | None = None  # CUPED's share of the difference's variance removed (None: no CUPED)
+    variance_reduction: float | None = None  # CUPED's share of the difference's variance removed (None: the
+    # covariate did not vary, e.g. nobody bought before exposure, so nothing was adjusted)
 
 
 def _z(confidence: float = CONFIDENCE) -> float:
@@ -255,38 +263,38 @@ def msprt(difference: float, variance: float, mixing_variance: float, alpha: flo
     return min(1.0, math.exp(-log_ratio)), half_width
 
 
-def _look(metric: str, control: Tally, treatment: Tally) -> tuple[float, float, float | None] | None:
-    """(difference, its variance, CUPED's variance reduction or None) of the cumulative tallies at one look."""
-    adjusted = cuped(control, treatment) if metric in CUPED_METRICS else None
+def _look(control: Tally, treatment: Tally) -> tuple[float, float, float | None] | None:
+    """(difference, its variance, CUPED's variance reduction) of the cumulative tallies at one look; the
+    reduction is None when the covariate does not vary (nobody did anything before), so nothing is adjusted."""
+    adjusted = cuped(control, treatment)
     if adjusted is not None:
         control_summary, treatment_summary, reduction = adjusted
     else:
         if control.n < 2 or treatment.n < 2:
             return None
-        # A CUPED metric whose covariate does not vary (nobody bought before) is reduced by nothing.
         control_summary, treatment_summary, reduction = (Summary(control.n, control.mean, control.variance),
                                                          Summary(treatment.n, treatment.mean, treatment.variance),
-                                                         0.0 if metric in CUPED_METRICS else None)
+                                                         None)
     variance = control_summary.variance / control.n + treatment_summary.variance / treatment.n
     if variance <= 0:
         return None
     return treatment_summary.mean - control_summary.mean, variance, reduction
 
 
-def sequential_comparison(metric: str, control_days: dict[dt.date, Tally], treatment_days: dict[dt.date, Tally],
+def sequential_comparison(control_days: dict[dt.date, Tally], treatment_days: dict[dt.date, Tally],
                           *, alpha: float, minimum_sample: int) -> SequentialComparison | None:
     """Treatment minus control by the mixture SPRT, looked at after every day: the p-value is the smallest
     1 ÷ Λ of all looks and the interval the intersection of the looks' confidence sequences, so both stay
     valid however often the page is read (always valid; the chance of ever declaring a difference that is
     not there stays below α). The mixing variance τ² is the difference's variance at the minimum sample,
     where the test is then most sensitive. Looks start once each group has ``FIRST_LOOK`` values.
-    CUPED-adjusted for ``CUPED_METRICS``."""
+    CUPED-adjusted by the tallies' covariate."""
     control, treatment = Tally(), Tally()
     p_value, low, high, last = 1.0, -math.inf, math.inf, None
     for day in sorted(set(control_days) | set(treatment_days)):
         control.merge(control_days.get(day, Tally()))
         treatment.merge(treatment_days.get(day, Tally()))
-        look = _look(metric, control, treatment) if min(control.n, treatment.n) >= FIRST_LOOK else None
+        look = _look(control, treatment) if min(control.n, treatment.n) >= FIRST_LOOK else None
         if look is None:
             continue
         difference, variance, reduction = look
@@ -307,59 +315,90 @@ def sequential_comparison(metric: str, control_days: dict[dt.date, Tally], treat
 
 
 def _outcomes(window: dict) -> tuple[str, list]:
-    """The CTEs every metric reads: ``exposed`` (each unit's first exposure) and ``unit_orders`` (its orders
-    after it), from the events and orders apps' queries."""
+    """The CTEs the metrics read: ``exposed`` (each unit's first exposure), ``unit_orders`` (its orders
+    after it), ``unit_history`` (its orders in the ``PRE_EXPOSURE_DAYS`` before it) and the first return of
+    each (``returns_after``, ``returns_before``), from the events and orders apps' queries; and
+    ``unit_before``, the unit's orders, spend and average order value before exposure (the covariates; no
+    row for a unit that placed no order then). A query evaluates only the CTEs it names."""
     exposed_sql, exposed_params = first_exposures_query(window["key"], window["since"], window["until"])
     links_sql, links_params = visitor_links_query()
     orders_sql, orders_params = orders_after_exposure_query(exposed="exposed", visitor_links="visitor_links",
                                                             as_of=window["as_of"])
     history_sql, history_params = orders_before_exposure_query(exposed="exposed", visitor_links="visitor_links",
                                                                days=PRE_EXPOSURE_DAYS)
+    returns_after_sql, returns_after_params = first_returns_query(orders="unit_orders")
+    returns_before_sql, returns_before_params = first_returns_query(orders="unit_history")
+    before_sql = """SELECT unit, count(*)::float AS orders, sum(total)::float AS spend,
+                           avg(total)::float AS order_value
+                    FROM unit_history GROUP BY unit"""
     return (f"exposed AS ({exposed_sql}), visitor_links AS ({links_sql}), unit_orders AS ({orders_sql}), "
-            f"unit_history AS ({history_sql})",
-            [*exposed_params, *links_params, *orders_params, *history_params])
+            f"unit_history AS ({history_sql}), returns_after AS ({returns_after_sql}), "
+            f"returns_before AS ({returns_before_sql}), unit_before AS ({before_sql})",
+            [*exposed_params, *links_params, *orders_params, *history_params, *returns_after_params,
+             *returns_before_params])
 
 
-# Each returns rows of (variant, day, n, sum, sum of squares), then for ``CUPED_METRICS`` the covariate's
-# sum and sum of squares and the sum of value × covariate, with the window's values it takes, in order.
+# Each returns rows of (variant, day, n, sum, sum of squares, then the covariate's sum and sum of squares and
+# the sum of value × covariate), with the window's values it takes, in order. The covariate (``COVARIATES``)
+# comes from ``unit_before``, the return rate's from ``returns_before``; a unit without a row there had 0.
 METRIC_SQL = {
     "units": ("""SELECT variant, (exposed_at AT TIME ZONE %s)::date, count(*), count(*), count(*)
                  FROM exposed GROUP BY 1, 2""", ("tz",)),
     Metric.SEARCH_CONVERSION: (f"""
         SELECT x.variant, (x.exposed_at AT TIME ZONE %s)::date, count(*),
                count(c.unit), count(c.unit),
-               -- covariate: bought in the {PRE_EXPOSURE_DAYS} days before exposure (0 or 1)
-               count(h.unit), count(h.unit), count(h.unit) FILTER (WHERE c.unit IS NOT NULL)
+               count(b.unit), count(b.unit), count(b.unit) FILTER (WHERE c.unit IS NOT NULL)
         FROM exposed x
         LEFT JOIN (SELECT DISTINCT unit FROM unit_orders
                    WHERE ordered_at < exposed_at + interval '{CONVERSION_DAYS} days') AS c ON c.unit = x.unit
-        LEFT JOIN (SELECT DISTINCT unit FROM unit_history) AS h ON h.unit = x.unit
+        LEFT JOIN unit_before b ON b.unit = x.unit
         GROUP BY 1, 2""", ("tz",)),
     Metric.REVENUE_PER_VISITOR: (f"""
         SELECT x.variant, (x.exposed_at AT TIME ZONE %s)::date, count(*),
                sum(coalesce(r.spend, 0)), sum(coalesce(r.spend, 0) ^ 2),
-               -- covariate: spend in the {PRE_EXPOSURE_DAYS} days before exposure
-               sum(coalesce(h.spend, 0)), sum(coalesce(h.spend, 0) ^ 2),
-               sum(coalesce(r.spend, 0) * coalesce(h.spend, 0))
+               sum(coalesce(b.spend, 0)), sum(coalesce(b.spend, 0) ^ 2),
+               sum(coalesce(r.spend, 0) * coalesce(b.spend, 0))
         FROM exposed x
         LEFT JOIN (SELECT unit, sum(total)::float AS spend FROM unit_orders
                    WHERE ordered_at < exposed_at + interval '{CONVERSION_DAYS} days' GROUP BY unit) AS r
                ON r.unit = x.unit
-        LEFT JOIN (SELECT unit, sum(total)::float AS spend FROM unit_history GROUP BY unit) AS h ON h.unit = x.unit
+        LEFT JOIN unit_before b ON b.unit = x.unit
         GROUP BY 1, 2""", ("tz",)),
     Metric.AVERAGE_ORDER_VALUE: ("""
-        SELECT variant, (ordered_at AT TIME ZONE %s)::date, count(*), sum(total), sum(total * total)
-        FROM unit_orders GROUP BY 1, 2""", ("tz",)),
+        SELECT o.variant, (o.ordered_at AT TIME ZONE %s)::date, count(*), sum(o.total), sum(o.total * o.total),
+               sum(coalesce(b.order_value, 0)), sum(coalesce(b.order_value, 0) ^ 2),
+               sum(o.total * coalesce(b.order_value, 0))
+        FROM unit_orders o LEFT JOIN unit_before b ON b.unit = o.unit
+        GROUP BY 1, 2""", ("tz",)),
     Metric.REPEAT_PURCHASE: (f"""
         SELECT f.variant, (f.first_at AT TIME ZONE %s)::date, count(*),
-               count(*) FILTER (WHERE f.again), count(*) FILTER (WHERE f.again)
+               count(*) FILTER (WHERE f.again), count(*) FILTER (WHERE f.again),
+               sum(coalesce(b.orders, 0)), sum(coalesce(b.orders, 0) ^ 2),
+               coalesce(sum(b.orders) FILTER (WHERE f.again), 0)
         FROM (SELECT unit, variant, first_at,
                      bool_or(ordered_at > first_at AND ordered_at <= first_at + interval '{REPEAT_DAYS} days') AS again
               FROM (SELECT unit, variant, ordered_at, min(ordered_at) OVER (PARTITION BY unit) AS first_at
                     FROM unit_orders) AS o
               GROUP BY unit, variant, first_at) AS f
+        LEFT JOIN unit_before b ON b.unit = f.unit
         -- only purchasers whose 30 days have fully passed: younger ones could still buy again
         WHERE f.first_at <= %s - interval '{REPEAT_DAYS} days'
+        GROUP BY 1, 2""", ("tz", "as_of")),
+    # An order counts as returned once a return of one of its items is requested within its first
+    # RETURN_DAYS (and before as_of). Orders younger than that count the returns so far: both variants'
+    # orders age alike, so the comparison stays fair while harm shows early enough to stop a test.
+    Metric.RETURN_RATE: (f"""
+        SELECT variant, (ordered_at AT TIME ZONE %s)::date, count(*),
+               count(*) FILTER (WHERE returned), count(*) FILTER (WHERE returned),
+               sum(before), sum(before ^ 2), coalesce(sum(before) FILTER (WHERE returned), 0)
+        FROM (SELECT o.variant, o.ordered_at, coalesce(b.returned, 0) AS before,
+                     coalesce(a.returned_at < least(o.ordered_at + interval '{RETURN_DAYS} days', %s), false)
+                         AS returned
+              FROM unit_orders o LEFT JOIN returns_after a ON a.id = o.id
+              -- covariate: its orders of the {PRE_EXPOSURE_DAYS} days before exposure, returned before it
+              LEFT JOIN (SELECT h.unit, count(*)::float AS returned
+                         FROM unit_history h JOIN returns_before r ON r.id = h.id AND r.returned_at < h.exposed_at
+                         GROUP BY h.unit) AS b ON b.unit = o.unit) AS r
         GROUP BY 1, 2""", ("tz", "as_of")),
 }
 
@@ -387,11 +426,13 @@ def daily_tallies(experiment: Experiment, *, as_of: dt.datetime | None = None
         for metric, (sql, takes) in METRIC_SQL.items():
             cursor.execute(f"WITH {ctes} {sql}", [*cte_params, *(window[name] for name in takes)])
             found[str(metric)] = _per_variant(cursor.fetchall())
-    # Click-through: impressions are the trials, clicks the successes (and, being 0 or 1, their squares).
+    # Click-through: impressions are the trials, clicks the successes (and, being 0 or 1, their squares);
+    # each impression's covariate is its shopper's recommendation clicks before exposure.
     engagement = recommendation_engagement_per_variant(experiment.key, since=window["since"], until=window["until"],
-                                                       time_zone=window["tz"])
+                                                       time_zone=window["tz"], before_days=PRE_EXPOSURE_DAYS)
     found[str(Metric.RECOMMENDATION_CTR)] = _per_variant(
-        (variant, day, impressions, clicks, clicks) for variant, day, impressions, clicks in engagement)
+        (variant, day, impressions, clicks, clicks, *covariate)
+        for variant, day, impressions, clicks, *covariate in engagement)
     return found
 
 
@@ -504,7 +545,7 @@ def results(experiment: Experiment, *, as_of: dt.datetime | None = None) -> Resu
             if not variant.is_control and control is not None:
                 control_days = tallies[metric].get(control.key, {})
                 comparison = _compare(metric, _totals(control_days), tally, alpha)
-                sequential = sequential_comparison(metric, control_days, days, alpha=alpha, minimum_sample=minimum)
+                sequential = sequential_comparison(control_days, days, alpha=alpha, minimum_sample=minimum)
             row.metrics[metric] = MetricResult(metric, tally, _estimate(metric, tally), comparison, sequential)
         rows.append(row)
     sample_ratio = sample_ratio_mismatch([row.units for row in rows], [row.weight for row in rows])

@@ -33,11 +33,17 @@ class Metric(models.TextChoices):
     AVERAGE_ORDER_VALUE = "average_order_value", "Average order value"
     REPEAT_PURCHASE = "repeat_purchase", "30-day repeat purchase"
     REVENUE_PER_VISITOR = "revenue_per_visitor", "Revenue per exposed shopper (7 days)"
+    RETURN_RATE = "return_rate", "Return rate (30 days)"
+
+    @property
+    def lower_is_better(self) -> bool:
+        """Returns cost money: the one metric a variant harms by raising it."""
+        return self is Metric.RETURN_RATE
 
 
 def default_guardrails() -> list[str]:
-    """Money a test must never lose, whatever its primary metric."""
-    return [Metric.SEARCH_CONVERSION.value, Metric.REVENUE_PER_VISITOR.value]
+    """Money a test must never lose, and returns it must never raise, whatever its primary metric."""
+    return [Metric.SEARCH_CONVERSION.value, Metric.REVENUE_PER_VISITOR.value, Metric.RETURN_RATE.value]
 
 
 class SearchStrategy:
@@ -121,8 +127,9 @@ class Experiment(ClusterableModel):
                   "calculation: see docs/experiments.md).")
     guardrail_metrics = ArrayField(
         models.CharField(max_length=32, choices=Metric.choices), default=default_guardrails, blank=True,
-        help_text="Metrics no variant may make worse: a variant significantly below the control on one (by the "
-                  "always-valid test, checked every 15 minutes) pauses the experiment.")
+        help_text="Metrics no variant may make worse: a variant significantly worse than the control on one (lower, "
+                  "or for the return rate higher; by the always-valid test, checked every 15 minutes) pauses the "
+                  "experiment.")
     guardrail_note = models.TextField(blank=True, editable=False,
                                       help_text="Why the guardrail check paused the experiment (cleared on start).")
     created_at = models.DateTimeField(auto_now_add=True)

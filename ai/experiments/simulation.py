@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ai.experiments import metrics
-from ai.experiments.models import Metric
 
 APPETITE_CEILING, APPETITE_A, APPETITE_B = 4.0, 0.25, 0.75  # k = 4 × Beta(a, b): mean 1, variance 1.5
 
@@ -63,9 +62,8 @@ def daily_tallies(scenario: Scenario, lift: float, rng: np.random.Generator) -> 
 def run_once(scenario: Scenario, rng: np.random.Generator) -> Outcome:
     control, treatment = daily_tallies(scenario, 0.0, rng), daily_tallies(scenario, scenario.effect, rng)
     decide = {"alpha": scenario.alpha, "minimum_sample": scenario.minimum_sample}
-    with_cuped = metrics.sequential_comparison(Metric.SEARCH_CONVERSION, control, treatment, **decide)
-    without = metrics.sequential_comparison(Metric.SEARCH_CONVERSION, _without_covariate(control),
-                                            _without_covariate(treatment), **decide)
+    with_cuped = metrics.sequential_comparison(control, treatment, **decide)
+    without = metrics.sequential_comparison(_without_covariate(control), _without_covariate(treatment), **decide)
     peeks, running_control, running_treatment = [], metrics.Tally(), metrics.Tally()
     for day in sorted(control):
         running_control.merge(control[day])

@@ -72,6 +72,7 @@ class ResultsView(TemplateView):
                                  m in metrics.PROPORTIONS, metrics.UNITS_OF[m],
                                  [(row, row.metrics[m]) for row in result.variants]) for m in Metric.values],
                 "guardrail_labels": [Metric(m).label for m in experiment.guardrail_metrics],
+                "covariates": [(Metric(m).label, metrics.COVARIATES[m]) for m in Metric.values],
                 "chart": trend_chart(result.trend, proportion=primary in metrics.PROPORTIONS),
                 "weights": [row.weight for row in result.variants], "srm_alpha": metrics.SRM_ALPHA,
                 "exposed_total": sum(result.sample_ratio.counts),

@@ -240,6 +240,11 @@ def interaction_log(since: dt.datetime) -> QuerySet:
 # anonymous visitor id; its variant and exposure time are those of its first exposure in the window.
 
 
+def _unit(alias: str = "") -> str:
+    """The shopper an event belongs to, as experiments count them: 'c<customer id>', else 'v<visitor id>'."""
+    return f"coalesce('c' || {alias}customer_id::text, 'v' || {alias}anonymous_id::text)"
+
+
 def first_exposures_query(experiment_key: str, since: dt.datetime, until: dt.datetime) -> tuple[str, list]:
     """Each shopper's first exposure to the experiment in [since, until).
 
@@ -247,7 +252,7 @@ def first_exposures_query(experiment_key: str, since: dt.datetime, until: dt.dat
     """
     return (
         f"""SELECT DISTINCT ON (unit) unit, customer_id, anonymous_id, variant, exposed_at
-            FROM (SELECT coalesce('c' || customer_id::text, 'v' || anonymous_id::text) AS unit, customer_id,
+            FROM (SELECT {_unit()} AS unit, customer_id,
                          anonymous_id, experiments ->> %s AS variant, created_at AS exposed_at
                   FROM {CustomerEvent._meta.db_table}
                   WHERE event_type = 'experiment_exposure' AND experiments ? %s
@@ -271,16 +276,37 @@ def visitor_links_query() -> tuple[str, list]:
 
 
 def recommendation_engagement_per_variant(experiment_key: str, *, since: dt.datetime, until: dt.datetime,
-                                          time_zone: str) -> list[tuple[str, dt.date, int, int]]:
-    """(variant, day, impressions, clicks) of the recommendation events tagged with the experiment in
-    [since, until), per variant and calendar day in ``time_zone``: its click-through."""
+                                          time_zone: str, before_days: int
+                                          ) -> list[tuple[str, dt.date, int, int, float, float, float]]:
+    """(variant, day, impressions, clicks, Σ impressions × x, Σ impressions × x², Σ clicks × x) of the
+    recommendation events tagged with the experiment in [since, until), per variant and calendar day in
+    ``time_zone``: its click-through, with each impression's covariate x, its shopper's recommendation clicks
+    (tagged or not) in the ``before_days`` before they first met the experiment (their first event tagged
+    with it: the exposure, else an impression or click). A shopper is the customer, else the anonymous
+    visitor, as in ``first_exposures_query``."""
     return _rows(
-        f"""SELECT experiments ->> %s, (created_at AT TIME ZONE %s)::date,
-                   count(*) FILTER (WHERE event_type = 'recommendation_impression'),
-                   count(*) FILTER (WHERE event_type = 'recommendation_click')
-            FROM {CustomerEvent._meta.db_table}
-            WHERE event_type IN ('recommendation_impression', 'recommendation_click') AND experiments ? %s
-              AND created_at >= %s AND created_at < %s
+        f"""WITH tagged AS (
+                SELECT {_unit()} AS unit, experiments ->> %s AS variant, event_type, created_at
+                FROM {CustomerEvent._meta.db_table}
+                WHERE event_type IN ('recommendation_impression', 'recommendation_click', 'experiment_exposure')
+                  AND experiments ? %s AND created_at >= %s AND created_at < %s),
+            met AS (SELECT unit, min(created_at) AS met_at FROM tagged WHERE unit IS NOT NULL GROUP BY unit),
+            before AS (
+                SELECT m.unit, count(*)::float AS clicks
+                FROM met m JOIN {CustomerEvent._meta.db_table} h ON {_unit("h.")} = m.unit
+                WHERE h.event_type = 'recommendation_click' AND h.created_at >= %s AND h.created_at < %s
+                  AND h.created_at >= m.met_at - make_interval(days => %s) AND h.created_at < m.met_at
+                GROUP BY m.unit),
+            engaged AS (
+                SELECT unit, variant, (created_at AT TIME ZONE %s)::date AS day,
+                       count(*) FILTER (WHERE event_type = 'recommendation_impression') AS impressions,
+                       count(*) FILTER (WHERE event_type = 'recommendation_click') AS clicks
+                FROM tagged WHERE event_type <> 'experiment_exposure' GROUP BY 1, 2, 3)
+            SELECT e.variant, e.day, sum(e.impressions)::int, sum(e.clicks)::int,
+                   sum(e.impressions * coalesce(b.clicks, 0)), sum(e.impressions * coalesce(b.clicks, 0) ^ 2),
+                   sum(e.clicks * coalesce(b.clicks, 0))
+            FROM engaged e LEFT JOIN before b ON b.unit = e.unit
             GROUP BY 1, 2""",
-        [experiment_key, time_zone, experiment_key, since, until],
+        [experiment_key, experiment_key, since, until, since - dt.timedelta(days=before_days), until, before_days,
+         time_zone],
     )

@@ -9,7 +9,7 @@ from django.db import models
 from django.urls import reverse
 from django_countries.fields import CountryField
 
-from commerce.catalogue.models import MONEY, Product, ProductVariant
+from commerce.catalogue.models import MONEY, PriceList, Product, ProductVariant
 from commerce.customers.models import Customer, shop_country
 
 
@@ -77,6 +77,11 @@ class Order(models.Model):
     total = models.DecimalField(**MONEY)
     experiments = models.JSONField(default=dict, blank=True, editable=False,
                                    help_text="{experiment key: variant} the shopper was counted in at checkout.")
+    # The list the shopper was charged from: any but the current price was set for them, so the order's
+    # prices carry the personalised-price disclosure wherever they are shown again. The database default
+    # keeps set-based inserts (benchmarks, imports) that predate the column working.
+    price_list = models.CharField(max_length=16, choices=PriceList.choices, default=PriceList.CURRENT,
+                                  db_default=PriceList.CURRENT, editable=False)
     # The checkout form's one-time key: a repeated submission (a double click, a retry) finds this order
     # instead of placing another.
     checkout_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)

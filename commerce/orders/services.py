@@ -289,8 +289,8 @@ def place_order(shopper: Shopper, *, email: str, address: dict, experiments: dic
         remember_address(shopper.customer, address)  # under the cart's lock: one checkout per customer at a time
     order = Order.objects.create(
         customer=shopper.customer, visitor_id=shopper.visitor_id, email=email, experiments=experiments or {},
-        checkout_key=checkout_key, currency=products[lines[0].product_id].currency, total=Decimal("0.00"),
-        **address,
+        price_list=shopper.price_list, checkout_key=checkout_key, currency=products[lines[0].product_id].currency,
+        total=Decimal("0.00"), **address,
     )
     items = []
     for line in lines:
@@ -475,4 +475,18 @@ def _exposed_units_orders(exposed: str, visitor_links: str, when: str, when_para
             FROM {exposed} x JOIN {orders} o ON o.visitor_id = x.anonymous_id
             WHERE x.customer_id IS NULL AND {placed}""",
         [*when_params, Order.Status.CANCELLED] * 3,
+    )
+
+
+def first_returns_query(*, orders: str) -> tuple[str, list]:
+    """When a return was first requested of each order in ``orders`` (a relation with an ``id`` column, such
+    as ``orders_after_exposure_query``'s) that has one; rejected returns are left out. Columns: id,
+    returned_at."""
+    return (
+        f"""SELECT o.id, min(r.created_at) AS returned_at
+            FROM {orders} o JOIN {LineItem._meta.db_table} l ON l.order_id = o.id
+                 JOIN {Return._meta.db_table} r ON r.line_id = l.id
+            WHERE r.status <> %s
+            GROUP BY o.id""",
+        [Return.Status.REJECTED],
     )

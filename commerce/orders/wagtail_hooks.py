@@ -33,7 +33,7 @@ class OrderViewSet(ModelViewSet):
     search_fields = ["number", "email", "full_name"]
     inspect_view_enabled = True
     inspect_view_fields = ["number", "customer", "email", "full_name", "line1", "line2", "city", "postcode",
-                           "country", "status", "currency", "total", "created_at"]
+                           "country", "status", "currency", "total", "price_list", "created_at"]
     panels = [FieldPanel("status")]  # totals, lines and addresses are history: only the status moves
     list_per_page = 50
 

@@ -62,13 +62,13 @@ def test_an_experiment_with_its_variants_is_created_as_a_draft(admin_client):
     assert [(v.key, v.is_control) for v in experiment.variants.order_by("sort_order")] == [("a", True), ("b", False)]
 
 
-def test_guardrail_metrics_are_ticked_in_the_form_conversion_and_revenue_by_default(admin_client):
+def test_guardrail_metrics_are_ticked_in_the_form_conversion_revenue_and_returns_by_default(admin_client):
     form = admin_client.get(f"{SNIPPETS}add/").content.decode()
     response = admin_client.post(f"{SNIPPETS}add/", form_data(guardrail_metrics=["average_order_value",
                                                                                  "search_conversion"]))
 
     ticked = re.findall(r'<input type="checkbox" name="guardrail_metrics" value="(\w+)"[^>]*checked', form)
-    assert ticked == ["search_conversion", "revenue_per_visitor"]
+    assert ticked == ["search_conversion", "revenue_per_visitor", "return_rate"]
     assert response.status_code == 302
     assert Experiment.objects.get(key="home-carousel").guardrail_metrics == ["search_conversion",
                                                                              "average_order_value"]
@@ -131,7 +131,7 @@ def test_a_variant_below_its_minimum_sample_reads_not_enough_data_yet(admin_clie
 
     page = admin_client.get(results_url(experiment)).content.decode()
 
-    assert page.count("Not enough data yet: 20 of 50 exposed shoppers.") == 5  # each metric's row of b
+    assert page.count("Not enough data yet: 20 of 50 exposed shoppers.") == 6  # each metric's row of b
     assert "20 of 50" in page and "60 of 50" in page
     assert "0.0000 – 0.0000" not in page
 
@@ -167,6 +167,7 @@ def test_the_results_page_explains_its_figures_itself(admin_client):
     page = admin_client.get(results_url(ExperimentFactory())).content.decode()
 
     assert "How these figures are computed" in page and "Wilson" in page
+    assert "return rate (30 days): orders with a return requested before exposure" in page  # each covariate named
     assert "docs/experiments.md" not in page
 
 
@@ -179,7 +180,7 @@ def test_results_export_as_csv(admin_client):
     assert response["Content-Type"] == "text/csv"
     lines = response.content.decode().splitlines()
     assert lines[0].startswith("experiment,variant,control,weight,units,metric")
-    assert len(lines) == 1 + 2 * 5  # two variants × five metrics
+    assert len(lines) == 1 + 2 * 6  # two variants × six metrics
     assert any(line.startswith(f"{experiment.key},a,True,50,5,search_conversion") for line in lines)
 
 

@@ -1,9 +1,11 @@
+import datetime as dt
+
 import pytest
 from django.test import TestCase
 
-from ai.experiments import guardrails
+from ai.experiments import guardrails, metrics
 from ai.experiments.models import Experiment
-from tests.ai.test_experiments_metrics import simulate
+from tests.ai.test_experiments_metrics import NOW, exposed, orders, returns, simulate
 from tests.factories import ExperimentFactory, transition
 
 pytestmark = pytest.mark.django_db
@@ -55,6 +57,43 @@ def test_only_the_experiments_own_guardrail_metrics_are_checked():
     simulate(experiment, {"a": 0.30, "b": 0.15})  # conversion halved, order values alike
 
     assert enforce(experiment) == []
+
+
+def returning(experiment, rates: dict[str, float], *, shoppers: int = 300) -> None:
+    """Each variant's shoppers buy once after exposure; the first ``rate`` of their orders are returned."""
+    for variant, rate in rates.items():
+        placed = orders(*[(visitor, "30.00", NOW - dt.timedelta(days=9))
+                          for visitor in exposed(experiment, variant, shoppers, days_ago=10)])
+        returns(*[(order, NOW - dt.timedelta(days=5)) for order in placed[:round(rate * shoppers)]])
+
+
+def returns_test(key: str):
+    return ExperimentFactory(key=key, surface="search", primary_metric="search_conversion", minimum_sample_size=300,
+                             variants=[("a", 1, "hybrid", True), ("b", 1, "keyword", False)],
+                             guardrail_metrics=["return_rate"])
+
+
+def test_a_variant_returned_significantly_more_often_pauses_the_experiment():
+    experiment = returns_test("returned-more")
+    returning(experiment, {"a": 0.10, "b": 0.25})
+
+    found = enforce(experiment)
+
+    experiment.refresh_from_db()
+    assert experiment.status == Experiment.Status.PAUSED
+    assert [(breach.variant, breach.metric) for breach in found] == [("b", "return_rate")]
+    assert found[0].comparison.low > 0
+    assert "b is significantly above the control on return rate (30 days)" in experiment.guardrail_note
+
+
+def test_a_variant_returned_significantly_less_often_keeps_running():
+    experiment = returns_test("returned-less")
+    returning(experiment, {"a": 0.25, "b": 0.10})
+
+    assert enforce(experiment) == []
+    assert Experiment.objects.get(pk=experiment.pk).status == Experiment.Status.RUNNING
+    fewer = metrics.results(experiment).variants[1].metrics["return_rate"].sequential
+    assert fewer.significant and fewer.high < 0  # significant, but the good way
 
 
 def test_starting_again_clears_the_guardrail_note():

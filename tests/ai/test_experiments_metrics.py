@@ -11,7 +11,7 @@ from scipy import stats
 
 from ai.experiments import metrics, serving
 from commerce.events.services import link_visitor, store_events
-from commerce.orders.models import Order
+from commerce.orders.models import LineItem, Order, Return
 from tests.factories import CustomerFactory, ExperimentFactory
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,7 @@ def event(event_type: str, experiment, variant: str, *, visitor=None, customer=N
             "experiments": {experiment.key: variant}}
 
 
-def orders(*placed: tuple) -> None:
+def orders(*placed: tuple) -> list[Order]:
     """(visitor or customer, total, at[, status]) each; created_at set as given."""
     made = []
     for who, total, at, *status in placed:
@@ -40,6 +40,19 @@ def orders(*placed: tuple) -> None:
     for order, at in zip(created, times, strict=True):
         order.created_at = at
     Order.objects.bulk_update(created, ["created_at"])
+    return created
+
+
+def returns(*requested: tuple) -> None:
+    """(order, at[, status]) each: a return of the order's one line (made here), requested at ``at``."""
+    lines = LineItem.objects.bulk_create([LineItem(order=order, title="Mug", unit_price=order.total, quantity=1)
+                                          for order, *_ in requested])
+    made = Return.objects.bulk_create([Return(line=line, quantity=1, reason=Return.Reason.CHANGED_MIND,
+                                              status=status[0] if status else Return.Status.REQUESTED)
+                                       for line, (_, _, *status) in zip(lines, requested, strict=True)])
+    for return_, (_, at, *_) in zip(made, requested, strict=True):
+        return_.created_at = at
+    Return.objects.bulk_update(made, ["created_at"])
 
 
 def exposed(experiment, variant: str, count: int, *, days_ago: float = 40) -> list[uuid.UUID]:
@@ -187,6 +200,24 @@ def test_repeat_purchase_counts_purchasers_buying_again_within_30_days_of_their_
 
     assert (repeat.tally.n, repeat.tally.total) == (3, 1)
     assert repeat.estimate.low == pytest.approx(metrics.wilson_interval(1, 3).low)
+
+
+def test_the_return_rate_counts_orders_with_a_return_requested_within_30_days():
+    experiment = ExperimentFactory(primary_metric="return_rate")
+    [shopper] = exposed(experiment, "a", 1)
+    at = NOW - dt.timedelta(days=40)
+    _, returned, late, rejected, recent = orders(
+        *[(shopper, "10", at + dt.timedelta(days=day)) for day in (1, 2, 3, 4)],
+        (shopper, "10", NOW - dt.timedelta(days=2)))
+    returns((returned, returned.created_at + dt.timedelta(days=29)),
+            (late, late.created_at + dt.timedelta(days=31)),  # after its 30 days
+            (rejected, rejected.created_at + dt.timedelta(days=5), Return.Status.REJECTED),
+            (recent, NOW + dt.timedelta(hours=1)))  # after as_of
+
+    rate = metrics.results(experiment, as_of=NOW).variants[0].metrics["return_rate"]
+
+    assert (rate.tally.n, rate.tally.total) == (5, 1)
+    assert rate.estimate == metrics.wilson_interval(1, 5)
 
 
 def test_click_through_is_clicks_over_impressions_of_tagged_beacon_events():
@@ -395,6 +426,93 @@ def test_the_covariate_is_the_shoppers_orders_in_the_30_days_before_exposure():
     assert (revenue.total, revenue.x_total, revenue.x_squares, revenue.products) == (10, 25, 625, 250)
 
 
+def totals(tallies: dict, metric: str, variant: str) -> metrics.Tally:
+    total = metrics.Tally()
+    for day in tallies[metric][variant].values():
+        total.merge(day)
+    return total
+
+
+def test_the_order_metrics_covariates_are_the_shoppers_order_value_orders_and_returns_before_exposure():
+    experiment = ExperimentFactory(primary_metric="average_order_value", starts_at=NOW - dt.timedelta(days=120))
+    [shopper] = exposed(experiment, "a", 1, days_ago=80)
+    exposure = NOW - dt.timedelta(days=80)
+    before = orders((shopper, "20", exposure - dt.timedelta(days=20)),
+                    (shopper, "40", exposure - dt.timedelta(days=10)),
+                    (shopper, "90", exposure - dt.timedelta(days=31)))  # too early
+    after = orders((shopper, "10", exposure + dt.timedelta(days=1)), (shopper, "50", exposure + dt.timedelta(days=5)))
+    returns((before[0], exposure - dt.timedelta(days=5)),
+            (before[1], exposure + dt.timedelta(days=1)),  # requested after exposure: the variant may have caused it
+            (after[1], after[1].created_at + dt.timedelta(days=2)))
+
+    tallies = metrics.daily_tallies(experiment, as_of=NOW)
+
+    # average order value: each order's covariate is the shopper's earlier average order value, (20 + 40) / 2
+    order_value = totals(tallies, "average_order_value", "a")
+    assert (order_value.n, order_value.x_total, order_value.x_squares, order_value.products) == (2, 60, 1800, 1800)
+    # repeat purchase: one purchaser, buying again, with 2 orders before exposure
+    repeat = totals(tallies, "repeat_purchase", "a")
+    assert (repeat.n, repeat.total, repeat.x_total, repeat.x_squares, repeat.products) == (1, 1, 2, 4, 2)
+    # return rate: two orders, one returned; one order returned before exposure
+    returned = totals(tallies, "return_rate", "a")
+    assert (returned.n, returned.total, returned.x_total, returned.x_squares, returned.products) == (2, 1, 2, 2, 1)
+
+
+def test_click_through_takes_each_impressions_shopper_clicks_before_exposure_as_covariate():
+    experiment = ExperimentFactory()
+    clicker, newcomer = exposed(experiment, "a", 2, days_ago=10)
+    met = NOW - dt.timedelta(days=10)
+    store_events(
+        [{**event("recommendation_click", experiment, "a", visitor=clicker, at=met - dt.timedelta(days=d)),
+          "experiments": {}} for d in (1, 2, 3, 31)]  # the last before the 30 days
+        + [event("recommendation_impression", experiment, "a", visitor=who, at=met + dt.timedelta(hours=1))
+           for who in (clicker, clicker, newcomer)]
+        + [event("recommendation_click", experiment, "a", visitor=clicker, at=met + dt.timedelta(hours=1))])
+
+    ctr = totals(metrics.daily_tallies(experiment, as_of=NOW), "recommendation_ctr", "a")
+
+    assert (ctr.n, ctr.total, ctr.x_total, ctr.x_squares, ctr.products) == (3, 1, 6, 18, 3)
+
+
+def planted_shoppers(experiment, *, per_variant: int = 120, seed: int = 5) -> None:
+    """Shoppers whose past predicts their outcomes, alike in both variants: an appetite k (0–3) sets how many
+    orders (of value 20 + 30k), recommendation clicks and returns they had in the 30 days before exposure,
+    and, after it, their order values, their chance of buying again, of clicking an impression and of
+    returning an order."""
+    rng = random.Random(seed)
+    exposure = NOW - dt.timedelta(days=40)
+    placed, appetites, events = [], [], []
+    for variant in ("a", "b"):
+        for visitor in exposed(experiment, variant, per_variant, days_ago=40):
+            k = rng.randrange(4)
+            days = [-5 - day for day in range(k)] + [1] + ([10] if rng.random() < 0.2 + 0.25 * k else [])
+            placed += [(visitor, f"{20 + 30 * k + rng.uniform(-5, 5):.2f}", exposure + dt.timedelta(days=day))
+                       for day in days]
+            appetites += [k] * len(days)
+            events += [{**event("recommendation_click", experiment, variant, visitor=visitor,
+                                at=exposure - dt.timedelta(days=2, hours=click)), "experiments": {}}
+                       for click in range(k)]
+            seen = exposure + dt.timedelta(hours=1)
+            events += [event("recommendation_impression", experiment, variant, visitor=visitor, at=seen)] * 10
+            events += [event("recommendation_click", experiment, variant, visitor=visitor, at=seen)
+                       for _ in range(10) if rng.random() < 0.05 + 0.2 * k]
+    store_events([{**e, "id": str(uuid.uuid4())} for e in events])
+    returns(*[(order, order.created_at + dt.timedelta(days=2)) for order, k in zip(orders(*placed), appetites,
+                                                                                   strict=True)
+              if rng.random() < 0.1 + 0.25 * k])
+
+
+def test_cuped_reduces_the_variance_of_each_metric_when_the_shoppers_past_predicts_it():
+    experiment = ExperimentFactory(primary_metric="recommendation_ctr")
+    planted_shoppers(experiment)
+
+    treatment = metrics.results(experiment, as_of=NOW).variants[1]
+
+    for metric in ("recommendation_ctr", "average_order_value", "repeat_purchase", "return_rate"):
+        reduction = treatment.metrics[metric].sequential.variance_reduction
+        assert reduction is not None and reduction > 0.05, metric
+
+
 # --- always-valid inference ---------------------------------------------------------------------------
 
 
@@ -426,8 +544,7 @@ def test_the_always_valid_test_keeps_its_false_positives_below_alpha_over_30_dai
     runs, sequential, peeking = 300, 0, 0
     for _ in range(runs):
         control, treatment = daily_means(rng, 50.0), daily_means(rng, 50.0)
-        sequential += metrics.sequential_comparison("average_order_value", control, treatment, alpha=0.05,
-                                                    minimum_sample=750).significant
+        sequential += metrics.sequential_comparison(control, treatment, alpha=0.05, minimum_sample=750).significant
         running_c, running_t, looks = metrics.Tally(), metrics.Tally(), []
         for day in sorted(control):
             running_c.merge(control[day])
@@ -444,11 +561,10 @@ def test_the_always_valid_test_finds_a_real_difference_and_covers_it():
     rng = np.random.default_rng(12)
     control, treatment = daily_means(rng, 50.0), daily_means(rng, 53.0)
 
-    comparison = metrics.sequential_comparison("average_order_value", control, treatment, alpha=0.05,
-                                               minimum_sample=750)
+    comparison = metrics.sequential_comparison(control, treatment, alpha=0.05, minimum_sample=750)
 
     assert comparison.significant and comparison.low < 3.0 < comparison.high
-    assert comparison.variance_reduction is None  # no covariate for order values
+    assert comparison.variance_reduction is None  # no pre-exposure values: nothing adjusted
 
 
 def test_the_always_valid_test_looks_only_once_each_group_has_a_hundred_values():
@@ -456,10 +572,8 @@ def test_the_always_valid_test_looks_only_once_each_group_has_a_hundred_values()
         values = np.resize([mean - 1.0, mean + 1.0], n)
         return {NOW.date(): metrics.Tally(n, values.sum(), (values ** 2).sum())}
 
-    assert metrics.sequential_comparison("average_order_value", day(99, 0.0), day(99, 5.0), alpha=0.05,
-                                         minimum_sample=1000) is None
-    assert metrics.sequential_comparison("average_order_value", day(100, 0.0), day(100, 5.0), alpha=0.05,
-                                         minimum_sample=1000).significant
+    assert metrics.sequential_comparison(day(99, 0.0), day(99, 5.0), alpha=0.05, minimum_sample=1000) is None
+    assert metrics.sequential_comparison(day(100, 0.0), day(100, 5.0), alpha=0.05, minimum_sample=1000).significant
 
 
 def test_the_decision_waits_for_the_always_valid_test_not_the_fixed_horizon_one():

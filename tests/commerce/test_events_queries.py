@@ -211,10 +211,32 @@ def test_recommendation_engagement_counts_impressions_and_clicks_per_variant_and
     tagged("recommendation_click", 2, {}, visitor=uuid.uuid4())  # untagged
     tagged("recommendation_impression", 30, {"home": "b"}, visitor=uuid.uuid4())  # before the window
 
-    utc = queries.recommendation_engagement_per_variant("home", since=at(24), until=NOW, time_zone="UTC")
-    tokyo = queries.recommendation_engagement_per_variant("home", since=at(24), until=NOW, time_zone="Asia/Tokyo")
+    utc = queries.recommendation_engagement_per_variant("home", since=at(24), until=NOW, time_zone="UTC",
+                                                        before_days=30)
+    tokyo = queries.recommendation_engagement_per_variant("home", since=at(24), until=NOW, time_zone="Asia/Tokyo",
+                                                          before_days=30)
 
     today, yesterday = NOW.date(), NOW.date() - dt.timedelta(days=1)
-    assert sorted(utc) == [("a", yesterday, 1, 0), ("a", today, 2, 1), ("b", today, 1, 0)]
-    assert sorted(tokyo) == [("a", today, 3, 1), ("b", today, 1, 0)]
+    assert [row[:4] for row in sorted(utc)] == [("a", yesterday, 1, 0), ("a", today, 2, 1), ("b", today, 1, 0)]
+    assert [row[:4] for row in sorted(tokyo)] == [("a", today, 3, 1), ("b", today, 1, 0)]
+    assert {row[4:] for row in utc + tokyo} == {(0, 0, 0)}  # nobody clicked before
+
+
+def test_recommendation_engagement_carries_each_shoppers_clicks_before_they_met_the_experiment():
+    customer, visitor = CustomerFactory(), uuid.uuid4()
+    for hours in (30, 40, 24 * 31):  # the last is more than 3 days before they met it
+        tagged("recommendation_click", hours, {}, customer=customer)
+    tagged("recommendation_click", 25, {}, visitor=visitor)
+    tagged("recommendation_click", 23, {}, customer=customer)  # after meeting it: an outcome, not the past
+    tagged("experiment_exposure", 24, {"home": "b"}, customer=customer)
+    tagged("recommendation_impression", 20, {"home": "b"}, customer=customer)
+    tagged("recommendation_impression", 20, {"home": "b"}, customer=customer)
+    tagged("recommendation_impression", 20, {"home": "b"}, visitor=visitor)  # met at this impression
+    tagged("recommendation_click", 20, {"home": "b"}, customer=customer)
+
+    [row] = queries.recommendation_engagement_per_variant("home", since=at(48), until=NOW, time_zone="UTC",
+                                                          before_days=3)
+
+    # the customer clicked twice in their 3 days before (x = 2), the visitor once (x = 1)
+    assert row[2:] == (3, 1, 2 * 2 + 1 * 1, 2 * 4 + 1 * 1, 1 * 2)
 

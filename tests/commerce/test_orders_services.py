@@ -7,11 +7,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from commerce.catalogue.models import Product
+from commerce.catalogue.models import PriceList, Product
 from commerce.customers.models import Address
 from commerce.events.queries import first_exposures_query, visitor_links_query
 from commerce.events.services import link_visitor, store_events
-from commerce.orders.models import Cart, CartLine, Order, Return
+from commerce.orders.models import Cart, CartLine, LineItem, Order, Return
 from commerce.orders.services import (
     CartError,
     OutOfStock,
@@ -25,6 +25,7 @@ from commerce.orders.services import (
     complementary_categories,
     due_repurchases,
     find_cart,
+    first_returns_query,
     merge_visitor_cart,
     orders_after_exposure_query,
     orders_before_exposure_query,
@@ -184,6 +185,19 @@ def test_adding_again_from_the_product_page_shows_the_current_price():
 
     assert CartLine.objects.get().seen_unit_price == Decimal("9.00")
     assert not cart_contents(shopper).changed_prices
+
+
+def test_an_order_records_the_price_list_the_shopper_was_charged_from():
+    mug = ProductFactory(base_price=Decimal("10.00"), price=Decimal("12.00"), stock=5)
+    base, current = Shopper(None, uuid.uuid4(), PriceList.BASE), anonymous()
+    for shopper in (base, current):
+        add_to_cart(shopper, mug)
+
+    personalised = place_order(base, email="a@example.com", address=ADDRESS)
+    everyones = place_order(current, email="a@example.com", address=ADDRESS)
+
+    assert (personalised.price_list, personalised.total) == (PriceList.BASE, Decimal("10.00"))
+    assert (everyones.price_list, everyones.total) == (PriceList.CURRENT, Decimal("12.00"))
 
 
 def test_place_order_refuses_when_stock_ran_out_and_changes_nothing():
@@ -497,3 +511,25 @@ def test_the_orders_before_exposure_are_the_shoppers_orders_in_the_days_before_i
 
     assert found == {(f"c{customer.pk}", own.pk, Decimal("20.00")), (f"c{customer.pk}", guest.pk, Decimal("30.00")),
                      (f"v{visitor}", visitors.pk, Decimal("15.00"))}
+
+
+def test_the_first_return_of_each_order_is_the_earliest_not_rejected_one():
+    now = timezone.now()
+    kept, returned, refused, elsewhere = (placed_at(now - dt.timedelta(days=8), "10.00", visitor=uuid.uuid4())
+                                          for _ in range(4))
+    lines = LineItem.objects.bulk_create([LineItem(order=order, title="Mug", unit_price=5, quantity=2)
+                                          for order in (returned, returned, refused, elsewhere)])
+    requests = [(lines[0], 4, Return.Status.RECEIVED), (lines[1], 2, Return.Status.REQUESTED),
+                (lines[2], 3, Return.Status.REJECTED), (lines[3], 1, Return.Status.REQUESTED)]
+    for line, days_ago, status in requests:
+        return_ = Return.objects.create(line=line, quantity=1, reason=Return.Reason.DAMAGED, status=status)
+        Return.objects.filter(pk=return_.pk).update(created_at=now - dt.timedelta(days=days_ago))
+
+    returns, params = first_returns_query(orders="chosen")
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH chosen AS (SELECT id FROM orders_order WHERE id = ANY(%s)) {returns}",
+                       [[kept.pk, returned.pk, refused.pk], *params])
+        found = dict(cursor.fetchall())
+
+    # only the chosen orders; of those, one with a return that was not rejected, at its earliest request
+    assert found == {returned.pk: now - dt.timedelta(days=4)}

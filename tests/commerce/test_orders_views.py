@@ -150,3 +150,30 @@ def test_the_cart_and_checkout_disclose_a_price_set_for_this_shopper(client, set
 
     assert "Priced for you by an algorithm." in client.get("/cart/").content.decode()
     assert "Priced for you by an algorithm." in client.get("/checkout/").content.decode()
+
+
+def test_the_order_pages_disclose_the_prices_of_an_order_charged_on_a_price_set_for_the_shopper(client, settings):
+    settings.VITRINE_PERSONALISED_PRICE_DISCLOSURE = "Priced for you by an algorithm."
+    everyones_prices = settings.VITRINE_SHOPPER_EXPERIMENTS
+    settings.VITRINE_SHOPPER_EXPERIMENTS = "tests.base_price_shoppers"
+    signed_in(client)
+    placed = checkout(client, **ADDRESS)
+    settings.VITRINE_SHOPPER_EXPERIMENTS = everyones_prices  # the order keeps the list it was charged from
+
+    pages = [client.get(url).content.decode() for url in (placed["Location"], Order.objects.get().get_absolute_url(),
+                                                           "/account/")]
+
+    assert all("Priced for you by an algorithm." in page for page in pages)
+
+
+def test_the_order_pages_of_an_order_at_the_price_everyone_pays_carry_no_disclosure(client, settings):
+    settings.VITRINE_PERSONALISED_PRICE_DISCLOSURE = "Priced for you by an algorithm."
+    signed_in(client)
+    placed = checkout(client, **ADDRESS)
+    settings.VITRINE_SHOPPER_EXPERIMENTS = "tests.base_price_shoppers"  # today's list is not the order's
+
+    pages = [client.get(url).content.decode() for url in (placed["Location"], Order.objects.get().get_absolute_url(),
+                                                           "/account/")]
+
+    assert all(Order.objects.get().number in page for page in pages)  # the pages that show its prices
+    assert not any("Priced for you by an algorithm." in page for page in pages)
