@@ -6,9 +6,11 @@
    and 10M events over 90 days loaded exactly as ``bench ingest`` (c) loads them (bench partitions for
    Jan–Mar 2199, indexes built by ATTACH, ANALYZEd; product "slots" with skewed popularity, all of
    which map onto the scratch catalogue's real products here).
-2. Rules: a global default (rule-based, ±20 %, 10 % a day, 2 % auto-approve) and a category rule with
-   the demand-model strategy over a quarter of the catalogue, with a model trained on synthetic data
-   (the bench events all carry one price, so nothing could be learned from them).
+2. Rules: a global default (rule-based, ±20 %, 10 % a day, 6 % auto-approve, so its 5 % steps apply
+   at once, rounding included, and the timed runs write prices, price history and prior prices) and a
+   category rule with the demand-model strategy (3 % auto-approve) over a quarter of the catalogue, with a
+   model trained on synthetic data (the bench events all carry one price, so nothing could be learned from
+   them).
 3. Timed: ``compute_demand_signals`` (median of 3), then a full ``price_products`` run for that slot
    (every product decided and written), then a second slot's signals + pricing (``run_pricing``), when
    the products moved in the first run carry price history their guardrails must read.
@@ -59,7 +61,7 @@ def load_catalogue(products: int) -> dict:
 
 def create_rules() -> dict:
     PricingRule.objects.create(name="Global default", max_discount_percent=20, max_markup_percent=20,
-                               max_change_percent=10, interval_hours=24, auto_approve_percent=2)
+                               max_change_percent=10, interval_hours=24, auto_approve_percent=6)
     departments = list(Category.objects.filter(parent=None).order_by("pk").values_list("pk", flat=True)[:2])
     for department_id in departments:
         PricingRule.objects.create(name=f"Model for department {department_id}", category_id=department_id,
