@@ -47,6 +47,9 @@ ASSIGNMENT_TTL = 24 * 3600
 # or stop reaches the other processes this much later; the process that made it sees it at once.
 STORE_WIDE_LOCAL_SECONDS = 5.0
 _store_wide = {"until": 0.0, "running": {}}
+# Likewise for the experiment a page block names (by id): each view of the block asks.
+DEFINITION_LOCAL_SECONDS = 5.0
+_by_id: dict[int, tuple[float, ExperimentDefinition | None]] = {}
 EXPOSURE_DEDUPE_TTL = 26 * 3600  # outlives the calendar day it is keyed on, in any time zone
 # How long after a surface was shown under an experiment the browser's impressions and clicks from it
 # still get the variant (a tab left open); a re-render renews it.
@@ -141,8 +144,14 @@ def definition(experiment_key: str) -> ExperimentDefinition | None:
 
 
 def definition_for_id(experiment_id: int) -> ExperimentDefinition | None:
-    """``definition`` by the experiment's id, as a block's stored data names it."""
-    return _running_definition(DEFINITION_BY_ID_KEY.format(experiment_id), pk=experiment_id)
+    """``definition`` by the experiment's id, as a block's stored data names it; cached in Redis and for
+    ``DEFINITION_LOCAL_SECONDS`` in the process."""
+    now = time.monotonic()
+    until, found = _by_id.get(experiment_id, (0.0, None))
+    if until <= now:
+        found = _running_definition(DEFINITION_BY_ID_KEY.format(experiment_id), pk=experiment_id)
+        _by_id[experiment_id] = (now + DEFINITION_LOCAL_SECONDS, found)
+    return found
 
 
 def _running_definition(cache_key: str, **lookup) -> ExperimentDefinition | None:
@@ -188,6 +197,7 @@ def forget_running() -> None:
     """Drop what is known of which experiments run, in Redis and in this process."""
     cache.delete_many([STORE_WIDE_KEY, RUNNING_KEY])
     _store_wide["until"] = 0.0
+    _by_id.clear()
 
 
 def _snapshot(experiment: Experiment) -> ExperimentDefinition:

@@ -261,6 +261,22 @@ def test_a_pause_in_another_process_is_seen_here_once_the_local_copy_expires(mon
     assert (stale, fresh) == (experiment.key, None)
 
 
+def test_a_block_experiment_paused_in_another_process_is_seen_here_once_the_local_copy_expires(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(serving.time, "monotonic", lambda: clock[0])
+    experiment = ExperimentFactory()
+    assert serving.definition_for_id(experiment.pk).key == experiment.key  # remembered here a few seconds
+    # Paused by another process: it saves (no signal reaches this process) and drops the Redis copy.
+    Experiment.objects.filter(pk=experiment.pk).update(status="paused")
+    serving.cache.delete(serving.DEFINITION_BY_ID_KEY.format(experiment.pk))
+
+    stale = serving.definition_for_id(experiment.pk)
+    clock[0] += serving.DEFINITION_LOCAL_SECONDS
+    fresh = serving.definition_for_id(experiment.pk)
+
+    assert (stale.key, fresh) == (experiment.key, None)
+
+
 # --- surfaces -------------------------------------------------------------------------------------
 
 
