@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -54,6 +55,13 @@ class TrainedModel:
     def gram(self) -> np.ndarray:
         """YᵀY, shared by every fold-in; computed once per model."""
         return self.product_factors.T @ self.product_factors
+
+    @cached_property
+    def unit_factors(self) -> np.ndarray:
+        """Product factors scaled to unit length (a zero row stays zero), for explanations' cosines."""
+        norms = np.linalg.norm(self.product_factors, axis=1)
+        norms[norms == 0] = 1.0
+        return self.product_factors / norms[:, None]
 
 
 def fit(matrix: sp.csr_matrix, settings: RecommenderSettings, *, threads: int = 0) -> TrainedModel:
@@ -167,36 +175,48 @@ def fold_in(model: TrainedModel, user_row: sp.csr_matrix) -> np.ndarray:
     return np.linalg.solve(a, y.T @ conf).astype(np.float32)
 
 
-def _add_min_max(total: np.ndarray, scores: np.ndarray, weight: float) -> None:
-    """total += weight × scores scaled per row to [0, 1], so ALS, item-item and popularity can be mixed
-    whatever their ranges. In place: a batch is 1,024 × the catalogue, temporaries cost more than maths."""
-    low = scores.min(axis=1, keepdims=True)
-    spread = scores.max(axis=1, keepdims=True) - low
-    spread[spread == 0] = 1.0
-    scores -= low
-    scores *= weight / spread
-    total += scores
-
-
 def blended_scores(model: TrainedModel, customer_factors: np.ndarray, user_rows: sp.csr_matrix) -> np.ndarray:
     """Served score of every product for a batch of customers: ALS dot products, the item-item model's
     score of the customer's history (log-scaled) and popularity, each min-max normalised per customer
     and weighted by its share; parts without a share are not computed."""
     settings = model.settings
-    shape = (user_rows.shape[0], model.popularity.shape[0])
-    parts = [(share, part) for share, part in (
-        (settings.als_share if model.product_factors.shape[1] > 0 else 0.0,
-         lambda: customer_factors @ model.product_factors.T),
-        (settings.item_item_share,
-         lambda: np.asarray((confidence(user_rows, 1.0) @ model.item_similarity).todense(), dtype=np.float32)),
-        (settings.popularity_share, lambda: np.tile(model.popularity.astype(np.float32), (shape[0], 1))),
-    ) if share > 0]
-    if len(parts) == 1:  # one part ranks alike however it is scaled: the per-row scaling would only cost time
-        return parts[0][1]()
-    scores = np.zeros(shape, dtype=np.float32)
-    for share, part in parts:
-        _add_min_max(scores, part(), share)
-    return scores
+    shares = (settings.als_share, settings.item_item_share, settings.popularity_share)
+    return next(blend_variants(model, customer_factors, user_rows, [shares]))
+
+
+def blend_variants(model: TrainedModel, customer_factors: np.ndarray, user_rows: sp.csr_matrix,
+                   variants: list[tuple[float, float, float]]) -> Iterator[np.ndarray]:
+    """``blended_scores`` of the batch with each variant's (ALS, item-item, popularity) shares in place
+    of the model's, in turn; each part is computed and min-max scaled once for all of them (selection
+    scores several blends of the same ALS and item-item models)."""
+    rows = user_rows.shape[0]
+    parts = (lambda: customer_factors @ model.product_factors.T,
+             lambda: np.asarray((confidence(user_rows, 1.0) @ model.item_similarity).todense(), dtype=np.float32),
+             lambda: np.tile(model.popularity.astype(np.float32), (rows, 1)))
+    has_factors = model.product_factors.shape[1] > 0
+    scaled: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for variant in variants:
+        used = [(share, part) for part, share in enumerate(variant) if share > 0 and (part > 0 or has_factors)]
+        if len(used) == 1:  # one part ranks alike however it is scaled: the per-row scaling would only cost time
+            yield parts[used[0][1]]()
+            continue
+        total = np.zeros((rows, model.popularity.shape[0]), dtype=np.float32)
+        for share, part in used:
+            if part not in scaled:
+                scaled[part] = _min_max_shifted(parts[part]())
+            shifted, spread = scaled[part]
+            total += shifted * (share / spread)
+        yield total
+
+
+def _min_max_shifted(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, scores minus their minimum (in place) and their spread (1 where flat): scores × share ÷
+    spread lie in [0, share], so ALS, item-item and popularity mix whatever their ranges."""
+    low = scores.min(axis=1, keepdims=True)
+    spread = scores.max(axis=1, keepdims=True) - low
+    spread[spread == 0] = 1.0
+    scores -= low
+    return scores, spread
 
 
 def top_n(scores: np.ndarray, exclude: sp.csr_matrix | None, available: np.ndarray | None,
@@ -221,34 +241,57 @@ def top_n(scores: np.ndarray, exclude: sp.csr_matrix | None, available: np.ndarr
 def explanations(model: TrainedModel, recommended: np.ndarray, history: np.ndarray) -> np.ndarray:
     """For each recommended product, the history product whose factors are most alike (cosine), or,
     for a model without factors, the one whose item-item weight toward it is largest; -1 if none."""
-    if len(history) == 0 or len(recommended) == 0:
-        return np.full(len(recommended), -1)
-    factors = model.product_factors
-    if factors.shape[1] == 0:
-        weights = model.item_similarity[history][:, recommended].toarray()
-        best = np.argmax(weights, axis=0)
-        return np.where(weights.max(axis=0) > 0, history[best], -1)
-    norms = np.linalg.norm(factors[np.concatenate([recommended, history])], axis=1)
-    norms[norms == 0] = 1.0
-    rec = factors[recommended] / norms[: len(recommended), None]
-    hist = factors[history] / norms[len(recommended):, None]
-    return history[np.argmax(rec @ hist.T, axis=1)]
+    rows = sp.csr_matrix((np.ones(len(history), np.float32), history, [0, len(history)]),
+                         shape=(1, model.popularity.shape[0]))
+    return batch_explanations(model, np.asarray(recommended).reshape(1, -1), rows)[0]
 
 
-def strongest_neighbours(similarity: sp.csr_matrix, available: np.ndarray, n: int, batch_size: int = 2048
-                         ) -> tuple[np.ndarray, np.ndarray]:
+def batch_explanations(model: TrainedModel, recommended: np.ndarray, histories: sp.csr_matrix) -> np.ndarray:
+    """``explanations`` for a batch of customers: row i's recommended columns (-1 pads, at the end)
+    against the columns of row i of ``histories`` in their stored order (the first wins a tie); -1 pads.
+    Customers with as many recommendations and as long a history go through one stacked matmul, which
+    computes each customer's cosines exactly as ``rec @ hist.T`` on its own would."""
+    because = np.full(recommended.shape, -1, dtype=np.int64)
+    counts = (recommended >= 0).sum(axis=1)
+    lengths = np.diff(histories.indptr)
+    factors = model.unit_factors if model.product_factors.shape[1] > 0 else None
+    for count, length in {(c, h) for c, h in zip(counts.tolist(), lengths.tolist(), strict=True) if c and h}:
+        rows = np.flatnonzero((counts == count) & (lengths == length))
+        items = recommended[rows, :count]
+        history = histories.indices[histories.indptr[rows][:, None] + np.arange(length)]
+        if factors is not None:
+            weights = factors[items] @ factors[history].transpose(0, 2, 1)  # rows × count × length
+        else:  # the item-item weight from each history product toward each recommended one
+            shape = (len(rows), count, length)
+            weights = np.asarray(model.item_similarity[np.broadcast_to(history[:, None, :], shape).ravel(),
+                                                       np.broadcast_to(items[:, :, None], shape).ravel()]
+                                 ).reshape(shape)
+        best = np.argmax(weights, axis=2)
+        chosen = history[np.arange(len(rows))[:, None], best]
+        if factors is None:  # an item-item weight of zero explains nothing
+            chosen = np.where(weights.max(axis=2) > 0, chosen, -1)
+        because[rows, :count] = chosen
+    return because
+
+
+def strongest_neighbours(similarity: sp.csr_matrix, available: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Each product's ``n`` strongest positive neighbours in a products × products ``similarity`` (itself
-    excluded, available ones only; -1 pads, never a filler of zeros), with their scores."""
-    similarity = similarity.astype(np.float32).tocsr()
-    indices, scores = [], []
-    for start in range(0, similarity.shape[0], batch_size):
-        block = similarity[start:start + batch_size].toarray()
-        block[block <= 0] = -np.inf
-        block[np.arange(len(block)), np.arange(start, start + len(block))] = -np.inf
-        best, best_scores = top_n(block, None, available, n)
-        indices.append(best)
-        scores.append(best_scores)
-    return np.vstack(indices), np.vstack(scores)
+    excluded, available ones only; -1 pads, never a filler of zeros), with their scores (-inf pads); ties
+    go to the lower column. Sparse throughout: a row holds only its stored neighbours."""
+    cells = sp.coo_matrix(similarity, dtype=np.float32)
+    cells.sum_duplicates()
+    keep = (cells.data > 0) & (cells.row != cells.col) & available[cells.col]
+    rows, cols, values = cells.row[keep], cells.col[keep], cells.data[keep]
+    order = np.lexsort((cols, -values, rows))
+    rows, cols, values = rows[order], cols[order], values[order]
+    rank = np.arange(len(rows)) - np.searchsorted(rows, rows)  # place in its row, strongest first
+    width = min(n, similarity.shape[1])
+    top = rank < width
+    indices = np.full((similarity.shape[0], width), -1, dtype=np.int64)
+    scores = np.full((similarity.shape[0], width), -np.inf, dtype=np.float32)
+    indices[rows[top], rank[top]] = cols[top]
+    scores[rows[top], rank[top]] = values[top]
+    return indices, scores
 
 
 def behaviour_neighbours(matrix: sp.csr_matrix, available: np.ndarray, n: int, *, cosine: bool = False,

@@ -15,7 +15,7 @@ import csv
 import math
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,12 +89,20 @@ def split(rows: list[tuple], weights: dict[str, float]) -> Split:
 
 
 def recommend(score_batch: Callable[[np.ndarray], np.ndarray], data: Split, users: np.ndarray) -> np.ndarray:
-    recommended = []
+    return recommend_each(lambda batch: [score_batch(batch)], data, users, 1)[0]
+
+
+def recommend_each(score_batches: Callable[[np.ndarray], Iterable[np.ndarray]], data: Split, users: np.ndarray,
+                   scorers: int) -> list[np.ndarray]:
+    """``recommend`` for ``scorers`` scorers at once, batch by batch: ``score_batches`` gives each one's
+    scores of a batch in turn, so they can share work on it."""
+    recommended: list[list[np.ndarray]] = [[] for _ in range(scorers)]
     for start in range(0, len(users), SCORING_BATCH_SIZE):
         batch = users[start:start + SCORING_BATCH_SIZE]
-        indices, _ = engine.top_n(score_batch(batch), data.counts[batch], None, K)
-        recommended.append(indices)
-    return np.vstack(recommended) if recommended else np.empty((0, K), dtype=np.int64)
+        seen = data.counts[batch]
+        for lists, scores in zip(recommended, score_batches(batch), strict=True):
+            lists.append(engine.top_n(scores, seen, None, K)[0])
+    return [np.vstack(lists) if lists else np.empty((0, K), dtype=np.int64) for lists in recommended]
 
 
 def served_model(data: Split, settings: RecommenderSettings, chosen: dict) -> engine.TrainedModel:
@@ -138,19 +146,30 @@ def random_scores(data: Split) -> Callable[[np.ndarray], np.ndarray]:
     return lambda batch: rng.random((len(batch), data.items), dtype=np.float32)
 
 
+def hits(recommended: np.ndarray, users: np.ndarray, data: Split) -> np.ndarray:
+    """Which recommended items (rows of ``recommended``, one per user, -1 pads) the user held out."""
+    relevant = [data.held_out[int(user)] for user in users]
+    held_rows = np.repeat(np.arange(len(relevant), dtype=np.int64), [len(found) for found in relevant])
+    held_items = np.fromiter((item for found in relevant for item in found), dtype=np.int64, count=len(held_rows))
+    width = max(data.items, 1) + 1
+    listed = np.arange(len(relevant), dtype=np.int64)[:, None] * width + recommended
+    return np.isin(listed, held_rows * width + held_items) & (recommended >= 0)
+
+
 def metrics(recommended: np.ndarray, users: np.ndarray, data: Split) -> dict[str, float]:
-    precision = recall = ndcg = 0.0
+    # Per user as a row, then summed user after user (``cumsum``), so the figures are the ones a loop over
+    # users gives, to the last bit.
+    found = hits(recommended, users, data).astype(np.float64)
+    relevant = np.array([len(data.held_out[int(user)]) for user in users], dtype=np.int64)
     discounts = 1.0 / np.log2(np.arange(2, K + 2))
-    for items, user in zip(recommended, users, strict=True):
-        relevant = data.held_out[int(user)]
-        hits = np.array([int(item) in relevant for item in items], dtype=np.float64)
-        precision += hits.sum() / K
-        recall += hits.sum() / len(relevant)
-        ndcg += (hits * discounts[: len(hits)]).sum() / discounts[: min(K, len(relevant))].sum()  # a catalogue < K
+    ideal = np.array([discounts[:count].sum() for count in range(K + 1)])  # a catalogue < K lists fewer
+    per_user = {"precision@20": found.sum(axis=1) / K, "recall@20": found.sum(axis=1) / np.maximum(relevant, 1),
+                "ndcg@20": (found * discounts[: found.shape[1]]).sum(axis=1) / ideal[np.minimum(K, relevant)]}
     count = max(len(users), 1)
     coverage = len(np.unique(recommended[recommended >= 0])) / max(data.items, 1)
-    return {"precision@20": round(precision / count, 4), "recall@20": round(recall / count, 4),
-            "ndcg@20": round(ndcg / count, 4), "coverage": round(coverage, 4)}
+    return {**{name: round((np.cumsum(values)[-1] if len(values) else 0.0) / count, 4)
+               for name, values in per_user.items()},
+            "coverage": round(coverage, 4)}
 
 
 def evaluate(path: Path, settings: RecommenderSettings | None = None, methods: tuple[str, ...] = METHODS,

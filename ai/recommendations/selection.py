@@ -67,10 +67,12 @@ def select(rows: list[tuple], settings: RecommenderSettings, *, threads: int = 0
     models: dict[str, TrainedModel] = {}
 
     def score(model: TrainedModel) -> float:
-        name = candidate_name(model.settings)
-        ranked = evaluation.recommend(
+        return record(model, evaluation.recommend(
             lambda batch: engine.blended_scores(model, model.customer_factors[batch], data.train[batch]),
-            data, users)
+            data, users))
+
+    def record(model: TrainedModel, ranked: np.ndarray) -> float:
+        name = candidate_name(model.settings)
         figures = evaluation.metrics(ranked, users, data)
         scores[name] = {"ndcg@20": figures["ndcg@20"], "recall@20": figures["recall@20"]}
         models[name] = model
@@ -99,12 +101,20 @@ def select(rows: list[tuple], settings: RecommenderSettings, *, threads: int = 0
         model = candidate(no_factors, items, als_share=0.0, item_item_share=1.0, popularity_share=0.0,
                           item_model=kind, ease_lambda=lam if lam is not None else settings.ease_lambda)
         best_items = _better(best_items, model, score(model), scores)
-    for als_share, item_share, popularity_share in BLEND_SHARES if best_als and best_items else ():
+    if best_als and best_items:
         chosen = {field: getattr(best_items.settings, field) for field in ("item_model", "ease_lambda")}
         chosen.update({field: getattr(best_als.settings, field) for field in ("factors", "regularization", "alpha")})
-        score(candidate((best_als.customer_factors, best_als.product_factors), best_items.item_similarity,
-                        als_share=als_share, item_item_share=item_share, popularity_share=popularity_share,
-                        **chosen))
+        blends = [candidate((best_als.customer_factors, best_als.product_factors), best_items.item_similarity,
+                            als_share=als_share, item_item_share=item_share, popularity_share=popularity_share,
+                            **chosen)
+                  for als_share, item_share, popularity_share in BLEND_SHARES]
+        # The blends differ only in their shares: each batch's three parts are computed once for all of them.
+        ranked = evaluation.recommend_each(
+            lambda batch: engine.blend_variants(blends[0], blends[0].customer_factors[batch], data.train[batch],
+                                                list(BLEND_SHARES)),
+            data, users, len(blends))
+        for model, lists in zip(blends, ranked, strict=True):
+            record(model, lists)
     winner = "popularity"
     for name, figures in scores.items():
         if figures["ndcg@20"] > scores[winner]["ndcg@20"]:

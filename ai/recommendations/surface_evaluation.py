@@ -94,8 +94,9 @@ def scored(lists: np.ndarray, cases: Cases) -> dict[str, float]:
     ranked = filled(lists, cases.seeds, cases.best_sellers)
     split = evaluation.Split(train=None, counts=None, held_out=dict(enumerate(cases.relevant)), items=cases.items,
                              train_rows=[])
-    figures = evaluation.metrics(ranked, np.arange(len(cases.relevant)), split)
-    hits = sum(any(int(item) in wanted for item in row) for row, wanted in zip(ranked, cases.relevant, strict=True))
+    seeds = np.arange(len(cases.relevant))
+    figures = evaluation.metrics(ranked, seeds, split)
+    hits = int(evaluation.hits(ranked, seeds, split).any(axis=1).sum())
     return {**figures, "hit_rate": round(hits / max(len(cases.relevant), 1), 4)}
 
 

@@ -13,13 +13,15 @@ import datetime as dt
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import BigIntegerField
+from django.db.models.functions import Cast, Extract
 from django.utils import timezone
 
 from ai.common import copy_rows
@@ -44,6 +46,13 @@ logger = logging.getLogger(__name__)
 PRECOMPUTE_BATCH_SIZE = 1024
 # Measured: 1,000 SETs per pipeline round trip ≈ 15 ms; bigger pipelines only hold Redis longer.
 CACHE_WRITE_BATCH_SIZE = 1000
+# Lines of COPY text sent per write: a few MB at a time, not 100k small writes.
+COPY_LINES_PER_WRITE = 5000
+# PostgreSQL's binary COPY framing and the type ids and epoch its binary values use.
+COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+COPY_TRAILER = b"\xff\xff"
+INT8_OID, FLOAT8_OID = 20, 701
+POSTGRES_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 BOUGHT_TOGETHER_DAYS = 365
 
 
@@ -63,11 +72,14 @@ def load_interactions(settings: RecommenderSettings, now: dt.datetime) -> Intera
     if not rows:
         empty = sp.csr_matrix((0, 0), dtype=np.float32)
         return Interactions(np.array([], dtype=np.int64), np.array([], dtype=np.int64), empty, empty)
-    customers, products, weights, bought = (np.array(column) for column in zip(*rows, strict=True))
-    customer_ids, row = np.unique(customers.astype(np.int64), return_inverse=True)
-    product_ids, col = np.unique(products.astype(np.int64), return_inverse=True)
+    # One pass from tuples to typed columns (a million rows: per-column conversions cost seconds).
+    table = np.fromiter(rows, dtype=[("customer", np.int64), ("product", np.int64), ("weight", np.float32),
+                                     ("bought", np.bool_)], count=len(rows))
+    bought = table["bought"]
+    customer_ids, row = np.unique(table["customer"], return_inverse=True)
+    product_ids, col = np.unique(table["product"], return_inverse=True)
     shape = (len(customer_ids), len(product_ids))
-    matrix = engine.interaction_matrix(row, col, weights.astype(np.float32), shape)
+    matrix = engine.interaction_matrix(row, col, table["weight"], shape)
     purchased = sp.csr_matrix((np.ones(bought.sum(), dtype=np.float32), (row[bought], col[bought])), shape=shape)
     return Interactions(customer_ids, product_ids, matrix, purchased)
 
@@ -130,9 +142,12 @@ def _select(interactions: Interactions, settings: RecommenderSettings, now: dt.d
     report("select", 0, 1)
     sampled = selection.sample_customers(interactions.customer_ids, settings)
     since = now - dt.timedelta(days=settings.window_days)
-    log = events.interaction_log(since).filter(customer_id__in=sampled, created_at__lt=now)
-    rows = [(customer, product, created_at, event)
-            for customer, product, created_at, event, _, _ in log.iterator(chunk_size=20000)]
+    # Times as microseconds since the epoch: the split only orders each customer's events, and building
+    # a quarter of a million timezone-aware datetimes costs more than the split itself.
+    log = (events.interaction_log(since).filter(customer_id__in=sampled, created_at__lt=now)
+           .annotate(at=Cast(Extract("created_at", "epoch") * 1_000_000, BigIntegerField()))
+           .values_list("customer_id", "product_id", "at", "event_type"))
+    rows = list(log.iterator(chunk_size=20000))
     data = evaluation.split(rows, settings.event_weights)
     chosen = selection.select(rows, settings, data=data)
     basket_rows = [(order, product, placed, "purchase") for order, product, placed
@@ -165,20 +180,22 @@ def _precompute_customers(model: RecommendationModel, interactions: Interactions
     """Top-N of every customer in batches; purchased, inactive and out-of-stock products filtered."""
     n, total = trained.settings.top_n, len(interactions.customer_ids)
     lists: dict[int, tuple[list, list, list]] = {}
+    batches = []  # per batch, its customers with a list: (customer ids, products, scores, explanations, lengths)
     for start in range(0, total, PRECOMPUTE_BATCH_SIZE):
         stop = min(start + PRECOMPUTE_BATCH_SIZE, total)
         rows = interactions.matrix[start:stop]
         scores = engine.blended_scores(trained, trained.customer_factors[start:stop], rows)
         indices, best = engine.top_n(scores, interactions.purchased[start:stop], available, n)
-        for offset in range(stop - start):
-            chosen = indices[offset][indices[offset] >= 0]
-            if len(chosen) == 0:
-                continue
-            history = rows.indices[rows.indptr[offset]:rows.indptr[offset + 1]]
-            because = engine.explanations(trained, chosen, history)
-            lists[int(interactions.customer_ids[start + offset])] = (
-                interactions.product_ids[chosen].tolist(), best[offset][: len(chosen)].round(5).tolist(),
-                [int(interactions.product_ids[b]) if b >= 0 else None for b in because])
+        because = engine.batch_explanations(trained, indices, rows)
+        products, rounded = interactions.product_ids[indices], best.round(5)
+        named = np.where(because >= 0, interactions.product_ids[because], -1)
+        counts = (indices >= 0).sum(axis=1)  # -1 pads only at the end
+        listed = counts > 0
+        batches.append((interactions.customer_ids[start:stop][listed], products[listed], rounded[listed],
+                        named[listed], counts[listed]))
+        # Whole batches to Python lists at once: per-element numpy indexing costs more than the maths.
+        for customer_id, ids, scored, named_ids, count in zip(*(part.tolist() for part in batches[-1]), strict=True):
+            lists[customer_id] = (ids[:count], scored[:count], [b if b >= 0 else None for b in named_ids[:count]])
         report("precompute", stop, total)
     computed_at = timezone.now()
     table = CustomerRecommendations._meta.db_table
@@ -186,13 +203,12 @@ def _precompute_customers(model: RecommendationModel, interactions: Interactions
         # One transaction: readers see the previous model's lists until the new ones are all in.
         with connection.cursor() as cursor:  # one statement, not the ORM's fetch-then-delete of 100k rows
             cursor.execute(f"DELETE FROM {table}")
-        copy_rows(
-            f"COPY {table} (customer_id, model_id, product_ids, scores, because, computed_at) "
-            "FROM STDIN (FORMAT BINARY)",
-            ["bigint", "bigint", "int8[]", "float8[]", "int8[]", "timestamptz"],
-            ((customer_id, model.pk, ids, scores, because, computed_at)
-             for customer_id, (ids, scores, because) in lists.items()),
-        )
+            with cursor.copy(f"COPY {table} (customer_id, model_id, product_ids, scores, because, computed_at) "
+                             "FROM STDIN (FORMAT BINARY)") as copy:
+                copy.write(COPY_SIGNATURE)
+                for batch in batches:
+                    copy.write(_binary_list_rows(model.pk, computed_at, *batch))
+                copy.write(COPY_TRAILER)
     return lists
 
 
@@ -220,10 +236,9 @@ def _precompute_products(interactions: Interactions, available: np.ndarray, now:
     categories = neighbours.product_categories(set(product_ids) | {pid for found in content.values()
                                                                   for pid, _ in found})
     rows = []
-    for position, product_id in enumerate(product_ids):
-        keep = similar[position] >= 0
-        behaviour = list(zip(interactions.product_ids[similar[position][keep]].tolist(),
-                             similar_scores[position][keep].tolist(), strict=True))
+    neighbour_ids = np.where(similar >= 0, interactions.product_ids[similar], -1).tolist()
+    for product_id, found_ids, found_scores in zip(product_ids, neighbour_ids, similar_scores.tolist(), strict=True):
+        behaviour = [(pid, score) for pid, score in zip(found_ids, found_scores, strict=True) if pid >= 0]
         blended = neighbours.blend_similar(categories.get(product_id), behaviour, content[product_id], categories,
                                            SIMILAR_COUNT)
         ids, scores = together.get(product_id, ([], []))
@@ -236,11 +251,72 @@ def _precompute_products(interactions: Interactions, available: np.ndarray, now:
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {table} WHERE similar_source = %s OR product_id = ANY(%s)",
                            [ProductRecommendations.Source.FACTORS.value, product_ids])
-        copy_rows(
-            f"COPY {table} (product_id, similar_ids, similar_scores, similar_source, bought_together_ids, "
-            "bought_together_scores, computed_at) FROM STDIN (FORMAT BINARY)",
-            ["bigint", "int8[]", "float8[]", "varchar", "int8[]", "float8[]", "timestamptz"], rows)
+        copy_text(f"COPY {table} (product_id, similar_ids, similar_scores, similar_source, bought_together_ids, "
+                  "bought_together_scores, computed_at) FROM STDIN", rows)
     neighbours.publish_complements(since, now, BOUGHT_TOGETHER_COUNT)
+
+
+def _binary_list_rows(model_id: int, computed_at: dt.datetime, customer_ids: np.ndarray, products: np.ndarray,
+                      scores: np.ndarray, because: np.ndarray, counts: np.ndarray) -> bytes:
+    """Customers' list rows in PostgreSQL's binary COPY format, a whole batch built at once by numpy (psycopg
+    packs array elements one by one in Python): row i holds the first ``counts[i]`` of its products,
+    scores and explanations (-1: NULL). Each field is its byte length then its bytes; an array is
+    (dimensions, has-nulls, element type, length, lower bound) then each element's length and bytes."""
+    rows, width = products.shape
+    if rows == 0:
+        return b""
+    listed = np.arange(width) < counts[:, None]
+    parts: list[tuple[np.ndarray, np.ndarray | None]] = [(_big_endian(6, ">i2", rows), None)]
+    for value, dtype in ((customer_ids[:, None], ">i8"), (model_id, ">i8")):
+        parts += [(_big_endian(8, ">i4", rows), None), (_big_endian(value, dtype, rows), None)]
+    for values, dtype, element_type, nulls in ((products, ">i8", INT8_OID, None), (scores, ">f8", FLOAT8_OID, None),
+                                               (because, ">i8", INT8_OID, because < 0)):
+        nulls = listed & (nulls if nulls is not None else False)
+        slots = np.concatenate([_big_endian(np.where(nulls, -1, 8), ">i4", rows).reshape(rows, width, 4),
+                                _big_endian(values, dtype, rows).reshape(rows, width, 8)], axis=2)
+        kept = listed[:, :, None] & (np.arange(12) < np.where(nulls, 4, 12)[:, :, None])  # a NULL has no bytes
+        header = np.column_stack([20 + kept.sum(axis=(1, 2)), np.ones(rows), nulls.any(axis=1),
+                                  np.full(rows, element_type), counts, np.ones(rows)])
+        parts += [(_big_endian(header, ">i4", rows), None), (slots.reshape(rows, -1), kept.reshape(rows, -1))]
+    micros = (computed_at - POSTGRES_EPOCH) // dt.timedelta(microseconds=1)
+    parts += [(_big_endian(8, ">i4", rows), None), (_big_endian(micros, ">i8", rows), None)]
+    data = np.concatenate([part for part, _ in parts], axis=1)
+    kept = np.concatenate([np.ones(part.shape, dtype=bool) if kept is None else kept for part, kept in parts], axis=1)
+    return data[kept].tobytes()
+
+
+def _big_endian(values, dtype: str, rows: int) -> np.ndarray:
+    """``values`` (a scalar, or one row per customer) as ``rows`` rows of big-endian bytes."""
+    values = np.asarray(values).reshape(rows if np.ndim(values) else 1, -1)
+    return np.ascontiguousarray(np.broadcast_to(values, (rows, values.shape[1])), dtype=dtype).view(np.uint8)
+
+
+def copy_text(sql: str, rows: Iterable[tuple]) -> None:
+    """``COPY … FROM STDIN`` in text format with the rows formatted here (``_copy_field``): psycopg's binary
+    COPY packs array elements one by one in Python, several times slower for the products' lists."""
+    with connection.cursor() as cursor, cursor.copy(sql) as copy:
+        lines = []
+        for row in rows:
+            lines.append("\t".join(map(_copy_field, row)))
+            if len(lines) == COPY_LINES_PER_WRITE:
+                copy.write("\n".join(lines) + "\n")
+                lines.clear()
+        if lines:
+            copy.write("\n".join(lines) + "\n")
+
+
+def _copy_field(value) -> str:
+    """A value as COPY's text format spells it: numbers, datetimes, NULL and one-level arrays of numbers
+    or NULLs; strings pass as they are (training writes none with a tab, newline or backslash)."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, list):
+        if None in value:
+            return "{" + ",".join("NULL" if item is None else str(item) for item in value) + "}"
+        return "{" + ",".join(map(str, value)) + "}"
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return str(value)
 
 
 def _publish(model: RecommendationModel, lists: dict, settings: RecommenderSettings, report) -> None:

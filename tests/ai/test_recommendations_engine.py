@@ -171,7 +171,47 @@ def test_without_factors_explanations_name_the_history_item_with_the_largest_ite
 def test_strongest_neighbours_are_positive_available_ones_without_filler():
     similarity = sp.csr_matrix(np.array([[0, 0.5, 0.9, 0.1], [0.5, 0, 0, 0], [0, 0, 0, 0], [0.3, 0, 0, 0]],
                                         dtype=np.float32))
-    indices, _ = engine.strongest_neighbours(similarity, np.array([True, True, False, True]), 2, batch_size=2)
+    indices, _ = engine.strongest_neighbours(similarity, np.array([True, True, False, True]), 2)
     assert indices[0].tolist() == [1, 3]  # 2 is unavailable
     assert indices[1].tolist() == [0, -1]  # one neighbour, no filler
     assert indices[2].tolist() == [-1, -1]
+
+
+def test_strongest_neighbours_break_ties_toward_the_lower_column():
+    similarity = sp.csr_matrix(np.array([[0, 0.4, 0.7, 0.4, 0.4], [0] * 5, [0] * 5, [0] * 5, [0] * 5],
+                                        dtype=np.float32))
+    indices, scores = engine.strongest_neighbours(similarity, np.ones(5, dtype=bool), 3)
+    assert indices[0].tolist() == [2, 1, 3]
+    assert scores[0].tolist() == pytest.approx([0.7, 0.4, 0.4])
+
+
+@pytest.mark.parametrize("shares", [ITEM_ONLY, {}], ids=["item-item model", "ALS blend"])
+def test_batch_explanations_name_what_each_customers_own_explanations_name(shares):
+    # given a model and a batch of customers with histories of different lengths, one with none
+    matrix = two_taste_matrix()
+    trained = engine.fit(matrix, RecommenderSettings(**{**SETTINGS.as_dict(), **shares}), threads=1)
+    recommended = np.array([[2, 3, 0, -1], [6, 5, -1, -1], [0, 1, 2, 3], [4, 7, 6, 5]])
+    histories = matrix[[0, 6, 12, 11]].tolil()
+    histories.rows[3], histories.data[3] = [], []  # no history left to explain anything with
+    histories = histories.tocsr()
+    # when explained together
+    because = engine.batch_explanations(trained, recommended, histories)
+    # then each row is what explaining that customer alone gives, padded with -1
+    for row, recs in enumerate(recommended):
+        chosen = recs[recs >= 0]
+        alone = engine.explanations(trained, chosen, histories[row].indices)
+        assert because[row].tolist() == alone.tolist() + [-1] * (len(recs) - len(chosen))
+    assert because[3].tolist() == [-1] * 4
+
+
+def test_blend_variants_score_each_share_mix_as_a_model_with_those_shares_would():
+    matrix = two_taste_matrix()
+    trained = engine.fit(matrix, SETTINGS, threads=1)
+    variants = [(0.5, 0.5, 0.1), (0.0, 1.0, 0.1), (0.7, 0.3, 0.0), (1.0, 0.0, 0.0)]
+    scored = list(engine.blend_variants(trained, trained.customer_factors, matrix, variants))
+    for (als, item_item, popular), scores in zip(variants, scored, strict=True):
+        settings = RecommenderSettings(**{**SETTINGS.as_dict(), "als_share": als, "item_item_share": item_item,
+                                          "popularity_share": popular})
+        alone = engine.TrainedModel(trained.customer_factors, trained.product_factors, trained.item_similarity,
+                                    trained.popularity, settings)
+        assert np.array_equal(scores, engine.blended_scores(alone, trained.customer_factors, matrix))

@@ -3,6 +3,7 @@ import json
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from django.core.management import CommandError, call_command
 
 from ai.recommendations import evaluation
@@ -47,6 +48,32 @@ def test_metrics_on_hand_made_lists():
     assert figures["recall@20"] == pytest.approx(1.0)
     assert figures["ndcg@20"] == pytest.approx(round((ndcg_user0 + ndcg_user1) / 2, 4))
     assert figures["coverage"] == pytest.approx(round(len(set(recommended.ravel())) / 40, 4))
+
+
+def test_hits_mark_the_held_out_items_of_each_users_list_and_never_a_pad():
+    data = evaluation.Split(train=None, counts=None, held_out={3: {1, 2}, 7: {0}}, items=5, train_rows=[])
+    found = evaluation.hits(np.array([[2, -1, 1], [1, 0, -1]]), np.array([3, 7]), data)
+    assert found.tolist() == [[True, False, True], [False, True, False]]
+
+
+def test_recommend_each_gives_every_scorer_the_lists_recommend_gives_it_alone():
+    # given three users' train interactions and two scorers
+    counts = sp.csr_matrix(np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 1]], dtype=np.float32))
+    data = evaluation.Split(train=counts, counts=counts, held_out={}, items=4, train_rows=[])
+    users = np.array([0, 1, 2])
+
+    def rising(batch):
+        return np.tile(np.arange(4, dtype=np.float32), (len(batch), 1))
+
+    def falling(batch):
+        return np.tile(np.arange(4, 0, -1, dtype=np.float32), (len(batch), 1))
+
+    # when both score the same batches
+    together = evaluation.recommend_each(lambda batch: [rising(batch), falling(batch)], data, users, 2)
+    # then each has the lists it has alone, train items left out
+    assert [lists.tolist() for lists in together] == [evaluation.recommend(rising, data, users).tolist(),
+                                                      evaluation.recommend(falling, data, users).tolist()]
+    assert together[0][0].tolist() == [3, 2, 1, -1]
 
 
 def two_tastes_log(path):

@@ -1,5 +1,7 @@
+import numpy as np
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from django.utils import timezone
 
 from ai.recommendations import serving, training
@@ -37,6 +39,49 @@ def test_interactions_weight_events_net_out_returns_and_respect_the_window(small
     assert matrix[0, column[product.pk]] == settings.event_weights["view"] + settings.event_weights["add_to_cart"]
     assert matrix[0, column[other.pk]] == 0  # bought and returned: nothing left
     assert interactions.purchased.toarray()[0, column[other.pk]] == 1
+
+
+def test_copy_text_stores_numbers_nulls_and_times_exactly():
+    # given lists as training builds them: ids, float32 scores widened to float, explanations with gaps
+    customer, other = CustomerFactory(), CustomerFactory()
+    model = RecommendationModel.objects.create(version="copy", trained_at=timezone.now(), settings={}, customers=2,
+                                               products=3, interactions=3)
+    computed_at = timezone.now()
+    scores = [float(np.float32(0.12345)), 1e-05, 0.1 + 0.2]
+    table = CustomerRecommendations._meta.db_table
+    # when they are copied in as text
+    training.copy_text(f"COPY {table} (customer_id, model_id, product_ids, scores, because, computed_at) FROM STDIN",
+                       [(customer.pk, model.pk, [3, 1, 2], scores, [None, 7, None], computed_at),
+                        (other.pk, model.pk, [], [], [], computed_at)])
+    # then they read back bit for bit
+    stored = CustomerRecommendations.objects.get(customer=customer)
+    assert (stored.product_ids, stored.scores, stored.because) == ([3, 1, 2], scores, [None, 7, None])
+    assert stored.computed_at == computed_at
+    assert CustomerRecommendations.objects.get(customer=other).product_ids == []
+
+
+def test_binary_list_rows_store_each_customers_first_products_scores_and_explanations():
+    # given a batch of two customers' lists, padded to three, one explanation missing
+    first, second = CustomerFactory(), CustomerFactory()
+    model = RecommendationModel.objects.create(version="binary", trained_at=timezone.now(), settings={}, customers=2,
+                                               products=3, interactions=3)
+    computed_at = timezone.now()
+    scores = np.array([[0.1, 0.2, 0.3], [0.7, -1.0, -1.0]], dtype=np.float32).round(5)
+    table = CustomerRecommendations._meta.db_table
+    rows = training._binary_list_rows(model.pk, computed_at, np.array([first.pk, second.pk]),
+                                      np.array([[11, 12, 13], [21, 0, 0]]), scores,
+                                      np.array([[5, -1, 6], [7, -1, -1]]), np.array([3, 1]))
+    # when copied in
+    with connection.cursor() as cursor, cursor.copy(
+            f"COPY {table} (customer_id, model_id, product_ids, scores, because, computed_at) FROM STDIN "
+            "(FORMAT BINARY)") as copy:
+        copy.write(training.COPY_SIGNATURE + rows + training.COPY_TRAILER)
+    # then each customer has its own part of the batch, a missing explanation as NULL
+    stored = CustomerRecommendations.objects.get(customer=first)
+    assert (stored.product_ids, stored.scores, stored.because) == ([11, 12, 13], scores[0].tolist(), [5, None, 6])
+    assert stored.model_id == model.pk and stored.computed_at == computed_at
+    stored = CustomerRecommendations.objects.get(customer=second)
+    assert (stored.product_ids, stored.scores, stored.because) == ([21], scores[1, :1].tolist(), [7])
 
 
 def test_training_precomputes_filtered_lists_and_publishes_them(shop, settings):
