@@ -3,24 +3,29 @@
 ``run()`` measures, against the development PostgreSQL and Redis (``vitrine.settings``):
 
 (a) sustained ingest: ``BENCH_INGEST_EVENTS`` (default 200,000) events recorded with
-    ``services.record()`` from ``BENCH_INGEST_RECORDERS`` (default 2) processes, as several web workers
-    record, while one drainer drains concurrently. The drainer is a
+    ``services.record()`` from ``BENCH_INGEST_RECORDERS`` (default 3, the Procfile's gunicorn
+    ``--workers``) processes, as the web tier's workers record, while ``BENCH_INGEST_DRAINERS`` (default
+    2) drainers drain concurrently. Each drainer is a
     subprocess (``python -m bench.ingest --drain``) calling ``services.drain_events()`` every
     ``BENCH_DRAIN_INTERVAL`` seconds (default 2.0, the beat schedule of the Celery task
     ``commerce.events.tasks.drain_events``; at once again when a drain took longer; 0 = poll
     continuously): what the task does, minus Celery. Reports the
     record() rate and per-call latency (p50/p99), the end-to-end sustained rate from the first record
-    to the moment the last event is committed (queue and processing list both empty), the drainer's
-    own throughput, and lost/duplicated counts from the rows carrying this run's marker
-    (``surface = "bench:ingest:<run id>"``).
+    to the moment the last event is committed (queue and every processing list empty), each drainer's
+    rows and throughput, and lost/duplicated counts from the rows carrying this run's marker
+    (``surface = "bench:ingest:<run id>"``). And the CPU each event costs: the recorders' and the
+    drainers' own (``time.process_time``), the drainers' PostgreSQL backends' (``/proc/<pid>/stat``;
+    WAL writer and checkpointer not included) and Redis's (``INFO cpu``: the whole server, so other
+    users of it count too), with the cores those costs add up to at 20,000 events/s.
 (a′) each side alone, to locate a shortfall: ``BENCH_CAPACITY_EVENTS`` (default 100,000) events
-    recorded with no drainer running (record-only rate), then one drainer empties the backlog
-    (drain-only rate).
+    recorded from this process with no drainer running (record-only rate), then the
+    ``BENCH_INGEST_DRAINERS`` drainers empty the backlog together (drain-only rate).
 (b) killed drainer: ``BENCH_KILL_EVENTS`` (default 100,000; at least three drain batches, 15,000)
     events are recorded with ``services.record()`` and no drainer running, a drainer is started
     and SIGKILLed while its processing list is non-empty (after some batches were committed), a new
     drainer finishes the job; the rows with the marker must number exactly the events queued, with
-    distinct ids. Reports the recovery time (the killed drainer's Redis lock must expire first).
+    distinct ids. Reports the recovery time (the killed drainer's lease must expire before its batch
+    is reclaimed; the new drainer drains the queue meanwhile).
 (c) aggregation query times at ``BENCH_AGG_EVENTS`` (default 10,000,000) events, skipped when
     ``BENCH_SKIP_AGG=1``: the events are generated with set-based SQL into partitions of their own for
     a 90-day window in 2199 (Jan–Mar), over 100k product ids and 100k customer ids (85 % views, 9 %
@@ -62,6 +67,7 @@ AGG_PRODUCTS = AGG_CUSTOMERS = 100_000
 POLL_S = 0.002
 KINDS = ("view",) * 17 + ("add_to_cart", "add_to_cart", "purchase")  # a shopper's mix of events
 PRICE = Decimal("19.99")
+WEB_WORKERS = 3  # the Procfile's gunicorn --workers: the processes that record a web tier's events
 
 
 def _env_int(name: str, default: int) -> int:
@@ -78,6 +84,7 @@ def _drain_forever() -> None:
 
     django.setup()
     from django.db import connection
+    from redis.exceptions import RedisError
 
     from commerce.events import services
 
@@ -92,15 +99,40 @@ def _drain_forever() -> None:
     services.redis_client().ping()
     interval = float(os.environ.get("BENCH_DRAIN_INTERVAL", "2.0"))
     print("ready", flush=True)
+    if os.environ.get("BENCH_DRAIN_AWAIT_GO"):  # Drainer below: several start together, each set up
+        sys.stdin.readline()
     while not stopping:
-        started = time.monotonic()
-        inserted = services.drain_events()
+        started, cpu, backend = time.monotonic(), time.process_time(), _backend_cpu()
+        try:
+            inserted = services.drain_events()
+        except RedisError as error:  # e.g. the shared Redis stalled past the socket timeout: as the beat
+            print(f"drain failed, retrying: {error!r}", file=sys.stderr, flush=True)  # would, try again
+            inserted = 0
         if inserted:
+            backend_after = _backend_cpu()
             print(json.dumps({"inserted": inserted, "seconds": time.monotonic() - started,
-                              "finished": time.time()}), flush=True)
+                              "finished": time.time(), "cpu": time.process_time() - cpu,
+                              "postgres_cpu": backend_after - backend
+                              if backend is not None and backend_after is not None else None}), flush=True)
         # The beat's cadence: the next drain starts ``interval`` after this one started (at once if
         # the drain took longer); 0 polls continuously.
         time.sleep(max(0.005 if not inserted else 0.0, started + interval - time.monotonic()))
+
+
+def _backend_cpu() -> float | None:
+    """CPU seconds this process's PostgreSQL backend has used; None where its /proc is not readable (a
+    server on another machine)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def _record_range(start: int, count: int, marker: str) -> None:
@@ -115,28 +147,37 @@ def _record_range(start: int, count: int, marker: str) -> None:
     services.redis_client().ping()
     latencies = [0.0] * count
     perf = time.perf_counter
+    cpu = time.process_time()
     first = perf()
     for i, n in enumerate(range(start, start + count)):
         t = perf()
         _record(services, n, marker)
         latencies[i] = perf() - t
     print(json.dumps({"seconds": perf() - first, "started": time.time() - (perf() - first),
+                      "cpu": time.process_time() - cpu,
                       "p50": percentile(latencies, 50), "p99": percentile(latencies, 99),
                       "max": max(latencies)}), flush=True)
 
 
 class Drainer:
-    def __init__(self):
+    def __init__(self, *, go: bool = True):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.ingest", "--drain"], stdout=subprocess.PIPE, text=True,
-            env={**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE",
-                                                                       "vitrine.settings")},
+            [sys.executable, "-m", "bench.ingest", "--drain"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "BENCH_DRAIN_AWAIT_GO": "1",
+                 "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "vitrine.settings")},
         )
         ready, _, _ = select.select([self.process.stdout], [], [], 120)
         line = self.process.stdout.readline() if ready else ""
         if line.strip() != "ready":
             self.kill()
             raise RuntimeError(f"drainer did not start (got {line!r})")
+        if go:
+            self.go()
+
+    def go(self) -> None:
+        self.process.stdin.write("go\n")
+        self.process.stdin.flush()
 
     def stop(self) -> list[dict]:
         """SIGTERM, wait, and return the drainer's per-drain statistics."""
@@ -155,17 +196,18 @@ class Drainer:
 
 
 def _wait_until_drained(timeout: float, clock=time.perf_counter) -> float:
-    """Poll Redis until the queue and the processing list are both empty; return that moment."""
+    """Poll Redis until the queue and every processing list are empty; return that moment."""
+    from redis.exceptions import RedisError
+
     from commerce.events import services
 
-    client = services.redis_client()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        pipe = client.pipeline(transaction=False)
-        pipe.llen(services.QUEUE_KEY)
-        pipe.llen(services.PROCESSING_KEY)
-        queued, processing = pipe.execute()
-        if queued == 0 and processing == 0:
+        try:
+            depth = services.queue_depth()
+        except RedisError:  # the shared Redis stalled for a moment: ask again
+            continue
+        if depth["queued"] == 0 and depth["processing"] == 0:
             return clock()
         time.sleep(POLL_S)
     raise TimeoutError(f"events still queued after {timeout:.0f} s: {services.queue_depth()}")
@@ -190,14 +232,20 @@ def _delete(marker: str, since: dt.datetime) -> int:
         return cursor.rowcount
 
 
-def _wait_for_free_lock(timeout: float = 120) -> None:
-    """Another drainer (a leftover, a Celery beat) holding the drain lock would distort the timings."""
+def _wait_for_no_drainer(timeout: float = 120) -> None:
+    """Another drainer (a leftover, a Celery beat) draining alongside would distort the timings."""
     from commerce.events import services
 
-    client = services.redis_client()
     deadline = time.monotonic() + timeout
-    while client.exists(services.DRAIN_LOCK_KEY) and time.monotonic() < deadline:
+    while services.live_drainers() and time.monotonic() < deadline:
         time.sleep(0.1)
+
+
+def _redis_cpu() -> float:
+    from commerce.events import services
+
+    info = services.redis_client().info("cpu")
+    return info["used_cpu_sys"] + info["used_cpu_user"]
 
 
 def _record(services, n: int, marker: str, kind: str | None = None) -> None:
@@ -209,18 +257,20 @@ def _record(services, n: int, marker: str, kind: str | None = None) -> None:
 # --- (a) sustained ingest ---------------------------------------------------------------------------
 
 
-def sustained_ingest(events: int, recorders: int) -> dict:
+def sustained_ingest(events: int, recorders: int, drainers: int) -> dict:
     from django.utils import timezone
 
     from commerce.events import services
 
     marker = f"bench:ingest:{uuid.uuid4().hex[:8]}"
     since = timezone.now() - dt.timedelta(minutes=1)
-    _wait_for_free_lock()
+    _wait_for_no_drainer()
     depth_before = services.queue_depth()
-    drainer = Drainer()
-    stats: list[dict] = []
+    running = []
+    stats: list[list[dict]] = []
     try:
+        running = [Drainer() for _ in range(drainers)]
+        redis_cpu = _redis_cpu()
         # Several recorders, as several gunicorn workers would record, each its share of the events.
         share = -(-events // recorders)
         processes = [
@@ -232,17 +282,27 @@ def sustained_ingest(events: int, recorders: int) -> dict:
         first = min(share["started"] for share in shares)  # from the first record() call, not process start
         recorded = max(share["started"] + share["seconds"] for share in shares)
         done = _wait_until_drained(timeout=600, clock=time.time)
-        stats = drainer.stop()
+        redis_cpu = _redis_cpu() - redis_cpu
+        stats = [drainer.stop() for drainer in running]
     finally:
-        drainer.kill()
+        for drainer in running:
+            drainer.kill()
     rows, distinct = _count(marker, since)
     deleted = _delete(marker, since)
-    busy = sum(s["seconds"] for s in stats)
-    drained = sum(s["inserted"] for s in stats)
+    drains = [drain for drainer in stats for drain in drainer]
+    busy = sum(s["seconds"] for s in drains)
+    drained = sum(s["inserted"] for s in drains)
+    postgres = [s["postgres_cpu"] for s in drains]
+    cpu_us = {  # per event
+        "record": sum(share["cpu"] for share in shares) / events * 1e6,
+        "drain": sum(s["cpu"] for s in drains) / drained * 1e6 if drained else None,
+        "postgres": sum(postgres) / drained * 1e6 if drained and None not in postgres else None,
+        "redis": redis_cpu / events * 1e6,
+    }
     return {
         "events": events,
         "marker": marker,
-        "drainer": "subprocess calling services.drain_events() every "
+        "drainer": f"{drainers} subprocesses each calling services.drain_events() every "
                    f"{os.environ.get('BENCH_DRAIN_INTERVAL', '2.0')} s (the beat cadence; no Celery)",
         "queue_before": depth_before,
         "record_seconds": round(recorded - first, 2),
@@ -254,9 +314,14 @@ def sustained_ingest(events: int, recorders: int) -> dict:
         "end_to_end_seconds": round(done - first, 2),
         "sustained_events_per_s": round(events / (done - first)),
         "drain_lag_after_last_record_s": round(done - recorded, 2),
+        "drainers": drainers,
         "drainer_rows": drained,
+        "rows_per_drainer": [sum(s["inserted"] for s in drainer) for drainer in stats],
         "drainer_busy_seconds": round(busy, 2),
         "drainer_events_per_busy_s": round(drained / busy) if busy else None,
+        "cpu_us_per_event": {part: round(us, 1) if us is not None else None for part, us in cpu_us.items()},
+        # What 20,000 events/s costs in CPU at these per-event costs, ignoring everything else on the box.
+        "cores_for_20k_per_s": round(sum(us for us in cpu_us.values() if us is not None) * 20_000 / 1e6, 2),
         "rows": rows,
         "lost": events - distinct,
         "duplicated": rows - distinct,
@@ -267,31 +332,38 @@ def sustained_ingest(events: int, recorders: int) -> dict:
 # --- (a′) each side alone ------------------------------------------------------------------------------
 
 
-def capacities(events: int) -> dict:
-    """Record ``events`` with no drainer running, then time one drainer emptying that backlog: what
-    each side manages without the other competing for the CPU."""
+def capacities(events: int, drainers: int) -> dict:
+    """Record ``events`` with no drainer running, then time ``drainers`` drainers emptying that backlog:
+    what each side manages without the other competing for the CPU."""
     from django.utils import timezone
 
     from commerce.events import services
 
     marker = f"bench:capacity:{uuid.uuid4().hex[:8]}"
     since = timezone.now() - dt.timedelta(minutes=1)
-    _wait_for_free_lock()
+    _wait_for_no_drainer()
     perf = time.perf_counter
     latencies = [0.0] * events
+    cpu = time.process_time()
     first = perf()
     for n in range(events):
         t = perf()
         _record(services, n, marker, "view")
         latencies[n] = perf() - t
     recorded = perf()
-    drainer = Drainer()
+    cpu = time.process_time() - cpu
+    running = []
     try:
+        running = [Drainer(go=False) for _ in range(drainers)]  # each set up before the clock starts
         started = perf()
+        for drainer in running:
+            drainer.go()
         done = _wait_until_drained(timeout=600)
-        drainer.stop()
+        for drainer in running:
+            drainer.stop()
     finally:
-        drainer.kill()
+        for drainer in running:
+            drainer.kill()
     rows, distinct = _count(marker, since)
     _delete(marker, since)
     return {
@@ -299,6 +371,8 @@ def capacities(events: int) -> dict:
         "record_only_per_s": round(events / (recorded - first)),
         "record_only_us_p50": round(percentile(latencies, 50) * 1e6, 1),
         "record_only_us_p99": round(percentile(latencies, 99) * 1e6, 1),
+        "record_only_cpu_us": round(cpu / events * 1e6, 1),
+        "drainers": drainers,
         "drain_only_per_s": round(events / (done - started)),
         "lost": events - distinct,
         "duplicated": rows - distinct,
@@ -315,7 +389,7 @@ def killed_drainer(events: int) -> dict:
 
     marker = f"bench:kill:{uuid.uuid4().hex[:8]}"
     since = timezone.now() - dt.timedelta(minutes=1)
-    _wait_for_free_lock()
+    _wait_for_no_drainer()
     client = services.redis_client()
     for n in range(events):
         _record(services, n, marker)
@@ -327,13 +401,11 @@ def killed_drainer(events: int) -> dict:
         threshold = queued - 2 * services.DRAIN_BATCH_SIZE  # kill once a few batches are through
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
-            pipe = client.pipeline(transaction=False)
-            pipe.llen(services.QUEUE_KEY)
-            pipe.llen(services.PROCESSING_KEY)
-            in_queue, processing = pipe.execute()
+            depth = services.queue_depth()
+            in_queue, processing = depth["queued"], depth["processing"]
             if processing > 0 and in_queue <= threshold:
                 first.process.send_signal(signal.SIGKILL)
-                killed, killed_wall = time.perf_counter(), time.time()
+                killed = time.perf_counter()
                 at_kill = {"queued": in_queue, "processing": processing}
                 break
             time.sleep(0.0005)
@@ -342,8 +414,9 @@ def killed_drainer(events: int) -> dict:
     finally:
         first.kill()
     at_kill["rows_committed"] = _count(marker, since)[0]
-    at_kill["processing_after_kill"] = client.llen(services.PROCESSING_KEY)
-    lock_ttl = client.pttl(services.DRAIN_LOCK_KEY)
+    at_kill["processing_after_kill"] = services.queue_depth()["processing"]
+    lease_ttl = max((client.pttl(services.LEASE_PREFIX + drainer.decode())
+                     for drainer in client.smembers(services.DRAINERS_KEY)), default=None)
 
     second = Drainer()
     try:
@@ -353,16 +426,13 @@ def killed_drainer(events: int) -> dict:
         second.kill()
     rows, distinct = _count(marker, since)
     deleted = _delete(marker, since)
-    # The second drainer's first successful drain started when it got the lock the killed one held.
-    first_progress = min((s["finished"] - s["seconds"] for s in stats), default=None)
     return {
         "events": events,
         "marker": marker,
         "at_kill": at_kill,
-        "drain_lock_ttl_left_at_kill_s": round(lock_ttl / 1000, 1) if lock_ttl and lock_ttl > 0 else None,
+        "killed_drainer_lease_left_at_kill_s": round(lease_ttl / 1000, 1) if lease_ttl and lease_ttl > 0 else None,
         "recovery_seconds": round(done - killed, 2),
-        "second_drainer_waited_for_lock_s":
-            round(first_progress - killed_wall, 1) if first_progress else None,
+        "second_drainer_rows": sum(s["inserted"] for s in stats),
         "rows": rows,
         "lost": events - distinct,
         "duplicated": rows - distinct,
@@ -514,9 +584,10 @@ def aggregations(events: int, runs: int = 5) -> dict:
 
 
 def run() -> dict:
+    drainers = _env_int("BENCH_INGEST_DRAINERS", 2)
     results = {"sustained": sustained_ingest(_env_int("BENCH_INGEST_EVENTS", 200_000),
-                                             _env_int("BENCH_INGEST_RECORDERS", 2)),
-               "each_side_alone": capacities(_env_int("BENCH_CAPACITY_EVENTS", 100_000)),
+                                             _env_int("BENCH_INGEST_RECORDERS", WEB_WORKERS), drainers),
+               "each_side_alone": capacities(_env_int("BENCH_CAPACITY_EVENTS", 100_000), drainers),
                "killed_drainer": killed_drainer(_env_int("BENCH_KILL_EVENTS", 100_000))}
     if os.environ.get("BENCH_SKIP_AGG", "").strip().lower() in {"1", "true", "yes", "on"}:
         results["aggregations"] = "skipped (BENCH_SKIP_AGG)"

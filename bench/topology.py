@@ -300,11 +300,12 @@ def queue_state(redis_url: str) -> dict:
     a worker and not yet acknowledged (kombu's ``unacked`` hash: [message, exchange, routing key])."""
     import redis
 
-    from commerce.events.services import PROCESSING_KEY, QUEUE_KEY
+    from commerce.events.services import queue_depth
 
     client = redis.Redis.from_url(redis_url)
     taken = [json.loads(item)[2] for item in client.hvals("unacked")]
-    return {"events_queued": client.llen(QUEUE_KEY), "events_processing": client.llen(PROCESSING_KEY),
+    events = queue_depth(client)  # every drainer's own processing list counted
+    return {"events_queued": events["queued"], "events_processing": events["processing"],
             "realtime_waiting": client.llen("realtime"), "realtime_taken": taken.count("realtime")}
 
 

@@ -345,6 +345,9 @@ VITRINE_SEARCH_SOLD_OUT_LAST = env_bool("VITRINE_SEARCH_SOLD_OUT_LAST", True)
 # How much each behaviour says about interest; returns subtract. Read by aggregations and training.
 VITRINE_EVENT_WEIGHTS = {"view": 1.0, "add_to_cart": 4.0, "purchase": 10.0, "return": -10.0}
 VITRINE_EVENT_RETENTION_MONTHS = int(os.environ.get("VITRINE_EVENT_RETENTION_MONTHS", "24"))
+# Beat's drain tasks running at once (docs/operations.md, "Several drainers"); more add drain throughput
+# where cores are free.
+VITRINE_EVENT_DRAINERS = int(os.environ.get("VITRINE_EVENT_DRAINERS", "2"))
 VITRINE_EVENT_BEACON_RATE = os.environ.get("VITRINE_EVENT_BEACON_RATE", "240/min")
 # All visitors of one client address together (many shoppers can share one): higher than per visitor.
 VITRINE_EVENT_BEACON_RATE_PER_ADDRESS = os.environ.get("VITRINE_EVENT_BEACON_RATE_PER_ADDRESS", "600/min")

@@ -1,10 +1,12 @@
 """Recording and ingesting behavioural events (the queries the AI reads are in ``queries``).
 
 Recording is a Redis RPUSH (microseconds; the request never waits on PostgreSQL). ``drain_events``
-moves queued events into the partitioned table in batches: each batch is first moved atomically to a
-processing list, COPYed into a staging table and inserted with ``ON CONFLICT DO NOTHING`` in one
-transaction, and only then removed from Redis. A drainer killed at any point leaves its batch in the
-processing list for the next drainer; replaying it inserts nothing twice. If Redis is unreachable,
+moves queued events into the partitioned table in batches, and any number of drainers may run at once:
+each registers under an id of its own with a lease that a heartbeat renews while it runs, moves its batch
+atomically from the queue to a processing list of its own, COPYs it into a staging table and inserts it
+with ``ON CONFLICT DO NOTHING`` in one transaction, and only then removes it from Redis. A drainer killed at
+any point leaves its batch in its processing list; once its lease has expired (never while it runs)
+another drainer reclaims the batch, and replaying it inserts nothing twice. If Redis is unreachable,
 ``record`` writes the event straight to PostgreSQL.
 
 Nothing may stop the drain: ``record`` refuses an event PostgreSQL could not store, and an item that
@@ -16,6 +18,7 @@ its batch is stored. ``manage.py dead_letter_events`` lists, replays and purges 
 import datetime as dt
 import json
 import logging
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -25,7 +28,7 @@ import psycopg
 from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 from django_redis import get_redis_connection
-from redis.exceptions import LockError, RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from commerce.events.models import CustomerEvent, VisitorLink
 from commerce.events.validation import check_storable, repaired
@@ -33,15 +36,22 @@ from commerce.events.validation import check_storable, repaired
 logger = logging.getLogger(__name__)
 
 QUEUE_KEY = "vitrine:events:queue"
-PROCESSING_KEY = "vitrine:events:processing"
 DEAD_LETTER_KEY = "vitrine:events:dead"
+# Drainer ``<id>`` holds its batch in PROCESSING_PREFIX + id while LEASE_PREFIX + id exists; DRAINERS_KEY is
+# the set of ids that may still hold a processing list, so nothing has to SCAN for them.
+PROCESSING_PREFIX = "vitrine:events:processing:"
+LEASE_PREFIX = "vitrine:events:drainer:"
+DRAINERS_KEY = "vitrine:events:drainers"
+# The single processing list and lock of the drainers that took turns before drainers ran concurrently:
+# a batch one of them left there is reclaimed like a dead drainer's once that lock has expired.
+PROCESSING_KEY = "vitrine:events:processing"
 DRAIN_LOCK_KEY = "vitrine:events:drain-lock"
 # Measured (bench/ingest.py): 5,000 events COPY + insert in ≈ 0.15 s; small enough that a batch
 # replayed after a crash is cheap, large enough that per-batch overhead stays under 10%.
 DRAIN_BATCH_SIZE = 5000
-# A killed drainer never releases its lock: it expires after this many seconds and is renewed after
-# every batch, so ingest stalls at most this long after a crash.
-DRAIN_LOCK_SECONDS = 15
+# A killed drainer's heartbeat stops and its lease expires after this many seconds: its batch waits at
+# most this long to be reclaimed. The heartbeat renews it three times per lease.
+DRAIN_LEASE_SECONDS = 15
 COLUMNS = ("id", "created_at", "event_type", "customer_id", "anonymous_id", "session_id", "product_id",
            "quantity", "price", "surface", "experiments", "query")
 COLUMN_DEFAULTS = {"session_id": "", "quantity": 1, "surface": "", "query": ""}
@@ -50,15 +60,57 @@ COLUMN_DEFAULTS = {"session_id": "", "quantity": 1, "surface": "", "query": ""}
 # else (PostgreSQL down) leaves the batch in the processing list to be retried.
 REJECTED = (psycopg.DataError, psycopg.IntegrityError, DataError, IntegrityError, ValueError)
 
-# Atomically move up to ARGV[1] items from the queue's head to the processing list and return them.
-_MOVE_BATCH = """
+# Lua's unpack() has a stack limit of a few thousand values: lists are pushed in slices of this many.
+_PUSH_ALL = """
+local function push_all(key, items)
+  for i = 1, #items, 1000 do
+    redis.call('RPUSH', key, unpack(items, i, math.min(i + 999, #items)))
+  end
+end
+"""
+# KEYS: queue, own processing list, own lease; ARGV: batch size, lease ms. Renews the lease and moves up
+# to a batch from the queue's head to the processing list; an error if the lease has expired.
+_CLAIM = _PUSH_ALL + """
+if redis.call('PEXPIRE', KEYS[3], ARGV[2]) == 0 then return redis.error_reply('LEASE_LOST') end
 local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
 if #items > 0 then
-  redis.call('RPUSH', KEYS[2], unpack(items))
+  push_all(KEYS[2], items)
   redis.call('LTRIM', KEYS[1], #items, -1)
 end
 return items
 """
+# KEYS: the other drainer's processing list and lease, own processing list and lease, the drainers set;
+# ARGV: the other drainer's id, lease ms. Moves the other's batch to our list only if its lease is gone.
+_RECLAIM = _PUSH_ALL + """
+if redis.call('EXISTS', KEYS[2]) == 1 then return {} end
+if redis.call('PEXPIRE', KEYS[4], ARGV[2]) == 0 then return redis.error_reply('LEASE_LOST') end
+local items = redis.call('LRANGE', KEYS[1], 0, -1)
+if #items > 0 then
+  push_all(KEYS[3], items)
+  redis.call('DEL', KEYS[1])
+end
+redis.call('SREM', KEYS[5], ARGV[1])
+return items
+"""
+# KEYS: own processing list, own lease, the dead-letter list; ARGV: the batch's dead letters. Only while
+# the lease holds: once it expired, another drainer may have reclaimed (and will dead-letter) the batch.
+_ACKNOWLEDGE = _PUSH_ALL + """
+if redis.call('EXISTS', KEYS[2]) == 0 then return redis.error_reply('LEASE_LOST') end
+if #ARGV > 0 then push_all(KEYS[3], ARGV) end
+redis.call('DEL', KEYS[1])
+return 1
+"""
+# KEYS: own processing list, own lease, the drainers set; ARGV: own id. A batch still listed (its store
+# failed) becomes reclaimable at once.
+_RELEASE = """
+redis.call('DEL', KEYS[2])
+if redis.call('LLEN', KEYS[1]) == 0 then redis.call('SREM', KEYS[3], ARGV[1]) end
+return 1
+"""
+
+
+class LeaseLost(Exception):
+    """The drainer's lease expired: its batch may be another drainer's now."""
 
 
 def redis_client():
@@ -141,68 +193,129 @@ def store_events(events: list[dict]) -> int:
 def drain_events(*, batch_size: int = DRAIN_BATCH_SIZE, time_budget: float = 20.0) -> int:
     """Move queued events into PostgreSQL until the queue is empty or ``time_budget`` seconds pass.
 
-    One drainer runs at a time (a Redis lock); a second call returns 0 at once. Returns rows inserted.
+    Any number of drainers may run at once: each claims batches of its own, and first reclaims the
+    batches of drainers whose lease has expired. Returns rows inserted.
     """
-    client = redis_client()
-    lock = client.lock(DRAIN_LOCK_KEY, timeout=DRAIN_LOCK_SECONDS, blocking=False)
-    if not lock.acquire(blocking=False):
-        return 0
     inserted = 0
     try:
-        leftover = client.lrange(PROCESSING_KEY, 0, -1)
-        if leftover:  # a drainer died between taking a batch and acknowledging it
-            logger.warning("replaying %d events left by an interrupted drain", len(leftover))
-            inserted += _store_and_acknowledge(client, leftover, lock)
-        move_batch = client.register_script(_MOVE_BATCH)
-        deadline = time.monotonic() + time_budget
-        while time.monotonic() < deadline:
-            lock.reacquire()  # still ours: renew for the next batch
-            batch = move_batch(keys=[QUEUE_KEY, PROCESSING_KEY], args=[batch_size])
-            if not batch:
-                break
-            inserted += _store_and_acknowledge(client, batch, lock)
-    except LockError:
-        logger.error("event drain lock lost mid-drain; the next drain replays the unacknowledged batch")
-    finally:
-        try:
-            lock.release()
-        except LockError:
-            logger.warning("event drain lock expired before release; another drainer may have started")
+        with Drainer(redis_client()) as drainer:
+            deadline = time.monotonic() + time_budget
+            while time.monotonic() < deadline:
+                batch = drainer.reclaim() or drainer.claim(batch_size)
+                if not batch:
+                    break
+                inserted += drainer.store_and_acknowledge(batch)
+    except LeaseLost:
+        logger.error("event drainer lost its lease mid-drain; its unacknowledged batch is reclaimed by another")
     return inserted
 
 
-def _store_and_acknowledge(client, raw_events: list[bytes], lock) -> int:
-    events, dead = [], []
-    for raw in raw_events:
+class Drainer:
+    """One drainer: its id, its lease (renewed by a heartbeat thread while the ``with`` block runs) and its
+    processing list, which holds at most one batch: the one taken and not yet acknowledged."""
+
+    def __init__(self, client, lease_seconds: float = DRAIN_LEASE_SECONDS):
+        self.client = client
+        self.id = uuid.uuid4().hex
+        self.processing_key = PROCESSING_PREFIX + self.id
+        self.lease_key = LEASE_PREFIX + self.id
+        self.lease_ms = int(lease_seconds * 1000)
+        self._claim = client.register_script(_CLAIM)
+        self._reclaim = client.register_script(_RECLAIM)
+        self._acknowledge = client.register_script(_ACKNOWLEDGE)
+        self._stopping = threading.Event()
+        self._heartbeat: threading.Thread | None = None
+
+    def __enter__(self) -> "Drainer":
+        self.register()
+        self._heartbeat = threading.Thread(target=self._renew_until_stopped, name=f"drainer-{self.id[:8]}",
+                                           daemon=True)
+        self._heartbeat.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stopping.set()
+        self._heartbeat.join()
+        self.release()
+
+    def register(self) -> None:
+        pipe = self.client.pipeline(transaction=True)
+        pipe.set(self.lease_key, 1, px=self.lease_ms)
+        pipe.sadd(DRAINERS_KEY, self.id)
+        pipe.execute()
+
+    def release(self) -> None:
+        self.client.eval(_RELEASE, 3, self.processing_key, self.lease_key, DRAINERS_KEY, self.id)
+
+    def _renew_until_stopped(self) -> None:
+        while not self._stopping.wait(self.lease_ms / 3000):
+            try:
+                if not self.client.pexpire(self.lease_key, self.lease_ms):
+                    return  # expired already: the next claim or acknowledgement says so
+            except RedisError as error:
+                logger.warning("event drainer %s could not renew its lease: %s", self.id[:8], error)
+
+    def claim(self, batch_size: int) -> list[bytes]:
+        """Move up to ``batch_size`` events from the queue to this drainer's processing list."""
+        return self._run(self._claim, [QUEUE_KEY, self.processing_key, self.lease_key], [batch_size, self.lease_ms])
+
+    def reclaim(self) -> list[bytes]:
+        """Take over the batch of one drainer whose lease has expired (or of a drainer from before
+        drainers ran concurrently, once its lock expired); [] if there is none."""
+        orphans = [(other, PROCESSING_PREFIX + other, LEASE_PREFIX + other)
+                   for other in sorted(raw.decode() for raw in self.client.smembers(DRAINERS_KEY)) if other != self.id]
+        orphans.append(("", PROCESSING_KEY, DRAIN_LOCK_KEY))
+        pipe = self.client.pipeline(transaction=False)
+        for _, processing_key, lease_key in orphans:
+            pipe.exists(lease_key)
+            pipe.exists(processing_key)
+        found = pipe.execute()
+        for (other, processing_key, lease_key), alive, listed in zip(orphans, found[::2], found[1::2], strict=True):
+            if alive or not (listed or other):  # a dead drainer's id goes from the set even with no batch
+                continue
+            batch = self._run(self._reclaim, [processing_key, lease_key, self.processing_key, self.lease_key,
+                                              DRAINERS_KEY], [other, self.lease_ms])
+            if batch:
+                logger.warning("replaying %d events left by an interrupted drainer", len(batch))
+                return batch
+        return []
+
+    def store_and_acknowledge(self, raw_events: list[bytes]) -> int:
+        """Store the claimed batch, then remove it from the processing list with its dead letters."""
+        events, dead = [], []
+        for raw in raw_events:
+            try:
+                event = json.loads(raw)
+            except (ValueError, RecursionError) as error:
+                dead.append(DeadLetter.of(raw, f"not valid JSON: {error}"))
+                continue
+            try:
+                check_storable(event)
+            except ValueError as error:
+                dead.append(DeadLetter.of(raw, str(error)))
+                continue
+            events.append((raw, event))
+        inserted = _store_isolating_rejects(events, dead) if events else 0
+        # The dead letters go with the acknowledgement, so a replayed batch does not dead-letter its
+        # events twice.
+        self._run(self._acknowledge, [self.processing_key, self.lease_key, DEAD_LETTER_KEY],
+                  [letter.dumps() for letter in dead])
+        if dead:
+            logger.error("moved %d queued events PostgreSQL cannot store to %s (first: %s); see manage.py "
+                         "dead_letter_events", len(dead), DEAD_LETTER_KEY, dead[0].reason)
+        return inserted
+
+    @staticmethod
+    def _run(script, keys: list[str], args: list):
         try:
-            event = json.loads(raw)
-        except (ValueError, RecursionError) as error:
-            dead.append(DeadLetter.of(raw, f"not valid JSON: {error}"))
-            continue
-        try:
-            check_storable(event)
-        except ValueError as error:
-            dead.append(DeadLetter.of(raw, str(error)))
-            continue
-        events.append((raw, event))
-    inserted = _store_isolating_rejects(events, dead, lock) if events else 0
-    # Acknowledge only after the commit, and only while the lock is still ours: if it expired, another
-    # drainer may own the processing list now, and replaying this batch later is harmless. The dead
-    # letters go with the acknowledgement, so a replayed batch does not dead-letter its events twice.
-    if not lock.owned():
-        raise LockError("drain lock expired before the batch was acknowledged")
-    pipe = client.pipeline(transaction=True)
-    if dead:
-        pipe.rpush(DEAD_LETTER_KEY, *(letter.dumps() for letter in dead))
-    pipe.delete(PROCESSING_KEY)
-    pipe.execute()
-    if dead:
-        logger.error("moved %d queued events PostgreSQL cannot store to %s (first: %s); see manage.py "
-                     "dead_letter_events", len(dead), DEAD_LETTER_KEY, dead[0].reason)
-    return inserted
+            return script(keys=keys, args=args)
+        except ResponseError as error:
+            if "LEASE_LOST" in str(error):
+                raise LeaseLost(str(error)) from None
+            raise
 
 
-def _store_isolating_rejects(events: list[tuple[bytes, dict]], dead: list["DeadLetter"], lock) -> int:
+def _store_isolating_rejects(events: list[tuple[bytes, dict]], dead: list["DeadLetter"]) -> int:
     """Store ``events`` ((raw, parsed) pairs); if PostgreSQL rejects them, store each half on its own,
     down to the single events it rejects, which are added to ``dead``. Returns the rows inserted."""
     try:
@@ -211,16 +324,33 @@ def _store_isolating_rejects(events: list[tuple[bytes, dict]], dead: list["DeadL
         if len(events) == 1:
             dead.append(DeadLetter.of(events[0][0], "rejected by PostgreSQL: " + " ".join(str(error).split())))
             return 0
-        lock.reacquire()  # splitting a large batch takes a while
         middle = len(events) // 2
-        return (_store_isolating_rejects(events[:middle], dead, lock)
-                + _store_isolating_rejects(events[middle:], dead, lock))
+        return _store_isolating_rejects(events[:middle], dead) + _store_isolating_rejects(events[middle:], dead)
 
 
-def queue_depth() -> dict[str, int]:
-    client = redis_client()
-    return {"queued": client.llen(QUEUE_KEY), "processing": client.llen(PROCESSING_KEY),
-            "dead": client.llen(DEAD_LETTER_KEY)}
+def queue_depth(client=None) -> dict[str, int]:
+    """Events waiting in the queue, taken by drainers and not yet committed (every processing list), and
+    dead-lettered. ``client``: a Redis client other than the configured one (e.g. a bench's)."""
+    client = client or redis_client()
+    drainers = sorted(raw.decode() for raw in client.smembers(DRAINERS_KEY))
+    pipe = client.pipeline(transaction=False)
+    pipe.llen(QUEUE_KEY)
+    pipe.llen(DEAD_LETTER_KEY)
+    pipe.llen(PROCESSING_KEY)
+    for drainer in drainers:
+        pipe.llen(PROCESSING_PREFIX + drainer)
+    queued, dead, *processing = pipe.execute()
+    return {"queued": queued, "processing": sum(processing), "dead": dead}
+
+
+def live_drainers(client=None) -> int:
+    """How many drainers hold a lease now (a killed one counts until its lease expires)."""
+    client = client or redis_client()
+    pipe = client.pipeline(transaction=False)
+    for drainer in client.smembers(DRAINERS_KEY):
+        pipe.exists(LEASE_PREFIX + drainer.decode())
+    pipe.exists(DRAIN_LOCK_KEY)
+    return sum(pipe.execute())
 
 
 # --- dead letters ---------------------------------------------------------------------------------

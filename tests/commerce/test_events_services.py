@@ -1,5 +1,7 @@
 import datetime as dt
 import json
+import threading
+import time
 import uuid
 from decimal import Decimal
 
@@ -48,42 +50,113 @@ def test_record_refuses_unknown_event_types():
         services.record("teleport")
 
 
+def claimed_by_a_dead_drainer(count: int, lease_seconds: float = services.DRAIN_LEASE_SECONDS) -> services.Drainer:
+    """A drainer that registered and claimed ``count`` queued events, then died: no heartbeat renews its lease."""
+    drainer = services.Drainer(services.redis_client(), lease_seconds=lease_seconds)
+    drainer.register()
+    assert len(drainer.claim(count)) == count
+    return drainer
+
+
+def wait_until_lease_expires(drainer: services.Drainer) -> None:
+    while services.redis_client().exists(drainer.lease_key):
+        time.sleep(0.01)
+
+
 def test_drain_is_idempotent_when_a_batch_is_replayed():
     for _ in range(3):
         services.record(EventType.VIEW, product_id=1, visitor_id=uuid.uuid4())
-    client = services.redis_client()
-    batch = client.lrange(services.QUEUE_KEY, 0, -1)
-
-    services.store_events([__import__("json").loads(raw) for raw in batch])  # stored, then "crashed"
-    client.rpush(services.PROCESSING_KEY, *batch)  # …before the batch was acknowledged
-    client.delete(services.QUEUE_KEY)
+    batch = services.redis_client().lrange(services.QUEUE_KEY, 0, -1)
+    services.store_events([json.loads(raw) for raw in batch])  # stored, then "crashed"…
+    drainer = claimed_by_a_dead_drainer(3, lease_seconds=0.05)  # …before the batch was acknowledged
+    wait_until_lease_expires(drainer)
 
     assert services.drain_events() == 0  # replayed: nothing new
     assert stored() == 3
     assert services.queue_depth()["processing"] == 0
 
 
-def test_batch_taken_but_never_stored_is_replayed_by_the_next_drain():
-    for _ in range(4):
-        services.record(EventType.VIEW, product_id=1)
+def test_a_killed_drainers_batch_is_reclaimed_once_its_lease_expired_and_stored_once():
+    for product_id in range(1, 6):
+        services.record(EventType.VIEW, product_id=product_id)
+    dead = claimed_by_a_dead_drainer(3, lease_seconds=0.3)
+
+    assert services.drain_events() == 2  # the queue's rest; the batch is still leased
+    assert services.queue_depth() == {"queued": 0, "processing": 3, "dead": 0}
+    wait_until_lease_expires(dead)
+    assert services.drain_events() == 3
+    assert services.drain_events() == 0
+
+    assert sorted(CustomerEvent.objects.values_list("product_id", flat=True)) == [1, 2, 3, 4, 5]
+    assert services.queue_depth() == {"queued": 0, "processing": 0, "dead": 0}
+    assert services.redis_client().smembers(services.DRAINERS_KEY) == set()
+
+
+def test_a_live_drainers_batch_is_never_taken_while_its_heartbeat_renews_the_lease():
+    for product_id in range(1, 5):
+        services.record(EventType.VIEW, product_id=product_id)
+
+    with services.Drainer(services.redis_client(), lease_seconds=1.0) as alive:
+        batch = alive.claim(3)
+        time.sleep(1.5)  # longer than the lease: only the heartbeat keeps it
+        assert services.drain_events() == 1  # the queue's rest, not the live drainer's batch
+        assert services.queue_depth()["processing"] == 3
+        assert alive.store_and_acknowledge(batch) == 3
+
+    assert stored() == 4 and services.queue_depth() == {"queued": 0, "processing": 0, "dead": 0}
+    assert services.live_drainers() == 0
+
+
+def test_drainers_claim_batches_of_their_own_while_another_holds_one():
+    services.redis_client().rpush(services.QUEUE_KEY, *(raw_event(product_id=n) for n in range(1, 11)))
+
+    with services.Drainer(services.redis_client()) as first:
+        batch = first.claim(4)
+        assert services.drain_events(batch_size=2) == 6  # a second drainer does not wait for the first
+        assert first.store_and_acknowledge(batch) == 4
+
+    assert sorted(CustomerEvent.objects.values_list("product_id", flat=True)) == list(range(1, 11))
+    assert services.queue_depth() == {"queued": 0, "processing": 0, "dead": 0}
+
+
+@pytest.mark.django_db(transaction=True)  # each thread commits on its own connection
+def test_two_drainers_in_threads_drain_one_queue_with_nothing_lost_or_duplicated():
+    events = [raw_event(product_id=n) for n in range(4000)]
+    services.redis_client().rpush(services.QUEUE_KEY, *events)
+    start = threading.Barrier(2)
+    inserted = [0, 0]
+
+    def drain(index: int) -> None:
+        try:
+            start.wait()
+            inserted[index] = services.drain_events(batch_size=100)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=drain, args=(index,)) for index in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sum(inserted) == 4000 and all(inserted)  # both stored rows
+    ids = list(CustomerEvent.objects.values_list("id", flat=True))
+    assert len(ids) == len(set(ids)) == 4000
+    assert {str(event_id) for event_id in ids} == {json.loads(raw)["id"] for raw in events}
+    assert services.queue_depth() == {"queued": 0, "processing": 0, "dead": 0}
+
+
+def test_a_batch_left_by_a_drainer_from_before_concurrent_draining_is_replayed_once_its_lock_expired():
     client = services.redis_client()
-    move = client.register_script(services._MOVE_BATCH)
-    taken = move(keys=[services.QUEUE_KEY, services.PROCESSING_KEY], args=[3])  # the drainer died here
-    assert len(taken) == 3 and services.queue_depth() == {"queued": 1, "processing": 3, "dead": 0}
+    client.rpush(services.PROCESSING_KEY, raw_event(product_id=1), raw_event(product_id=2))
+    client.set(services.DRAIN_LOCK_KEY, "old-drainer", px=300)
 
-    assert services.drain_events() == 4
-    assert stored() == 4
+    assert services.drain_events() == 0  # its lock still holds
+    while client.exists(services.DRAIN_LOCK_KEY):
+        time.sleep(0.01)
+    assert services.drain_events() == 2
 
-
-def test_a_second_drainer_waits_its_turn():
-    services.record(EventType.VIEW, product_id=1)
-    lock = services.redis_client().lock(services.DRAIN_LOCK_KEY, timeout=10)
-    assert lock.acquire(blocking=False)
-    try:
-        assert services.drain_events() == 0
-    finally:
-        lock.release()
-    assert services.drain_events() == 1
+    assert services.queue_depth() == {"queued": 0, "processing": 0, "dead": 0}
 
 
 def test_malformed_queued_items_go_to_the_dead_letter_list_not_nowhere():
@@ -169,8 +242,8 @@ def test_a_batch_postgres_rejects_is_split_until_only_the_rejected_events_are_le
 
 
 def test_a_poisoned_batch_left_by_an_interrupted_drain_no_longer_blocks_ingest():
-    services.redis_client().rpush(services.PROCESSING_KEY, raw_event(product_id=1),
-                                  raw_event(experiments={"a\u0000": "b"}))  # taken by a drainer that died
+    services.redis_client().rpush(services.QUEUE_KEY, raw_event(product_id=1), raw_event(experiments={"a\u0000": "b"}))
+    wait_until_lease_expires(claimed_by_a_dead_drainer(2, lease_seconds=0.05))
     services.record(EventType.VIEW, product_id=2)
 
     assert services.drain_events() == 2
@@ -250,17 +323,15 @@ def test_login_link_covers_stored_and_still_queued_events():
     assert set(CustomerEvent.objects.filter(customer=customer).values_list("product_id", flat=True)) == {1, 2}
 
 
-def test_a_drainer_that_lost_its_lock_leaves_the_batch_for_replay():
-    services.record(EventType.VIEW, product_id=1)
-    client = services.redis_client()
-    move = client.register_script(services._MOVE_BATCH)
-    batch = move(keys=[services.QUEUE_KEY, services.PROCESSING_KEY], args=[10])
-    expired = client.lock(services.DRAIN_LOCK_KEY, timeout=5)  # never acquired: not ours
+def test_a_drainer_that_lost_its_lease_leaves_the_batch_and_its_dead_letters_to_the_reclaimer():
+    services.redis_client().rpush(services.QUEUE_KEY, raw_event(product_id=1), b"{oops")
+    drainer = claimed_by_a_dead_drainer(2, lease_seconds=0.05)
+    batch = services.redis_client().lrange(drainer.processing_key, 0, -1)
+    wait_until_lease_expires(drainer)
 
-    with pytest.raises(services.LockError):
-        services._store_and_acknowledge(client, batch, expired)
+    with pytest.raises(services.LeaseLost):
+        drainer.store_and_acknowledge(batch)  # stored, but no longer its batch to acknowledge
 
-    assert services.queue_depth()["processing"] == 1  # not acknowledged…
-    assert services.drain_events() == 0 and stored() == 1  # …and its replay inserts nothing twice
-
-
+    assert stored() == 1 and services.queue_depth() == {"queued": 0, "processing": 2, "dead": 0}
+    assert services.drain_events() == 0  # the replay inserts nothing twice…
+    assert stored() == 1 and services.queue_depth() == {"queued": 0, "processing": 0, "dead": 1}  # …and letters once

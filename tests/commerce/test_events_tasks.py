@@ -26,6 +26,19 @@ def test_drain_task_runs_on_a_real_worker_through_the_embedded_redis():
     assert services.queue_depth() == {"queued": 0, "processing": 0, "dead": 0}
 
 
+def test_the_drain_task_leaves_the_queue_to_the_drainers_already_running_when_there_are_enough(settings):
+    # Given as many drainers running (holding leases) as the setting allows, and an event queued
+    settings.VITRINE_EVENT_DRAINERS = 1
+    services.record("view", product_id=1)
+    with services.Drainer(services.redis_client()):
+        # When beat's drain task runs meanwhile
+        stored_meanwhile = tasks.drain_events()
+
+    # Then it drained nothing; once the drainer is gone, it drains
+    assert stored_meanwhile == 0 and services.queue_depth()["queued"] == 1
+    assert tasks.drain_events() == 1
+
+
 def test_event_tasks_are_routed_to_the_default_queue():
     route = app.amqp.router.route({}, tasks.drain_events.name)
     assert route["queue"].name == "default"
