@@ -15,8 +15,9 @@ import time
 import traceback
 
 # Registered benchmark modules (bench/<name>.py, each with run() -> dict), in the order "all" runs them.
-BENCHMARKS = ["ingest", "embeddings", "search", "search_calibration", "suggestions", "facets", "recommendations",
-              "recommendation_surfaces", "recommendation_rules", "pricing", "pages", "freshness", "topology"]
+BENCHMARKS = ["ingest", "embeddings", "search", "search_scale", "search_calibration", "suggestions", "facets",
+              "recommendations", "recommendation_surfaces", "recommendation_rules", "pricing", "pages", "freshness",
+              "topology"]
 
 
 def main(argv: list[str]) -> int:

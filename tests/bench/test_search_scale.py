@@ -1,0 +1,33 @@
+"""``python -m bench search_scale`` at a small size, in its own scratch database: real sources embedded,
+the catalogue grown from them, the served IVFFlat index built, recall against exact search (plain, wider
+scans, per department, after churn) and the API all still run. No timing is asserted here."""
+
+import pytest
+from django.db import connection
+
+from tests.bench.harness import run_benchmark
+
+# The smallest catalogue that gets an IVFFlat index (vector_index.IVFFLAT_MIN_PRODUCTS is 10,000).
+SMALL = {"BENCH_SCALE_PRODUCTS": "12000", "BENCH_SCALE_SOURCES": "200", "BENCH_SCALE_QUERIES": "4",
+         "BENCH_SCALE_FILTERED_QUERIES": "2"}
+
+
+@pytest.mark.django_db
+def test_the_scale_benchmark_builds_the_served_index_measures_recall_and_drops_its_database():
+    report = run_benchmark("search_scale", SMALL, timeout=900)
+
+    assert report["catalogue"]["products"] == 12000 and report["queries"] == 4
+    assert report["sources"]["sources"] == 200 and report["sources"]["held_out"] == 20
+    index = report["index"]
+    assert index["exists"] and index["lists"] == 12000 // 50 and 0 < index["probes"] <= index["lists"]
+    assert index["index_mb"] > 0 and index["table_mb"] > 0
+    recalls = [report["semantic"]["recall@50"], report["churn"]["after"]["recall@50"],
+               report["churn"]["queries_for_new_products"]["recall@50"],
+               *(row["recall@50"] for row in report["semantic_wider_scans"]),
+               *(row["recall@50"] for row in report["semantic_departments"])]
+    assert all(0 <= recall <= 1 for recall in recalls)
+    assert report["semantic_departments"] and all(0 < row["share"] < 1 for row in report["semantic_departments"])
+    assert report["churn"]["products_added"] == 120 and not report["churn"]["index_rebuilt"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_database WHERE datname = %s", [report["database"]])
+        assert cursor.fetchone()[0] == 0
