@@ -55,7 +55,6 @@ import http.client
 import json
 import os
 import re
-import shutil
 import signal
 import statistics
 import subprocess
@@ -66,7 +65,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from bench import percentile
-from bench.servers import database_url, free_port, start_redis, stop
+from bench.servers import database_url, finish_run, free_port, start_redis, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTS = int(os.environ.get("BENCH_PAGES_PRODUCTS", "2000"))
@@ -555,11 +554,7 @@ def run() -> dict:
     finally:
         stop(server)
         stop(redis_process, signal.SIGKILL)
-        result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
-        if os.environ.get("BENCH_PAGES_KEEP"):
-            result["directory"] = str(directory)
-        else:
-            shutil.rmtree(directory, ignore_errors=True)
+        finish_run(result, directory, keep=bool(os.environ.get("BENCH_PAGES_KEEP")))
     return result
 
 

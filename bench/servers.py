@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -125,3 +126,13 @@ def stop(process: subprocess.Popen | None, sig=signal.SIGTERM) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def finish_run(result: dict, directory: Path, *, keep: bool) -> None:
+    """The end of a bench run on servers of its own: the load average it leaves, and its scratch directory
+    removed (or, with ``keep``, named in the result for reading its logs)."""
+    result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    if keep:
+        result["directory"] = str(directory)
+    else:
+        shutil.rmtree(directory, ignore_errors=True)

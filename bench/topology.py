@@ -40,7 +40,6 @@ import datetime as dt
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -52,7 +51,7 @@ from urllib.parse import quote_plus
 
 from bench import percentile
 from bench.pages import ROOT, SETUP_RESULT, child_env, fetch, run_setup, start_gunicorn
-from bench.servers import free_port, start_postgres, start_redis, stop, stop_postgres
+from bench.servers import finish_run, free_port, start_postgres, start_redis, stop, stop_postgres
 
 WEB = int(os.environ.get("BENCH_TOPOLOGY_WEB", "2"))
 WEB_WORKERS = int(os.environ.get("BENCH_TOPOLOGY_WEB_WORKERS", "2"))
@@ -486,11 +485,7 @@ def run() -> dict:
         stop_postgres(pgdata)
         stop(redis_process)
         signal.signal(signal.SIGTERM, previous_sigterm)
-        result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
-        if KEEP:
-            result["directory"] = str(directory)
-        else:
-            shutil.rmtree(directory, ignore_errors=True)
+        finish_run(result, directory, keep=KEEP)
     return result
 
 
