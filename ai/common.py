@@ -1,9 +1,11 @@
 """What the AI apps share without importing each other: carousel strategy names (blocks, experiments and
-recommendations speak them), attribute matching for merchandisers' rules, pgvector literals, the two bulk
-loaders (binary COPY, ``unnest`` inserts) and scratch databases for offline evaluations and benchmarks."""
+recommendations speak them), attribute matching for merchandisers' rules, pgvector literals, the bulk
+loaders (binary and text COPY, ``unnest`` inserts) and scratch databases for offline evaluations and benchmarks."""
 
+import datetime as dt
 import json
 import uuid
+from collections.abc import Iterable
 from contextlib import contextmanager
 
 import numpy as np
@@ -57,6 +59,41 @@ def copy_rows(sql: str, types: list[str], rows) -> None:
             copy.set_types(types)
             for row in rows:
                 copy.write_row(row)
+
+
+# Lines of COPY text sent per write: a few MB at a time, not 100k small writes.
+COPY_LINES_PER_WRITE = 5000
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_text(sql: str, rows: Iterable[tuple]) -> None:
+    """``COPY … FROM STDIN`` in text format with the rows formatted here: for rows of number arrays, which
+    psycopg's ``copy_rows`` packs element by element in Python, several times slower. Values may be
+    numbers, strings, datetimes, ``None`` and one-level lists of numbers or ``None``."""
+    with connection.cursor() as cursor, cursor.copy(sql) as copy:
+        lines = []
+        for row in rows:
+            lines.append("\t".join(map(_copy_field, row)))
+            if len(lines) == COPY_LINES_PER_WRITE:
+                copy.write("\n".join(lines) + "\n")
+                lines.clear()
+        if lines:
+            copy.write("\n".join(lines) + "\n")
+
+
+def _copy_field(value) -> str:
+    """A value as COPY's text format spells it."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, list):
+        if None in value:
+            return "{" + ",".join("NULL" if item is None else str(item) for item in value) + "}"
+        return "{" + ",".join(map(str, value)) + "}"
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    return str(value)
 
 
 def bulk_insert(model, rows: list[dict], *, returning: tuple[str, ...] = ()) -> list[tuple]:

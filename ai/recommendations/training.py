@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +24,7 @@ from django.db.models import BigIntegerField
 from django.db.models.functions import Cast, Extract
 from django.utils import timezone
 
-from ai.common import copy_rows
+from ai.common import copy_rows, copy_text
 from ai.recommendations import engine, evaluation, neighbours, selection, surface_evaluation
 from ai.recommendations.config import BOUGHT_TOGETHER_COUNT, SIMILAR_COUNT, RecommenderSettings
 from ai.recommendations.engine import TrainedModel
@@ -46,8 +46,6 @@ logger = logging.getLogger(__name__)
 PRECOMPUTE_BATCH_SIZE = 1024
 # Measured: 1,000 SETs per pipeline round trip ≈ 15 ms; bigger pipelines only hold Redis longer.
 CACHE_WRITE_BATCH_SIZE = 1000
-# Lines of COPY text sent per write: a few MB at a time, not 100k small writes.
-COPY_LINES_PER_WRITE = 5000
 # PostgreSQL's binary COPY framing and the type ids and epoch its binary values use.
 COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
 COPY_TRAILER = b"\xff\xff"
@@ -289,34 +287,6 @@ def _big_endian(values, dtype: str, rows: int) -> np.ndarray:
     """``values`` (a scalar, or one row per customer) as ``rows`` rows of big-endian bytes."""
     values = np.asarray(values).reshape(rows if np.ndim(values) else 1, -1)
     return np.ascontiguousarray(np.broadcast_to(values, (rows, values.shape[1])), dtype=dtype).view(np.uint8)
-
-
-def copy_text(sql: str, rows: Iterable[tuple]) -> None:
-    """``COPY … FROM STDIN`` in text format with the rows formatted here (``_copy_field``): psycopg's binary
-    COPY packs array elements one by one in Python, several times slower for the products' lists."""
-    with connection.cursor() as cursor, cursor.copy(sql) as copy:
-        lines = []
-        for row in rows:
-            lines.append("\t".join(map(_copy_field, row)))
-            if len(lines) == COPY_LINES_PER_WRITE:
-                copy.write("\n".join(lines) + "\n")
-                lines.clear()
-        if lines:
-            copy.write("\n".join(lines) + "\n")
-
-
-def _copy_field(value) -> str:
-    """A value as COPY's text format spells it: numbers, datetimes, NULL and one-level arrays of numbers
-    or NULLs; strings pass as they are (training writes none with a tab, newline or backslash)."""
-    if value is None:
-        return "\\N"
-    if isinstance(value, list):
-        if None in value:
-            return "{" + ",".join("NULL" if item is None else str(item) for item in value) + "}"
-        return "{" + ",".join(map(str, value)) + "}"
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    return str(value)
 
 
 def _publish(model: RecommendationModel, lists: dict, settings: RecommenderSettings, report) -> None:

@@ -41,25 +41,6 @@ def test_interactions_weight_events_net_out_returns_and_respect_the_window(small
     assert interactions.purchased.toarray()[0, column[other.pk]] == 1
 
 
-def test_copy_text_stores_numbers_nulls_and_times_exactly():
-    # given lists as training builds them: ids, float32 scores widened to float, explanations with gaps
-    customer, other = CustomerFactory(), CustomerFactory()
-    model = RecommendationModel.objects.create(version="copy", trained_at=timezone.now(), settings={}, customers=2,
-                                               products=3, interactions=3)
-    computed_at = timezone.now()
-    scores = [float(np.float32(0.12345)), 1e-05, 0.1 + 0.2]
-    table = CustomerRecommendations._meta.db_table
-    # when they are copied in as text
-    training.copy_text(f"COPY {table} (customer_id, model_id, product_ids, scores, because, computed_at) FROM STDIN",
-                       [(customer.pk, model.pk, [3, 1, 2], scores, [None, 7, None], computed_at),
-                        (other.pk, model.pk, [], [], [], computed_at)])
-    # then they read back bit for bit
-    stored = CustomerRecommendations.objects.get(customer=customer)
-    assert (stored.product_ids, stored.scores, stored.because) == ([3, 1, 2], scores, [None, 7, None])
-    assert stored.computed_at == computed_at
-    assert CustomerRecommendations.objects.get(customer=other).product_ids == []
-
-
 def test_binary_list_rows_store_each_customers_first_products_scores_and_explanations():
     # given a batch of two customers' lists, padded to three, one explanation missing
     first, second = CustomerFactory(), CustomerFactory()
