@@ -18,7 +18,7 @@ from django.utils import timezone
 from ai.common import bulk_insert
 from ai.pricing import demand_model
 from ai.pricing.models import BoundBy, DemandSignal, PriceChange, PriceHistory, PricingRule, Strategy
-from ai.pricing.prior_price import record_prior_prices
+from ai.pricing.prior_price import prior_prices_before
 from ai.pricing.serving import (
     BATCH_SIZE,
     allowed_now,
@@ -303,7 +303,8 @@ def _write_decisions(decisions: list[_Decision], history, pending: dict[int, Dec
             automatic[decision.product_id] = {**change, "status": PriceChange.Status.APPLIED, "decided_at": now}
         else:
             waiting.append(change)
-    moved = set_current_prices({pid: (c["previous_price"], c["new_price"]) for pid, c in automatic.items()})
+    moves = {pid: (c["previous_price"], c["new_price"]) for pid, c in automatic.items()}
+    moved = set_current_prices(moves, prior_prices_before({pid: old for pid, (old, _) in moves.items()}, now))
     summary["raced"] += len(automatic) - len(moved)  # an editor changed the price meanwhile: next run decides
     applied = [change for pid, change in automatic.items() if pid in moved]
     superseded += [change["product_id"] for change in applied + waiting if change["product_id"] in pending]
@@ -316,7 +317,6 @@ def _write_decisions(decisions: list[_Decision], history, pending: dict[int, Dec
          "change_id": change_ids[c["product_id"]], "changed_by_id": None}
         for c in applied
     ])
-    record_prior_prices(c["product_id"] for c in applied)
     summary["applied"] += len(applied)
     summary["pending"] += len(waiting)
 

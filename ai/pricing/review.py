@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from ai.common import bulk_insert
 from ai.pricing.models import KillSwitch, PriceChange, PriceHistory, PricingRule
-from ai.pricing.prior_price import record_prior_prices
+from ai.pricing.prior_price import prior_prices_before, record_prior_prices
 from ai.pricing.serving import (
     APPROVE_PERMISSION,
     BATCH_SIZE,
@@ -69,7 +69,8 @@ def approve_changes(change_ids, user, *, now: dt.datetime | None = None) -> Appr
                    if rule is not None and rule.enabled and product.price == change.previous_price else None)
         if allowed is not None and allowed[0] <= change.new_price <= allowed[1]:
             fitting.append(change)
-    moved = set_current_prices({c.product_id: (c.previous_price, c.new_price) for c in fitting})
+    moved = set_current_prices({c.product_id: (c.previous_price, c.new_price) for c in fitting},
+                               prior_prices_before({c.product_id: c.previous_price for c in fitting}, now))
     applied = [c for c in fitting if c.product_id in moved]
     expired = [c.pk for c in changes if c.product_id not in moved]
     PriceChange.objects.filter(pk__in=[c.pk for c in applied]).update(
@@ -81,7 +82,6 @@ def approve_changes(change_ids, user, *, now: dt.datetime | None = None) -> Appr
                      source=PriceHistory.Source.APPROVED, reason=c.reason, change=c, changed_by=user)
         for c in applied
     ])
-    record_prior_prices(c.product_id for c in applied)
     return ApprovalOutcome(applied=len(applied), expired=len(expired))
 
 
@@ -138,14 +138,13 @@ def enforce_rule_bounds(rule: PricingRule, *, now: dt.datetime | None = None) ->
         with transaction.atomic():
             if kill_switch_engaged(lock=True):
                 break
-            moved = set_current_prices(batch)
+            moved = set_current_prices(batch, prior_prices_before({pk: old for pk, (old, _) in batch.items()}, now))
             bulk_insert(PriceHistory, [
                 {"product_id": pk, "previous_price": batch[pk][0], "price": batch[pk][1], "changed_at": now,
                  "source": PriceHistory.Source.RULE_BOUNDS, "reason": _bounds_reason(rule, *batch[pk]),
                  "change_id": None, "changed_by_id": None}
                 for pk in moved
             ])
-            record_prior_prices(moved)
         moved_total += len(moved)
     return moved_total
 

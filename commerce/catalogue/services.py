@@ -122,8 +122,10 @@ def cards(product_ids: list[int], *, include_sold_out: bool = False) -> list[Pro
 
 
 @transaction.atomic
-def set_current_prices(changes: dict[int, tuple[Decimal, Decimal]]) -> set[int]:
+def set_current_prices(changes: dict[int, tuple[Decimal, Decimal]],
+                       prior_prices: dict[int, Decimal | None] | None = None) -> set[int]:
     """Move current prices: ``{product_id: (price it must still have, new price)}``; returns the ids moved.
+    With ``prior_prices`` (every changed product's), the moved ones' prior prices are written too.
 
     One UPDATE for the whole batch; each row is locked by the UPDATE and compared with the price the
     caller decided from, so a price an editor changed meanwhile is never overwritten (that product is
@@ -132,13 +134,16 @@ def set_current_prices(changes: dict[int, tuple[Decimal, Decimal]]) -> set[int]:
     if not changes:
         return set()
     ids = list(changes)
+    prior = ("prior_price = c.prior_price," if prior_prices is not None else "")
     with connection.cursor() as cursor:
         cursor.execute(
-            """UPDATE catalogue_product p SET price = c.new_price, updated_at = now()
-               FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[]) AS c(id, expected, new_price)
-               WHERE p.id = c.id AND p.price = c.expected AND p.price <> c.new_price
-               RETURNING p.id""",
-            [ids, [changes[pk][0] for pk in ids], [changes[pk][1] for pk in ids]],
+            f"""UPDATE catalogue_product p SET price = c.new_price, {prior} updated_at = now()
+                FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[], %s::numeric[])
+                     AS c(id, expected, new_price, prior_price)
+                WHERE p.id = c.id AND p.price = c.expected AND p.price <> c.new_price
+                RETURNING p.id""",
+            [ids, [changes[pk][0] for pk in ids], [changes[pk][1] for pk in ids],
+             [(prior_prices or {}).get(pk) for pk in ids]],
         )
         moved = {row[0] for row in cursor.fetchall()}
     forget_prices(moved)

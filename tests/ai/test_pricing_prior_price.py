@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ai.pricing.models import PriceHistory
-from ai.pricing.prior_price import lowest_prior_prices, prior_price_days, record_prior_prices
+from ai.pricing.prior_price import lowest_prior_prices, prior_price_days, prior_prices_before, record_prior_prices
 from ai.pricing.review import record_manual_prices
 from commerce.catalogue.models import Product
 from commerce.catalogue.services import set_current_price
@@ -98,3 +98,24 @@ def test_the_window_is_set_per_market_and_never_shorter_than_30_days(settings):
     settings.VITRINE_PRIOR_PRICE_DAYS = {"default": 14}
     with pytest.raises(ImproperlyConfigured):
         prior_price_days()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(initial=prices, steps=changes, new_price=prices, hours=st.integers(min_value=1, max_value=480))
+def test_the_prior_price_known_before_a_change_is_the_one_read_after_it_is_recorded(initial, steps, new_price,
+                                                                                     hours):
+    # given a product with a random price history
+    product = ProductFactory(base_price=initial)
+    at, previous = START, initial
+    for gap, price in steps:
+        at += dt.timedelta(hours=gap)
+        PriceHistory.objects.create(product=product, previous_price=previous, price=price, changed_at=at,
+                                    source=PriceHistory.Source.AUTOMATIC)
+        previous = price
+    # when a writer computes the prior price of its next change before recording it
+    at += dt.timedelta(hours=hours)
+    before = prior_prices_before({product.pk: previous}, at)
+    PriceHistory.objects.create(product=product, previous_price=previous, price=new_price, changed_at=at,
+                                source=PriceHistory.Source.AUTOMATIC)
+    # then it is what reading the history after the change gives
+    assert before == lowest_prior_prices([product.pk])

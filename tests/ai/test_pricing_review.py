@@ -44,6 +44,16 @@ def test_an_approver_applies_pending_changes_and_who_and_when_are_recorded(pendi
     assert set(PriceHistory.objects.values_list("source", "changed_by")) == {(PriceHistory.Source.APPROVED, editor.pk)}
 
 
+def test_an_approved_change_records_the_lowest_price_of_the_30_days_before_it(pending):
+    # given the product sold at 9.50 until five days ago, when it went up to its current 10.00
+    PriceHistory.objects.create(product=pending.product, previous_price=Decimal("9.50"), price=TEN,
+                                changed_at=NOW - dt.timedelta(days=5), source=PriceHistory.Source.MANUAL)
+    # when its 10.00 → 10.80 change is approved
+    review.approve_changes([pending.pk], user_with("approve_pricechange"), now=NOW)
+    # then the prior price a reduction would be announced against is the 30-day low
+    assert Product.objects.get(pk=pending.product.pk).prior_price == Decimal("9.50")
+
+
 def test_only_editors_with_the_pricing_permission_approve_or_reject(pending):
     merchandiser = user_with("view_pricechange", "change_product")
 
@@ -103,6 +113,8 @@ def test_enforcing_a_rules_bounds_moves_only_the_products_it_governs():
     assert review.enforce_rule_bounds(rule, now=NOW) == 2
 
     assert [price_of(p) for p in (dear, cheap, own_rule)] == [Decimal("12.00"), Decimal("8.00"), Decimal("13.00")]
+    assert [Product.objects.get(pk=p.pk).prior_price for p in (dear, cheap, own_rule)] == [
+        Decimal("13.00"), Decimal("7.00"), None]
     assert set(PriceHistory.objects.values_list("source", "reason")) == {
         (PriceHistory.Source.RULE_BOUNDS, f"rule “{rule.name}” allows 12.00 at most"),
         (PriceHistory.Source.RULE_BOUNDS, f"rule “{rule.name}” allows 8.00 at least"),

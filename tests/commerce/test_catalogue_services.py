@@ -61,6 +61,19 @@ def test_set_current_prices_moves_only_prices_still_as_expected():
     assert not set_current_price(mug.pk, Decimal("14.00"), expected=Decimal("12.50"))
 
 
+def test_set_current_prices_writes_the_prior_prices_of_the_products_it_moves_only():
+    # given a product still at the expected price and one an editor changed meanwhile, both with a prior price
+    mug = ProductFactory(prior_price=Decimal("11.00"))
+    lamp = ProductFactory(prior_price=Decimal("11.00"))
+    Product.objects.filter(pk=lamp.pk).update(price=Decimal("20.00"))
+    # when prices move with the prior prices computed for the change
+    set_current_prices({mug.pk: (Decimal("12.50"), Decimal("10.00")), lamp.pk: (Decimal("12.50"), Decimal("10.00"))},
+                       {mug.pk: Decimal("12.50"), lamp.pk: Decimal("12.50")})
+    # then the moved product has its new prior price and the raced one keeps its own
+    assert Product.objects.get(pk=mug.pk).prior_price == Decimal("12.50")
+    assert Product.objects.get(pk=lamp.pk).prior_price == Decimal("11.00")
+
+
 def test_restore_base_prices_moves_every_product_back_in_one_go(django_capture_on_commit_callbacks):
     sale, dear, plain = (ProductFactory(base_price=Decimal("10.00"), price=Decimal("8.00")),
                          ProductFactory(base_price=Decimal("10.00"), price=Decimal("12.00")), ProductFactory())
