@@ -19,7 +19,6 @@ real Celery worker on the realtime queue, in a scratch database and the bench's 
 from __future__ import annotations
 
 import http.client
-import json
 import os
 import re
 import shutil
@@ -171,11 +170,3 @@ def run() -> dict:
         pages.stop(redis_process, signal.SIGKILL)
         shutil.rmtree(directory, ignore_errors=True)
     return result
-
-
-if __name__ == "__main__" and sys.argv[1:] == ["setup"]:
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.pages_settings")
-    django.setup()
-    print(pages.SETUP_RESULT + json.dumps(setup(), default=str), flush=True)

@@ -344,8 +344,9 @@ def child_env(database: str, redis_url: str, directory: Path) -> dict:
 
 
 def run_setup(env: dict, module: str = "bench.pages") -> dict:
-    """``python -m <module> setup`` in the bench's environment; its result, the line it prints last."""
-    completed = subprocess.run([sys.executable, "-m", module, "setup"], cwd=ROOT, env=env,
+    """``module.setup()`` in a child process with the bench's environment (Django configured for the
+    bench's servers there, not here); its result, the line the child prints last."""
+    completed = subprocess.run([sys.executable, "-m", "bench.pages", "setup", module], cwd=ROOT, env=env,
                                capture_output=True, text=True)
     lines = [line for line in completed.stdout.splitlines() if line.startswith(SETUP_RESULT)]
     if completed.returncode != 0 or not lines:
@@ -558,9 +559,12 @@ def run() -> dict:
     return result
 
 
-if __name__ == "__main__" and sys.argv[1:] == ["setup"]:
+if __name__ == "__main__" and sys.argv[1:2] == ["setup"]:  # run_setup's child: setup MODULE
+    import importlib
+
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.pages_settings")
     django.setup()
-    print(SETUP_RESULT + json.dumps(setup(), default=str), flush=True)
+    prepared = importlib.import_module(sys.argv[2]).setup()
+    print(SETUP_RESULT + json.dumps(prepared, default=str), flush=True)

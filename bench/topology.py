@@ -50,7 +50,7 @@ from pathlib import Path
 from urllib.parse import quote_plus
 
 from bench import percentile
-from bench.pages import ROOT, SETUP_RESULT, child_env, fetch, run_setup, start_gunicorn
+from bench.pages import ROOT, child_env, fetch, run_setup, start_gunicorn
 from bench.servers import finish_run, free_port, start_postgres, start_redis, stop, stop_postgres
 
 WEB = int(os.environ.get("BENCH_TOPOLOGY_WEB", "2"))
@@ -487,11 +487,3 @@ def run() -> dict:
         signal.signal(signal.SIGTERM, previous_sigterm)
         finish_run(result, directory, keep=KEEP)
     return result
-
-
-if __name__ == "__main__" and sys.argv[1:] == ["setup"]:
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.pages_settings")
-    django.setup()
-    print(SETUP_RESULT + json.dumps(setup(), default=str), flush=True)
