@@ -9,7 +9,7 @@ to its site or root page reaches another request."""
 from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 from django.http.request import split_domain_port
-from wagtail.models import Page, Site
+from wagtail.models import Site, get_page_models
 from wagtail.signals import page_published, page_unpublished, post_page_move
 
 SITES_KEY = "home:sites"
@@ -35,15 +35,12 @@ def forget_sites(**_) -> None:
     cache.delete(SITES_KEY)
 
 
-def _forget_sites_if_page(sender, **_) -> None:
-    # A root page's title, slug or path (its children's URLs) may change with any page change.
-    if isinstance(sender, type) and issubclass(sender, Page):
-        forget_sites()
-
-
 def connect_receivers() -> None:
+    """Drop the cached sites when a site changes, and when any page does: a root page's title, slug or
+    path (its children's URLs) may change with it. Connected per page model, not to every model's saves."""
     for signal in (post_save, post_delete):
         signal.connect(forget_sites, sender=Site, dispatch_uid=f"home-forget-sites-{id(signal)}")
-        signal.connect(_forget_sites_if_page, dispatch_uid=f"home-forget-sites-page-{id(signal)}")
-    for signal in (page_published, page_unpublished, post_page_move):
-        signal.connect(_forget_sites_if_page, dispatch_uid=f"home-forget-sites-page-{id(signal)}")
+    for model in get_page_models():
+        for signal in (post_save, post_delete, page_published, page_unpublished, post_page_move):
+            signal.connect(forget_sites, sender=model,
+                           dispatch_uid=f"home-forget-sites-{model._meta.label}-{id(signal)}")

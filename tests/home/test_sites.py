@@ -7,6 +7,7 @@ from wagtail.models import Site
 
 from home import sites
 from home.models import ContentPage, HomePage
+from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -71,3 +72,16 @@ def test_hosts_no_site_answers_are_cached_too_but_never_more_than_the_limit(wagt
     # Then none is served a page, and the cache holds at most the limit
     assert statuses == {404}
     assert len(cache.get(sites.SITES_KEY)) <= sites.MAX_HOSTS
+
+
+def test_saving_a_page_drops_the_cached_sites_and_saving_anything_else_does_not(wagtail_site, settings):
+    # Given the sites cached by a request
+    settings.ALLOWED_HOSTS = ["*"]
+    Client().get("/")
+    assert cache.get(sites.SITES_KEY)
+
+    # When a product is saved, the sites stay cached; when a page is saved, they are dropped
+    ProductFactory().save()
+    assert cache.get(sites.SITES_KEY)
+    wagtail_site.specific.save()
+    assert cache.get(sites.SITES_KEY) is None
