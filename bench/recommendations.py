@@ -10,8 +10,9 @@
 2. ``training.train_recommendations()`` end to end (load → selection on the newest slice of a sample of
    customers' events → the winner fitted on all → factors → every customer's top-20 → product lists →
    Redis), timed per stage through its progress callback, selection's own seconds as it records them,
-   and the process's CPU seconds end to end (steadier than wall time on a shared machine); then once
-   more with that model current (the retrain replaces its factors, lists and cache entries).
+   and the process's CPU seconds end to end (steadier than wall time on a shared machine), its peak RSS and
+   Redis's memory after it; then once more with that model current (the retrain replaces its factors, lists
+   and cache entries) unless ``BENCH_RECS_RETRAIN=0``.
 3. The real-time path: a Celery worker on the ``realtime`` queue (in this process, idle between
    requests), ``BENCH_RECS_REFRESHES`` (100) add-to-carts by random customers through
    ``orders.services.add_to_cart``; each is timed from the call until the refreshed list is in Redis.
@@ -19,6 +20,7 @@
 
 import os
 import random
+import resource
 import statistics
 import time
 import uuid
@@ -26,6 +28,7 @@ import uuid
 from celery.contrib.testing.worker import start_worker
 from django.core.cache import cache
 from django.db import connection
+from django_redis import get_redis_connection
 
 from ai.common import scratch_database
 from ai.recommendations import training
@@ -41,6 +44,7 @@ PRODUCTS = int(os.environ.get("BENCH_RECS_PRODUCTS", "20000"))
 EVENTS = int(os.environ.get("BENCH_RECS_EVENTS", "1000000"))
 ORDERS = int(os.environ.get("BENCH_RECS_ORDERS", "50000"))
 REFRESHES = int(os.environ.get("BENCH_RECS_REFRESHES", "100"))
+RETRAIN = os.environ.get("BENCH_RECS_RETRAIN", "1") != "0"
 TASTES = 50
 
 
@@ -110,11 +114,16 @@ def train() -> dict:
 
     model = training.train_recommendations(progress=progress)
     total, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-    # Again with a current model in place: its factors, lists and cache entries are replaced.
-    retrain_started = time.perf_counter()
-    training.train_recommendations()
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024  # Linux reports KiB
+    redis = get_redis_connection("default")
+    redis_mb = round(redis.info("memory")["used_memory"] / 2**20)
+    retrain_s = None
+    if RETRAIN:  # again with a current model in place: its factors, lists and cache entries are replaced
+        retrain_started = time.perf_counter()
+        training.train_recommendations()
+        retrain_s = round(time.perf_counter() - retrain_started, 1)
     return {
-        "retrain_end_to_end_s": round(time.perf_counter() - retrain_started, 1),
+        "retrain_end_to_end_s": retrain_s,
         "end_to_end_s": round(total, 1),
         # this process's CPU seconds, all its threads (not PostgreSQL's or Redis's): on a shared machine
         # it moves far less with the load than the wall time does
@@ -135,6 +144,8 @@ def train() -> dict:
         "customers_per_s_precompute": round(model.customers_with_recommendations / model.precompute_seconds),
         "model_customers": model.customers, "model_products": model.products, "cells": model.interactions,
         "catalogue_coverage": model.catalogue_coverage,
+        "peak_rss_mb": peak_rss_mb,  # the process's, generation included
+        "redis_used_memory_mb": redis_mb, "redis_keys": redis.dbsize(),
     }
 
 

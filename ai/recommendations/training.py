@@ -9,11 +9,16 @@ product-page lists, then makes the model current and publishes the lists to Redi
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
+import importlib
+import itertools
 import logging
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +29,7 @@ from django.db.models import BigIntegerField
 from django.db.models.functions import Cast, Extract
 from django.utils import timezone
 
-from ai.common import copy_rows, copy_text
+from ai.common import copy_text
 from ai.recommendations import engine, evaluation, neighbours, selection, surface_evaluation
 from ai.recommendations.config import BOUGHT_TOGETHER_COUNT, SIMILAR_COUNT, RecommenderSettings
 from ai.recommendations.engine import TrainedModel
@@ -52,6 +57,8 @@ COPY_TRAILER = b"\xff\xff"
 INT8_OID, FLOAT8_OID = 20, 701
 POSTGRES_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 BOUGHT_TOGETHER_DAYS = 365
+# Factor rows per COPY write: a few MB at a time.
+FACTOR_ROWS_PER_WRITE = 10000
 
 
 # --- interactions ---------------------------------------------------------------------------------
@@ -66,20 +73,45 @@ class Interactions:
 
 
 def load_interactions(settings: RecommenderSettings, now: dt.datetime) -> Interactions:
-    rows = events.interaction_totals(settings.event_weights, now - dt.timedelta(days=settings.window_days), now)
-    if not rows:
+    table = _interaction_table(settings, now)
+    if len(table) == 0:
         empty = sp.csr_matrix((0, 0), dtype=np.float32)
         return Interactions(np.array([], dtype=np.int64), np.array([], dtype=np.int64), empty, empty)
-    # One pass from tuples to typed columns (a million rows: per-column conversions cost seconds).
-    table = np.fromiter(rows, dtype=[("customer", np.int64), ("product", np.int64), ("weight", np.float32),
-                                     ("bought", np.bool_)], count=len(rows))
-    bought = table["bought"]
-    customer_ids, row = np.unique(table["customer"], return_inverse=True)
-    product_ids, col = np.unique(table["product"], return_inverse=True)
+    bought = table["bought"].astype(bool)
+    customer_ids, row = np.unique(table["customer"].astype(np.int64), return_inverse=True)
+    product_ids, col = np.unique(table["product"].astype(np.int64), return_inverse=True)
     shape = (len(customer_ids), len(product_ids))
-    matrix = engine.interaction_matrix(row, col, table["weight"], shape)
+    matrix = engine.interaction_matrix(row, col, table["weight"].astype(np.float32), shape)
     purchased = sp.csr_matrix((np.ones(bought.sum(), dtype=np.float32), (row[bought], col[bought])), shape=shape)
     return Interactions(customer_ids, product_ids, matrix, purchased)
+
+
+# A row of the window's totals in PostgreSQL's binary COPY format: its field count, then each field's length
+# and big-endian value (customer int8, product int8, weight float4, bought bool; never NULL).
+INTERACTION_ROW = np.dtype([("fields", ">i2"), ("customer_length", ">i4"), ("customer", ">i8"),
+                            ("product_length", ">i4"), ("product", ">i8"), ("weight_length", ">i4"),
+                            ("weight", ">f4"), ("bought_length", ">i4"), ("bought", "u1")])
+
+
+def _interaction_table(settings: RecommenderSettings, now: dt.datetime) -> np.ndarray:
+    """The window's (customer, product, weight, bought) totals as one numpy record per row, read as a binary
+    COPY into one buffer: no faster than tuples (PostgreSQL's aggregation is most of it), but a million
+    customers' ten million rows as Python tuples would take gigabytes."""
+    sql, params = events.interaction_totals_query(settings.event_weights,
+                                                  now - dt.timedelta(days=settings.window_days), now)
+    data = bytearray()
+    with connection.cursor() as cursor, cursor.copy(
+            f"COPY (SELECT customer_id::int8, product_id::int8, w::float4, b FROM ({sql}) AS t (customer_id, "
+            "product_id, w, b)) TO STDOUT (FORMAT BINARY)", params) as copy:
+        for chunk in copy:
+            data += chunk
+    # Between the header (signature, flags, extension length: COPY_SIGNATURE's 19 bytes) and the trailer.
+    table = np.frombuffer(memoryview(data)[len(COPY_SIGNATURE):len(data) - len(COPY_TRAILER)], dtype=INTERACTION_ROW)
+    if bytes(data[len(data) - len(COPY_TRAILER):]) != COPY_TRAILER or not (
+            (table["fields"] == 4).all() and (table["customer_length"] == 8).all()
+            and (table["weight_length"] == 4).all() and (table["bought_length"] == 1).all()):
+        raise ValueError("interaction totals: unexpected binary COPY layout")
+    return table
 
 
 def _available_mask(product_ids: np.ndarray) -> np.ndarray:
@@ -94,16 +126,40 @@ def train_recommendations(*, now: dt.datetime | None = None,
                           progress: Callable[[str, int, int], None] | None = None) -> RecommendationModel | None:
     """Train on the window's events, precompute every list, publish. Returns the new current model, or
     None when there is no customer history to learn from (serving keeps its fallbacks)."""
+    # top_n needs torch; its first import (seconds of module loading) overlaps the window's aggregation,
+    # which waits on PostgreSQL. Web processes never train, so they never load it.
+    threading.Thread(target=importlib.import_module, args=("torch",), daemon=True).start()
+    with _cyclic_gc_paused():
+        return _train(now=now, progress=progress)
+
+
+@contextlib.contextmanager
+def _cyclic_gc_paused():
+    """No cyclic garbage collection while training: it builds millions of long-lived objects (the window's
+    rows, selection's events), and every full collection walks them all again; training's own objects
+    hold no reference cycles, so reference counting frees them. The collector's state is restored after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _train(*, now: dt.datetime | None, progress: Callable[[str, int, int], None] | None) -> RecommendationModel | None:
     settings = RecommenderSettings.from_settings()
     now = now or timezone.now()
     report = progress or (lambda stage, done, total: None)
     started = time.perf_counter()
+    # Bought together's selection needs only the orders: it runs beside the window's aggregation.
+    bought_together = _in_background(_select_bought_together, settings, now) if settings.select_model else None
     interactions = load_interactions(settings, now)
     if interactions.matrix.nnz == 0:
         logger.warning("recommendations: no customer interactions in the last %s days; nothing trained",
                        settings.window_days)
         return None
-    chosen = _select(interactions, settings, now, report)
+    chosen = _select(interactions, settings, now, report, bought_together)
     settings = chosen.settings if chosen else settings
     report("fit", 0, 1)
     trained = engine.fit(interactions.matrix, settings)
@@ -117,12 +173,17 @@ def train_recommendations(*, now: dt.datetime | None = None,
         selection=chosen.record if chosen else {},
     )
     started = time.perf_counter()
-    _store_factors(model, interactions, trained)
+    # The COPYs run on their own connections while this thread computes: PostgreSQL inserts the factors
+    # while the customers' lists are scored, and those lists while the products' lists are computed.
+    factors_stored = _in_background(_store_factors, model, interactions, trained)
     available = _available_mask(interactions.product_ids)
-    lists = _precompute_customers(model, interactions, trained, available, report)
+    lists = _precompute_customers(interactions, trained, available, report)
+    lists_stored = _in_background(_store_customer_lists, model.pk, lists)
     _precompute_products(interactions, available, now, chosen.record.get("surfaces", {}) if chosen else {})
-    covered = {pid for product_ids, _, _ in lists.values() for pid in product_ids}
-    model.customers_with_recommendations = len(lists)
+    factors_stored()
+    lists_stored()
+    covered = np.unique(np.concatenate([batch.products[batch.listed] for batch in lists] or [np.array([], np.int64)]))
+    model.customers_with_recommendations = sum(len(batch.customer_ids) for batch in lists)
     model.catalogue_coverage = round(len(covered) / max(Product.objects.active().count(), 1), 4)
     model.precompute_seconds = round(time.perf_counter() - started, 2)
     model.save(update_fields=["customers_with_recommendations", "catalogue_coverage", "precompute_seconds"])
@@ -132,9 +193,10 @@ def train_recommendations(*, now: dt.datetime | None = None,
     return model
 
 
-def _select(interactions: Interactions, settings: RecommenderSettings, now: dt.datetime,
-            report) -> selection.Selection | None:
-    """Selection on the window's events of (a sample of) the customers, oldest first."""
+def _select(interactions: Interactions, settings: RecommenderSettings, now: dt.datetime, report,
+            bought_together: Callable[[], dict] | None = None) -> selection.Selection | None:
+    """Selection on the window's events of (a sample of) the customers, oldest first. ``bought_together``:
+    that surface's selection already started (``_select_bought_together``); waited for here."""
     if not settings.select_model:
         return None
     report("select", 0, 1)
@@ -148,37 +210,115 @@ def _select(interactions: Interactions, settings: RecommenderSettings, now: dt.d
     rows = list(log.iterator(chunk_size=20000))
     data = evaluation.split(rows, settings.event_weights)
     chosen = selection.select(rows, settings, data=data)
-    basket_rows = [(order, product, placed, "purchase") for order, product, placed
-                   in orders.basket_lines(now - dt.timedelta(days=BOUGHT_TOGETHER_DAYS), now)]
+    similar = surface_evaluation.select_similar(data, settings.surface_min_seeds)
     chosen.record["surfaces"] = {
-        "similar": surface_evaluation.select_similar(data, settings.surface_min_seeds),
-        "bought_together": surface_evaluation.select_bought_together(basket_rows, settings.surface_min_seeds)}
+        "similar": similar,
+        "bought_together": bought_together() if bought_together else _select_bought_together(settings, now)}
     for surface, record in chosen.record["surfaces"].items():
         logger.info("recommendations: %s serves %s", surface, surface_evaluation.described(record))
     report("select", 1, 1)
     return chosen
 
 
+def _select_bought_together(settings: RecommenderSettings, now: dt.datetime) -> dict:
+    basket_rows = [(order, product, placed, "purchase") for order, product, placed
+                   in orders.basket_lines(now - dt.timedelta(days=BOUGHT_TOGETHER_DAYS), now)]
+    return surface_evaluation.select_bought_together(basket_rows, settings.surface_min_seeds)
+
+
+def _in_background(function: Callable, *args) -> Callable[[], object]:
+    """Start ``function(*args)`` on a thread of its own, with its own database connection, and return what
+    waits for its result (raising its error). Inline when the caller is inside a transaction: another
+    connection would not see what it has not committed."""
+    if connection.in_atomic_block:
+        result = function(*args)
+        return lambda: result
+    outcome: dict[str, object] = {}
+
+    def run():
+        try:
+            outcome["result"] = function(*args)
+        except BaseException as error:  # raised again in the caller's thread by wait()
+            outcome["error"] = error
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+
+    def wait():
+        thread.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome.get("result")
+
+    return wait
+
+
 def _store_factors(model: RecommendationModel, interactions: Interactions, trained: TrainedModel) -> None:
     if trained.product_factors.shape[1] == 0:  # the winner has no ALS part: nothing to store
         return
-    kinds = ((RecommendationEmbedding.Kind.CUSTOMER, interactions.customer_ids, trained.customer_factors),
-             (RecommendationEmbedding.Kind.PRODUCT, interactions.product_ids, trained.product_factors))
-    copy_rows(
-        f"COPY {RecommendationEmbedding._meta.db_table} (model_id, kind, object_id, factors) "
-        "FROM STDIN (FORMAT BINARY)",
-        ["bigint", "varchar", "bigint", "vector"],
-        ((model.pk, kind, int(object_id), factors) for kind, ids, matrix in kinds
-         for object_id, factors in zip(ids, matrix, strict=True)),
-    )
+    table = RecommendationEmbedding._meta.db_table
+    with connection.cursor() as cursor, cursor.copy(f"COPY {table} (model_id, kind, object_id, factors) "
+                                                    "FROM STDIN (FORMAT BINARY)") as copy:
+        copy.write(COPY_SIGNATURE)
+        for kind, ids, matrix in ((RecommendationEmbedding.Kind.CUSTOMER, interactions.customer_ids,
+                                   trained.customer_factors),
+                                  (RecommendationEmbedding.Kind.PRODUCT, interactions.product_ids,
+                                   trained.product_factors)):
+            for start in range(0, len(ids), FACTOR_ROWS_PER_WRITE):
+                stop = start + FACTOR_ROWS_PER_WRITE
+                copy.write(_binary_factor_rows(model.pk, kind, ids[start:stop], matrix[start:stop]))
+        copy.write(COPY_TRAILER)
 
 
-def _precompute_customers(model: RecommendationModel, interactions: Interactions, trained: TrainedModel,
-                          available: np.ndarray, report) -> dict[int, tuple[list, list, list]]:
-    """Top-N of every customer in batches; purchased, inactive and out-of-stock products filtered."""
+def _binary_factor_rows(model_id: int, kind: str, object_ids: np.ndarray, factors: np.ndarray) -> bytes:
+    """Factor rows (model, kind, object id, vector) in PostgreSQL's binary COPY format, built by numpy (psycopg
+    and pgvector pack each row in Python). pgvector's binary vector: its dimensions and an unused int16, then
+    each element as a big-endian float4."""
+    rows, dimensions = factors.shape
+    if rows == 0:
+        return b""
+    label = kind.encode()
+    parts = [_big_endian(4, ">i2", rows), _big_endian(8, ">i4", rows), _big_endian(model_id, ">i8", rows),
+             _big_endian(len(label), ">i4", rows), np.broadcast_to(np.frombuffer(label, np.uint8), (rows, len(label))),
+             _big_endian(8, ">i4", rows), _big_endian(object_ids[:, None], ">i8", rows),
+             _big_endian(4 + 4 * dimensions, ">i4", rows), _big_endian(dimensions, ">i2", rows),
+             _big_endian(0, ">i2", rows),
+             _big_endian(factors, ">f4", rows)]
+    return np.concatenate(parts, axis=1).tobytes()
+
+
+@dataclass
+class ListBatch:
+    """One precompute batch's customers with a list, as arrays: row i's first ``counts[i]`` columns are its
+    list (products best first, scores, the product explaining each or -1)."""
+    customer_ids: np.ndarray
+    products: np.ndarray
+    scores: np.ndarray
+    because: np.ndarray
+    counts: np.ndarray
+
+    @property
+    def listed(self) -> np.ndarray:
+        return np.arange(self.products.shape[1]) < self.counts[:, None]
+
+    def entries(self) -> Iterator[tuple[int, tuple[list, list, list]]]:
+        """(customer id, (products, scores, explanations or None)) per customer, as Python values."""
+        # Whole arrays to Python lists at once: per-element numpy indexing costs more than the maths.
+        for customer_id, ids, scored, named, count in zip(self.customer_ids.tolist(), self.products.tolist(),
+                                                          self.scores.tolist(), self.because.tolist(),
+                                                          self.counts.tolist(), strict=True):
+            yield customer_id, (ids[:count], scored[:count], [b if b >= 0 else None for b in named[:count]])
+
+
+def _precompute_customers(interactions: Interactions, trained: TrainedModel, available: np.ndarray,
+                          report) -> list[ListBatch]:
+    """Top-N of every customer in batches; purchased, inactive and out-of-stock products filtered. Returns
+    the batches of customers with a list, kept as arrays (a million customers' lists as Python objects
+    would take gigabytes; ``_publish`` converts a thousand at a time)."""
     n, total = trained.settings.top_n, len(interactions.customer_ids)
-    lists: dict[int, tuple[list, list, list]] = {}
-    batches = []  # per batch, its customers with a list: (customer ids, products, scores, explanations, lengths)
+    batches = []
     for start in range(0, total, PRECOMPUTE_BATCH_SIZE):
         stop = min(start + PRECOMPUTE_BATCH_SIZE, total)
         rows = interactions.matrix[start:stop]
@@ -189,12 +329,13 @@ def _precompute_customers(model: RecommendationModel, interactions: Interactions
         named = np.where(because >= 0, interactions.product_ids[because], -1)
         counts = (indices >= 0).sum(axis=1)  # -1 pads only at the end
         listed = counts > 0
-        batches.append((interactions.customer_ids[start:stop][listed], products[listed], rounded[listed],
-                        named[listed], counts[listed]))
-        # Whole batches to Python lists at once: per-element numpy indexing costs more than the maths.
-        for customer_id, ids, scored, named_ids, count in zip(*(part.tolist() for part in batches[-1]), strict=True):
-            lists[customer_id] = (ids[:count], scored[:count], [b if b >= 0 else None for b in named_ids[:count]])
+        batches.append(ListBatch(interactions.customer_ids[start:stop][listed], products[listed], rounded[listed],
+                                 named[listed], counts[listed]))
         report("precompute", stop, total)
+    return batches
+
+
+def _store_customer_lists(model_id: int, batches: list[ListBatch]) -> None:
     computed_at = timezone.now()
     table = CustomerRecommendations._meta.db_table
     with transaction.atomic():
@@ -205,9 +346,9 @@ def _precompute_customers(model: RecommendationModel, interactions: Interactions
                              "FROM STDIN (FORMAT BINARY)") as copy:
                 copy.write(COPY_SIGNATURE)
                 for batch in batches:
-                    copy.write(_binary_list_rows(model.pk, computed_at, *batch))
+                    copy.write(_binary_list_rows(model_id, computed_at, batch.customer_ids, batch.products,
+                                                 batch.scores, batch.because, batch.counts))
                 copy.write(COPY_TRAILER)
-    return lists
 
 
 def _precompute_products(interactions: Interactions, available: np.ndarray, now: dt.datetime,
@@ -218,6 +359,10 @@ def _precompute_products(interactions: Interactions, available: np.ndarray, now:
     products outside it keep (or get, from the beat task) embedding neighbours. Then each category's
     complementary products, the fallback of products bought with nothing in particular. ``surfaces``
     (selection's records) say which co-behaviour, if any, and whether association strength is served."""
+    since = now - dt.timedelta(days=BOUGHT_TOGETHER_DAYS)
+    # PostgreSQL's self-join of the orders runs while implicit computes the co-behaviour neighbours.
+    together = (_in_background(orders.co_purchases, since, now, BOUGHT_TOGETHER_COUNT)
+                if surface_evaluation.serves_association(surfaces.get("bought_together", {})) else dict)
     candidates = SIMILAR_COUNT * neighbours.CANDIDATES_PER_ITEM
     cosine = surface_evaluation.similar_co_behaviour(surfaces.get("similar", {}))
     if cosine is None:  # best sellers beat co-behaviour: content neighbours alone
@@ -226,9 +371,7 @@ def _precompute_products(interactions: Interactions, available: np.ndarray, now:
     else:
         similar, similar_scores = engine.behaviour_neighbours(interactions.matrix, available, candidates,
                                                               cosine=cosine)
-    since = now - dt.timedelta(days=BOUGHT_TOGETHER_DAYS)
-    together = (orders.co_purchases(since, now, BOUGHT_TOGETHER_COUNT)
-                if surface_evaluation.serves_association(surfaces.get("bought_together", {})) else {})
+    together = together()
     product_ids = interactions.product_ids.tolist()
     content = neighbours.content_neighbours(product_ids)
     categories = neighbours.product_categories(set(product_ids) | {pid for found in content.values()
@@ -289,7 +432,7 @@ def _big_endian(values, dtype: str, rows: int) -> np.ndarray:
     return np.ascontiguousarray(np.broadcast_to(values, (rows, values.shape[1])), dtype=dtype).view(np.uint8)
 
 
-def _publish(model: RecommendationModel, lists: dict, settings: RecommenderSettings, report) -> None:
+def _publish(model: RecommendationModel, lists: list[ListBatch], settings: RecommenderSettings, report) -> None:
     """Make the model current (older ones and their factors go), then write every list to Redis."""
     with transaction.atomic():
         RecommendationModel.objects.filter(is_current=True).update(is_current=False)
@@ -302,8 +445,14 @@ def _publish(model: RecommendationModel, lists: dict, settings: RecommenderSetti
         RecommendationModel.objects.filter(pk__in=stale).delete()
     cache.delete(MODEL_KEY)
     ttl = int(settings.cadence_hours * 3600)
-    items = list(lists.items())
-    for start in range(0, len(items), CACHE_WRITE_BATCH_SIZE):
-        cache.set_many({CUSTOMER_KEY.format(customer_id): cached_list(model.version, entry)
-                        for customer_id, entry in items[start:start + CACHE_WRITE_BATCH_SIZE]}, ttl)
-        report("cache", min(start + CACHE_WRITE_BATCH_SIZE, len(items)), len(items))
+    total, done, pending = sum(len(batch.customer_ids) for batch in lists), 0, {}
+    for customer_id, found in itertools.chain.from_iterable(batch.entries() for batch in lists):
+        pending[CUSTOMER_KEY.format(customer_id)] = cached_list(model.version, found)
+        if len(pending) == CACHE_WRITE_BATCH_SIZE:
+            done += len(pending)
+            cache.set_many(pending, ttl)
+            pending = {}
+            report("cache", done, total)
+    if pending:
+        cache.set_many(pending, ttl)
+        report("cache", total, total)

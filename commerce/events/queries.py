@@ -213,9 +213,16 @@ def interaction_totals(weights: dict[str, float], since: dt.datetime, until: dt.
     """(customer, product, summed weight, bought) per pair with events of the ``weights``' types in
     [since, until), of every customer or of one; "bought" counts a purchase or a return. One pass
     over the window's partitions."""
+    return _rows(*interaction_totals_query(weights, since, until, customer_id))
+
+
+def interaction_totals_query(weights: dict[str, float], since: dt.datetime, until: dt.datetime,
+                             customer_id: int | None = None) -> tuple[str, list]:
+    """``interaction_totals``' statement and parameters, for a caller that reads it another way (training
+    reads a million rows as a binary COPY); no column is ever NULL."""
     cases = " ".join(f"WHEN '{event}' THEN {float(weight)}" for event, weight in weights.items())
     who = "customer_id = %s" if customer_id else "customer_id IS NOT NULL"
-    return _rows(
+    return (
         f"""SELECT customer_id, product_id, sum(CASE event_type {cases} END)::float4,
                    bool_or(event_type IN ('purchase', 'return'))
             FROM {CustomerEvent._meta.db_table}

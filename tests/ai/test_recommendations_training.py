@@ -1,10 +1,13 @@
+import gc
+import threading
+
 import numpy as np
 import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
-from ai.recommendations import serving, training
+from ai.recommendations import engine, serving, training
 from ai.recommendations.config import RecommenderSettings
 from ai.recommendations.models import (
     CustomerRecommendations,
@@ -12,6 +15,8 @@ from ai.recommendations.models import (
     RecommendationEmbedding,
     RecommendationModel,
 )
+from commerce.catalogue.models import Product
+from commerce.customers.models import Customer
 from commerce.orders.models import LineItem, Order
 from tests.factories import CustomerFactory, ProductFactory, stored_event
 
@@ -63,6 +68,106 @@ def test_binary_list_rows_store_each_customers_first_products_scores_and_explana
     assert stored.model_id == model.pk and stored.computed_at == computed_at
     stored = CustomerRecommendations.objects.get(customer=second)
     assert (stored.product_ids, stored.scores, stored.because) == ([21], scores[1, :1].tolist(), [7])
+
+
+def test_binary_factor_rows_store_each_objects_vector():
+    # given two customers' factors built as binary COPY rows
+    model = RecommendationModel.objects.create(version="factors", trained_at=timezone.now(), settings={}, customers=2,
+                                               products=0, interactions=0)
+    factors = np.array([[0.25, -1.5, 3.0], [1e-3, 0.0, -7.125]], dtype=np.float32)
+    rows = training._binary_factor_rows(model.pk, "customer", np.array([41, 42]), factors)
+    # when copied in
+    with connection.cursor() as cursor, cursor.copy(
+            f"COPY {RecommendationEmbedding._meta.db_table} (model_id, kind, object_id, factors) FROM STDIN "
+            "(FORMAT BINARY)") as copy:
+        copy.write(training.COPY_SIGNATURE + rows + training.COPY_TRAILER)
+    # then each object has its own vector, to the float
+    stored = {row.object_id: row for row in RecommendationEmbedding.objects.filter(model=model)}
+    assert set(stored) == {41, 42} and {row.kind for row in stored.values()} == {"customer"}
+    assert np.array_equal(np.asarray(stored[41].factors, dtype=np.float32), factors[0])
+    assert np.array_equal(np.asarray(stored[42].factors, dtype=np.float32), factors[1])
+
+
+def test_every_customers_list_is_published_across_batches(shop, settings, monkeypatch):
+    # given batches smaller than the shop, for scoring and for Redis
+    settings.VITRINE_RECOMMENDATIONS = {**settings.VITRINE_RECOMMENDATIONS, "select_model": False}
+    monkeypatch.setattr(training, "PRECOMPUTE_BATCH_SIZE", 4)
+    monkeypatch.setattr(training, "CACHE_WRITE_BATCH_SIZE", 3)
+    # when the shop trains
+    model = training.train_recommendations()
+    # then Redis holds every customer's stored list, in order, explanations included
+    rows = list(CustomerRecommendations.objects.filter(model=model))
+    assert len(rows) == model.customers_with_recommendations == model.customers
+    for row in rows:
+        cached = cache.get(serving.CUSTOMER_KEY.format(row.customer_id))
+        assert cached["model"] == model.version
+        assert cached["items"] == list(zip(row.product_ids, row.scores, row.because, strict=True))
+    listed_products = {pid for row in rows for pid in row.product_ids}
+    assert model.catalogue_coverage == round(len(listed_products) / Product.objects.active().count(), 4)
+
+
+def test_training_leaves_the_garbage_collector_as_it_found_it(shop, monkeypatch):
+    seen = []
+    fit = engine.fit
+    monkeypatch.setattr(engine, "fit", lambda *args, **kwargs: seen.append(gc.isenabled()) or fit(*args, **kwargs))
+    # when the shop trains with the collector on, then with it off
+    training.train_recommendations()
+    on_after = gc.isenabled()
+    gc.disable()
+    try:
+        training.train_recommendations()
+        off_after = gc.isenabled()
+    finally:
+        gc.enable()
+    # then no cyclic collection runs while it trains, and each caller gets its own setting back
+    assert seen == [False, False]
+    assert on_after and not off_after
+
+
+def test_background_work_inside_a_transaction_runs_inline_and_sees_its_rows():
+    # given a customer not committed yet
+    customer = CustomerFactory()
+    # when work is handed to the background from inside the transaction
+    wait = training._in_background(lambda: (threading.get_ident(), Customer.objects.filter(pk=customer.pk).exists()))
+    # then it ran in the caller's thread, where the row is visible
+    assert wait() == (threading.get_ident(), True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_background_work_outside_a_transaction_runs_on_its_own_connection_and_raises_its_error():
+    customer = CustomerFactory()
+    caller = threading.get_ident()
+    # when work is handed to the background with nothing uncommitted
+    found = training._in_background(lambda: (threading.get_ident(), Customer.objects.filter(pk=customer.pk).exists()))
+    ident, exists = found()
+    # then another thread ran it and read the committed row
+    assert ident != caller and exists
+
+    def fail():
+        raise ValueError("broken COPY")
+
+    # and its error reaches the caller when it waits
+    with pytest.raises(ValueError, match="broken COPY"):
+        training._in_background(fail)()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_training_outside_a_transaction_writes_every_list_from_its_own_connections(shop, settings):
+    products, customers = shop
+    # when the shop trains with nothing uncommitted (as the beat task does): selection, whose bought-together
+    # part and the COPYs run on other threads
+    selected = training.train_recommendations()
+    # then the surfaces' choices are recorded and every list is in
+    assert set(selected.selection["surfaces"]) == {"similar", "bought_together"}
+    assert CustomerRecommendations.objects.filter(model=selected).count() == selected.customers_with_recommendations
+    assert ProductRecommendations.objects.filter(similar_source="factors").count() == selected.products
+    # and the configured ALS blend's factors too, when it is served
+    settings.VITRINE_RECOMMENDATIONS = {**settings.VITRINE_RECOMMENDATIONS, "select_model": False}
+    model = training.train_recommendations()
+    assert RecommendationEmbedding.objects.filter(model=model, kind="customer").count() == model.customers
+    assert RecommendationEmbedding.objects.filter(model=model, kind="product").count() == model.products
+    assert CustomerRecommendations.objects.filter(model=model).count() == model.customers_with_recommendations
+    assert set(listed(customers["newcomer"])[:4]) == {products[f"coffee{i}"].pk for i in range(1, 5)}
 
 
 def test_training_precomputes_filtered_lists_and_publishes_them(shop, settings):

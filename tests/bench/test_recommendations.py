@@ -15,6 +15,10 @@ def test_the_recommendations_benchmark_runs_end_to_end_at_a_tiny_size():
     assert report["training"]["model_customers"] >= 590
     assert report["training"]["customers_with_lists"] >= 0.95 * report["training"]["model_customers"]
     assert report["realtime"]["refreshes"] == 3
+    # memory is reported, the lists are in Redis, and the retrain ran (BENCH_RECS_RETRAIN defaults on)
+    assert report["training"]["peak_rss_mb"] > 0 and report["training"]["redis_used_memory_mb"] > 0
+    assert report["training"]["redis_keys"] >= report["training"]["customers_with_lists"]
+    assert report["training"]["retrain_end_to_end_s"] > 0
     # selection ran and chose among its candidates, its cost reported apart from the rest of training
     assert report["training"]["candidates"] > 1 and report["training"]["selected"]
     assert 0 < report["training"]["of_which_selection_s"] <= report["training"]["load_and_select_s"]
