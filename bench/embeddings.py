@@ -5,6 +5,11 @@
 fp32 reference) and once with ``ai.embeddings.encode``, and reports throughput (docs/s), the speed ratio,
 the cosine of our vectors to the reference (mean / min), and single-query latency p50/p99 for both paths.
 
+``encode`` takes the bulk path ``ai.embeddings.bulk_path()`` picks for this CPU (``torch-bf16`` with AMX,
+else ``onnx-int8``); ``VITRINE_ENCODER_BULK=onnx`` or ``bf16`` forces one, to measure the other. To see the
+reference as a CPU without AVX-512 runs it, cap torch's kernels with ``ATEN_CPU_CAPABILITY=avx2
+ONEDNN_MAX_CPU_ISA=AVX2`` (onnxruntime has no such switch: its int8 kernels still use AVX-512/AMX).
+
 ``BENCH_EMBED_DOCS`` (1,000) and ``BENCH_EMBED_QUERIES`` (200) size it. Run on its own with
 ``python -m bench.embeddings`` (prints the result as JSON).
 """
@@ -115,6 +120,13 @@ def queries(n: int = N_QUERIES, seed: int = SEED + 1) -> list[str]:
     return out
 
 
+def _cpu_isa(flags: frozenset[str]) -> str:
+    for flag in ("amx_bf16", "avx512_vnni", "avx512f", "avx2"):
+        if flag in flags:
+            return flag
+    return "other"
+
+
 def _percentiles(samples_s: list[float]) -> tuple[float, float]:
     ms = np.asarray(samples_s) * 1000.0
     return round(float(np.percentile(ms, 50)), 2), round(float(np.percentile(ms, 99)), 2)
@@ -201,6 +213,10 @@ def run(n_docs: int | None = None, n_queries: int | None = None, rounds: int | N
     return {
         "model_version": embeddings.model_version(),
         "backend": embeddings.backend(),
+        "bulk_path": getattr(embeddings._encoder(), "bulk", None),
+        "cpu_isa": _cpu_isa(embeddings.cpu_flags()),
+        "torch_isa_caps": {k: os.environ[k] for k in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")
+                           if k in os.environ},
         "docs": n_docs,
         "tokens_mean": round(statistics.mean(token_counts), 1),
         "tokens_min": min(token_counts),

@@ -115,9 +115,11 @@ def onnx_encoder():
     """The default (int8 ONNX) encoder, loaded once for the module (exporting it into var/models only if it
     was never exported before)."""
     embeddings._reset()
-    assert embeddings.warm_up() == embeddings.MODEL_VERSIONS[embeddings.BACKEND_ONNX], (
-        "the ONNX int8 encoder did not come up (see the warning logged by ai.embeddings)"
-    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(embeddings.ENV_BULK, "onnx")  # these tests are about the ONNX graph on any CPU
+        assert embeddings.warm_up() == embeddings.MODEL_VERSIONS[embeddings.BACKEND_ONNX], (
+            "the ONNX int8 encoder did not come up (see the warning logged by ai.embeddings)"
+        )
     yield embeddings._encoder()
     embeddings._reset()
 
@@ -317,3 +319,93 @@ def test_the_vocabulary_is_the_tokenizers_whole_words_without_word_pieces():
     words = embeddings.vocabulary()
     assert {"boots", "lovers", "leather", "wallet"} <= words
     assert "lether" not in words and not any(word.startswith("#") or not word.isalpha() for word in words)
+
+
+# ------------------------------------------------------------------------------------------- bulk path per CPU
+
+AVX2_EPYC = "fpu sse4_2 avx avx2 fma bmi2"
+AVX512_VNNI = AVX2_EPYC + " avx512f avx512bw avx512vl avx512_vnni"
+SAPPHIRE_RAPIDS = AVX512_VNNI + " avx512_bf16 amx_bf16 amx_tile amx_int8"
+
+
+@pytest.mark.parametrize(("flags", "expected"), [
+    (AVX2_EPYC, embeddings.BULK_ONNX),
+    (AVX512_VNNI, embeddings.BULK_ONNX),
+    (AVX512_VNNI + " avx512_bf16", embeddings.BULK_ONNX),  # bf16 without AMX tiles: not measured faster
+    (SAPPHIRE_RAPIDS, embeddings.BULK_BF16),
+    ("", embeddings.BULK_ONNX),
+])
+def test_the_bulk_path_is_chosen_from_the_cpu_flags(monkeypatch, flags, expected):
+    # given no override
+    monkeypatch.delenv(embeddings.ENV_BULK, raising=False)
+    # when the path is chosen for a CPU with these flags, then AMX bf16 CPUs get torch bf16, others ONNX int8
+    assert embeddings.bulk_path(flags.split()) == expected
+
+
+def test_the_bulk_path_can_be_forced_and_needs_torch_installed(monkeypatch, caplog):
+    # given an AMX CPU
+    flags = SAPPHIRE_RAPIDS.split()
+    # when the env forces a path, then it wins over the flags; an unknown value is ignored with a warning
+    monkeypatch.setenv(embeddings.ENV_BULK, "onnx")
+    assert embeddings.bulk_path(flags) == embeddings.BULK_ONNX
+    monkeypatch.setenv(embeddings.ENV_BULK, "bf16")
+    assert embeddings.bulk_path(AVX2_EPYC.split()) == embeddings.BULK_BF16
+    monkeypatch.setenv(embeddings.ENV_BULK, "fastest-please")
+    with caplog.at_level(logging.WARNING, logger="ai.embeddings"):
+        assert embeddings.bulk_path(flags) == embeddings.BULK_BF16
+    assert "VITRINE_ENCODER_BULK" in caplog.text
+    # and without torch installed the AMX CPU stays on ONNX
+    monkeypatch.delenv(embeddings.ENV_BULK)
+    monkeypatch.setattr(embeddings.importlib.util, "find_spec", lambda name: None)
+    assert embeddings.bulk_path(flags) == embeddings.BULK_ONNX
+
+
+def test_cpu_flags_are_read_from_the_first_processor(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: Xeon\nflags\t\t: fpu avx2 amx_tile\n\n"
+                       "processor\t: 1\nflags\t\t: fpu\n")
+    assert embeddings.cpu_flags(str(cpuinfo)) == {"fpu", "avx2", "amx_tile"}
+    assert embeddings.cpu_flags(str(tmp_path / "missing")) == frozenset()
+
+
+@pytest.fixture(scope="module")
+def bf16_encoder(onnx_encoder):
+    """An ONNX encoder whose bulk calls take the torch bf16 path (runs on any CPU; fast only with AMX)."""
+    return embeddings._OnnxEncoder(bulk=embeddings.BULK_BF16)
+
+
+def test_bf16_bulk_path_is_close_to_fp32_keeps_order_and_labels_its_vectors(bf16_encoder, monkeypatch):
+    # given the bf16 bulk path as this process's encoder
+    monkeypatch.setattr(embeddings, "_ENCODER", bf16_encoder)
+    texts = _varied_texts()
+    # when many texts are encoded in small batches
+    vectors = embeddings.encode(texts, batch_size=8)
+    # then rows are unit float32 vectors, each within 0.99 cosine of its fp32 reference (in input order)
+    assert vectors.dtype == np.float32 and vectors.shape == (len(texts), embeddings.DIMENSIONS)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    cosines = np.sum(vectors * embeddings.reference_encode(texts), axis=1)
+    assert cosines.mean() >= 0.995 and cosines.min() >= 0.98, cosines
+    # and stored vectors are labelled with the bf16 path, while queries still come from the ONNX graph
+    assert embeddings.model_version() == "all-MiniLM-L6-v2/torch-bf16-v1"
+    query = embeddings.encode_query(texts[0])
+    np.testing.assert_array_equal(query, bf16_encoder._run([bf16_encoder.tokenizer.encode(texts[0])])[0])
+    assert float(query @ vectors[0]) > 0.98
+
+
+def test_bf16_bulk_path_falls_back_to_onnx_when_torch_fails(monkeypatch, caplog):
+    # given a bf16 bulk encoder whose torch model cannot load
+    encoder = embeddings._OnnxEncoder(bulk=embeddings.BULK_BF16)
+
+    def broken():
+        raise RuntimeError("no torch here")
+
+    monkeypatch.setattr(embeddings, "_load_bf16_model", broken)
+    texts = [embeddings.product_text(*p) for p in PRODUCTS]
+    # when it encodes
+    with caplog.at_level(logging.WARNING, logger="ai.embeddings"):
+        vectors = encoder.encode(texts, 64)
+    # then the ONNX graph answered, and the process labels its vectors as ONNX from now on
+    assert "bf16 bulk path unavailable" in caplog.text
+    assert encoder.bulk == embeddings.BULK_ONNX and encoder.version == "all-MiniLM-L6-v2/onnx-int8-v1"
+    np.testing.assert_allclose(vectors, embeddings._OnnxEncoder(bulk=embeddings.BULK_ONNX).encode(texts, 64),
+                               atol=1e-6)
