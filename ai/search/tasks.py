@@ -9,8 +9,8 @@ from celery import shared_task
 from ai.search import serving
 from commerce.catalogue.models import Category, Product
 
-# Measured (bench/search.py): 256 product texts embed in ≈ 1.5 s with the int8 encoder, short
-# enough to keep the batch queue responsive between batches.
+# Measured (bench/embeddings.py): 256 product texts embed in ≈ 0.9–1.5 s on either bulk path (bf16
+# or int8), short enough to keep the batch queue responsive between batches.
 REEMBED_BATCH_SIZE = 256
 # Curated queries run per pop of the wanted set (a killed worker loses at most these; the next page view
 # that misses asks again). Measured at 100k products (docs/benchmarks.md): a hybrid query 12 ms median
