@@ -1,6 +1,9 @@
 """Semantic search at a million products, in a scratch database (the demo shop is never touched).
 
     python -m bench search_scale      # BENCH_SCALE_PRODUCTS=1000000 by default
+    BENCH_SCALE_SMOKE=1 BENCH_SCALE_PRODUCTS=30000 BENCH_SCALE_SOURCES=1000 python -m bench search_scale
+        # a few minutes: every step runs, departments of 500 get their own index and searches of more
+        # than 300 matches read it (no figure of it is meaningful)
 
 Embedding a million products with the real encoder would take hours here, so the catalogue is grown from
 real ones:
@@ -18,11 +21,15 @@ real ones:
    a few directions, and ten thousand products share each few hundred texts' neighbourhood.
    The HNSW index (not served at this size) is dropped before the load.
 3. ``vector_index.refresh_vector_index()`` builds the served IVFFlat index: its time, its size, the
-   table's, and the peak memory of the building backend.
+   table's, and the peak memory of the building backend; then, called again, each department's own
+   partial IVFFlat index (the departments' thresholds lowered for the first call only, so the two builds
+   are timed apart): each one's build time, lists and size.
 4. Recall@50 of ``retrieval.semantic_search`` against exact search (computed here with numpy over the
    same vectors; a result counts within (1 + 1e-3) of the exact 50th distance, as in ``bench/search.py``),
    unfiltered for ``BENCH_SCALE_QUERIES`` (200) queries and at wider scans (``SCAN_ROWS``), and under
-   each department filter for ``BENCH_SCALE_FILTERED_QUERIES`` (40); ``semantic_search`` p50/p99; and
+   each department filter for ``BENCH_SCALE_FILTERED_QUERIES`` (40), alone (its own index read as an
+   unfiltered one) and with a price bound at the department's median price on top (an iterative scan of
+   its index), with the index the plan used (EXPLAIN of the first query); ``semantic_search`` p50/p99; and
    ``GET /api/v1/search`` with the query embedding uncached, plus the median of each stage.
 5. Churn of 1 % a day: ``CHURN`` (1 %) new products from the held-out texts upserted as ``index_products``
    writes them (the IVFFlat index taking them into its existing lists), then recall again without
@@ -32,6 +39,7 @@ real ones:
 import logging
 import os
 import random
+import re
 import statistics
 import threading
 import time
@@ -69,6 +77,7 @@ CHURN = 0.01  # of the catalogue, added after the build
 # Vectors scanned per unfiltered query, besides the served IVFFLAT_SCAN_ROWS: what a wider scan buys.
 SCAN_ROWS = (20_000, 40_000, 80_000)
 TOLERANCE = 1.001
+SMOKE = os.environ.get("BENCH_SCALE_SMOKE") == "1"
 LOAD_BATCH = 100_000
 BULK_LOAD_FROM = 50_000  # copies: more, and the keyword tables' indexes are built after the load
 
@@ -79,20 +88,21 @@ DOCUMENTS, POSTINGS = SearchDocument._meta.db_table, SearchPosting._meta.db_tabl
 
 
 class Catalogue:
-    """The embedded products as numpy arrays, row i: ids[i], vectors[i], department[i], active[i]; exact
-    search and recall are computed over them."""
+    """The embedded products as numpy arrays, row i: ids[i], vectors[i], department[i], active[i],
+    prices[i]; exact search and recall are computed over them."""
 
-    def __init__(self, ids, vectors, departments, active):
-        self._store(ids, vectors, departments, active)
+    def __init__(self, ids, vectors, departments, active, prices):
+        self._store(ids, vectors, departments, active, prices)
 
-    def extend(self, ids, vectors, departments, active) -> None:
+    def extend(self, ids, vectors, departments, active, prices) -> None:
         self._store(np.concatenate([self.ids, ids]), np.concatenate([self.vectors, vectors]),
-                    np.concatenate([self.departments, departments]), np.concatenate([self.active, active]))
+                    np.concatenate([self.departments, departments]), np.concatenate([self.active, active]),
+                    np.concatenate([self.prices, prices]))
 
-    def _store(self, ids, vectors, departments, active) -> None:
+    def _store(self, ids, vectors, departments, active, prices) -> None:
         order = np.argsort(ids)  # sorted by id, so served ids find their rows by binary search
         self.ids, self.vectors = ids[order], vectors[order]
-        self.departments, self.active = departments[order], active[order]
+        self.departments, self.active, self.prices = departments[order], active[order], prices[order]
 
     def distances(self, query: np.ndarray) -> np.ndarray:
         return 1.0 - self.vectors @ (query / np.linalg.norm(query))
@@ -142,23 +152,26 @@ def source_arrays(*, held_out: bool) -> dict:
     if held_out:
         rows = list(Product.objects.filter(active=False).exclude(
             pk__in=ProductEmbedding.objects.values("product_id")).order_by("pk").values_list(
-            "pk", "category_id", "active", "title", "description", "attributes"))
+            "pk", "category_id", "active", "title", "description", "attributes", "price"))
         paths = indexing.category_paths()
         texts = [embeddings.product_text(title, description, paths.get(category, ""), attributes or {})
-                 for _, category, _, title, description, attributes in rows]
+                 for _, category, _, title, description, attributes, _ in rows]
         vectors = embeddings.encode(texts)
         hashes = [indexing.text_hash(text) for text in texts]
         active = [True] * len(rows)
+        prices = [row[6] for row in rows]
     else:
         rows = list(ProductEmbedding.objects.order_by("pk").values_list(
-            "product_id", "product__category_id", "product__active", "embedding", "text_hash"))
+            "product_id", "product__category_id", "product__active", "embedding", "text_hash", "product__price"))
         vectors = np.array([row[3] for row in rows], dtype=np.float32)
         hashes = [row[4] for row in rows]
         active = [row[2] for row in rows]
+        prices = [row[5] for row in rows]
     categories = np.array([row[1] for row in rows])
     return {"ids": np.array([row[0] for row in rows], dtype=np.int64), "vectors": vectors,
             "categories": categories, "departments": np.array([departments[c] for c in categories]),
-            "active": np.array(active, dtype=bool), "hashes": hashes}
+            "active": np.array(active, dtype=bool), "hashes": hashes,
+            "prices": np.array([float(price) for price in prices])}
 
 
 def derived_vectors(sources: dict, picks: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -240,9 +253,10 @@ def load_vectors(ids: np.ndarray, picks: np.ndarray, sources: dict, rng: np.rand
     for start in range(0, len(ids), LOAD_BATCH):
         batch = slice(start, start + LOAD_BATCH)
         vectors[batch] = derived_vectors(sources, picks[batch], rng)
-        copy_rows(f"COPY {EMBEDDINGS} (product_id, embedding, text_hash, model_version, updated_at) "
-                  "FROM STDIN (FORMAT BINARY)", ["int8", "vector", "varchar", "varchar", "timestamptz"],
-                  ((int(pid), vector, sources["hashes"][pick], version, now)
+        copy_rows(f"COPY {EMBEDDINGS} (product_id, embedding, text_hash, model_version, department_id, "
+                  "updated_at) FROM STDIN (FORMAT BINARY)",
+                  ["int8", "vector", "varchar", "varchar", "int8", "timestamptz"],
+                  ((int(pid), vector, sources["hashes"][pick], version, int(sources["departments"][pick]), now)
                    for pid, vector, pick in zip(ids[batch], vectors[batch], picks[batch], strict=True)))
     return vectors
 
@@ -264,8 +278,9 @@ def grow_catalogue(sources: dict, rng: np.random.Generator) -> tuple[Catalogue, 
     logger.info("vectors loaded and analysed: %s", seconds)
     indexing.refresh_term_statistics()
     seconds["term_statistics_s"] = time.perf_counter() - started
-    catalogue = Catalogue(sources["ids"], sources["vectors"], sources["departments"], sources["active"])
-    catalogue.extend(ids, vectors, sources["departments"][picks], sources["active"][picks])
+    catalogue = Catalogue(sources["ids"], sources["vectors"], sources["departments"], sources["active"],
+                          sources["prices"])
+    catalogue.extend(ids, vectors, sources["departments"][picks], sources["active"][picks], sources["prices"][picks])
     return catalogue, {"products": len(catalogue.ids), **{k: round(v, 1) for k, v in seconds.items()}}
 
 
@@ -280,16 +295,30 @@ def _peak_memory(pid: int, stop: threading.Event, peak: dict) -> None:
 
 
 def build_index() -> dict:
-    """The served IVFFlat index, through the project's own path; its build time, size and memory."""
+    """The served IVFFlat indexes, through the project's own path: the catalogue's (its build time, size
+    and memory), then each department's (built by a second call, timed per index)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
     stop, peak = threading.Event(), {"rss": 0, "uss": 0}
     watcher = threading.Thread(target=_peak_memory, args=(pid, stop, peak))
     watcher.start()
+    minimum, build = vector_index.DEPARTMENT_INDEX_MIN_PRODUCTS, vector_index._build
+    builds = []
+
+    def timed_build(cursor, name, lists, where=""):
+        _, elapsed = timed_ms(build, cursor, name, lists, where)
+        builds.append({"index": name, "lists": lists, "build_s": round(elapsed / 1000, 1)})
+
     try:
+        vector_index.DEPARTMENT_INDEX_MIN_PRODUCTS = 2**62  # the catalogue's index alone first
         lists, seconds = timed_ms(vector_index.refresh_vector_index)
+        catalogue_peak = dict(peak)
+        vector_index.DEPARTMENT_INDEX_MIN_PRODUCTS = minimum
+        vector_index._build = timed_build
+        _, department_seconds = timed_ms(vector_index.refresh_vector_index)
     finally:
+        vector_index.DEPARTMENT_INDEX_MIN_PRODUCTS, vector_index._build = minimum, build
         stop.set()
         watcher.join()
     with connection.cursor() as cursor:
@@ -297,11 +326,24 @@ def build_index() -> dict:
                        "pg_relation_size(%s), pg_total_relation_size(%s)",
                        [vector_index.IVFFLAT_INDEX, vector_index.IVFFLAT_INDEX, EMBEDDINGS, EMBEDDINGS])
         exists, index_bytes, table_bytes, total_bytes = cursor.fetchone()
+        sizes = {}
+        for entry in builds:
+            cursor.execute("SELECT coalesce(pg_relation_size(to_regclass(%s)), 0)", [entry["index"]])
+            sizes[entry["index"]] = cursor.fetchone()[0]
+    recorded = SearchStatistics.objects.get(pk=1).department_indexes
+    departments = [{**entry, "index_mb": round(sizes[entry["index"]] / 2**20, 1),
+                    "rows": recorded[entry["index"].removeprefix(vector_index.DEPARTMENT_INDEX)]["rows"]}
+                   for entry in builds]
     return {"lists": lists, "probes": retrieval.ivfflat_probes(), "exists": exists,
             "build_s": round(seconds / 1000, 1), "index_mb": round(index_bytes / 2**20, 1),
             "table_mb": round(table_bytes / 2**20, 1), "table_with_indexes_mb": round(total_bytes / 2**20, 1),
             "maintenance_work_mem": vector_index.IVFFLAT_BUILD_MEMORY,
-            "backend_peak_rss_mb": round(peak["rss"] / 2**20), "backend_peak_uss_mb": round(peak["uss"] / 2**20)}
+            "backend_peak_rss_mb": round(catalogue_peak["rss"] / 2**20),
+            "backend_peak_uss_mb": round(catalogue_peak["uss"] / 2**20),
+            "department_indexes": {"count": len(departments), "build_s": round(department_seconds / 1000, 1),
+                                   "index_mb": round(sum(sizes.values()) / 2**20, 1),
+                                   "backend_peak_rss_mb": round(peak["rss"] / 2**20),
+                                   "backend_peak_uss_mb": round(peak["uss"] / 2**20), "each": departments}}
 
 
 def served_recall(catalogue: Catalogue, vectors: np.ndarray, filters=retrieval.NO_FILTERS,
@@ -330,16 +372,40 @@ def wider_scans(catalogue: Catalogue, vectors: np.ndarray) -> list[dict]:
     return rows
 
 
+@contextmanager
+def first_plan(found: list):
+    """EXPLAIN the first vector scan ``semantic_search`` runs inside the block (with the settings it set
+    in its transaction) and append the indexes the plan reads to ``found``."""
+    def explain(execute, sql, params, many, context):
+        if not found and "ORDER BY" in sql and "embedding" in sql:
+            raw = context["cursor"].cursor  # the driver's cursor: no wrapper recursion
+            raw.execute("EXPLAIN " + sql, params)
+            plan = "\n".join(row[0] for row in raw.fetchall())
+            found.extend(sorted(set(re.findall(r"Index Scan using (\S+)", plan))) or ["(no index)"])
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(explain):
+        yield
+
+
 def department_recall(catalogue: Catalogue, vectors: np.ndarray) -> list[dict]:
+    """Each department's filtered search, alone and under a price bound at its median price."""
     rows = []
     for department in Category.objects.filter(parent=None).order_by("name"):
-        filters = retrieval.Filters(category_id=department.pk)
-        matches, active = retrieval.filter_matches(filters)
-        plan, settings = retrieval.scan_plan(filters, 50)
         mask = catalogue.active & (catalogue.departments == department.pk)
-        rows.append({"department": department.name, "share": round(matches / active, 3),
-                     "plan": plan, "probes": settings.get("ivfflat.probes"),
-                     **served_recall(catalogue, vectors, filters, mask)})
+        median = float(np.median(catalogue.prices[mask]))
+        for filters, kept in ((retrieval.Filters(category_id=department.pk), mask),
+                              (retrieval.Filters(category_id=department.pk, max_price=median),
+                               mask & (catalogue.prices <= median))):
+            matches, active = retrieval.filter_matches(filters)
+            plan, settings = retrieval.scan_plan(filters, 50)
+            indexes = []
+            with first_plan(indexes):
+                measured = served_recall(catalogue, vectors, filters, kept)
+            rows.append({"department": department.name, "max_price": filters.max_price,
+                         "share": round(matches / active, 3), "plan": plan, "probes": settings.get("ivfflat.probes"),
+                         "indexes_read": indexes, **measured})
+            logger.info("department %s", rows[-1])
     return rows
 
 
@@ -357,14 +423,16 @@ def churn(catalogue: Catalogue, rng: np.random.Generator, queries: list[str], ve
         batch = range(start, min(count, start + search.BATCH_SIZE))
         ProductEmbedding.objects.bulk_create(
             [ProductEmbedding(product_id=int(ids[i]), embedding=new_vectors[i],
-                              text_hash=held_out["hashes"][picks[i]], model_version=version) for i in batch],
+                              text_hash=held_out["hashes"][picks[i]], model_version=version,
+                              department_id=int(held_out["departments"][picks[i]])) for i in batch],
             update_conflicts=True, unique_fields=["product"],
-            update_fields=["embedding", "text_hash", "model_version", "updated_at"])
+            update_fields=["embedding", "text_hash", "model_version", "department_id", "updated_at"])
     upsert_s = time.perf_counter() - started
-    catalogue.extend(ids, new_vectors, held_out["departments"][picks], np.ones(count, dtype=bool))
+    catalogue.extend(ids, new_vectors, held_out["departments"][picks], np.ones(count, dtype=bool),
+                     held_out["prices"][picks])
     built_at = SearchStatistics.objects.values_list("vector_index_built_at", flat=True)
     built = built_at.get(pk=1)
-    vector_index.refresh_vector_index()  # rebuilds only past IVFFLAT_DRIFT
+    _, refresh_ms = timed_ms(vector_index.refresh_vector_index)  # rebuilds only past IVFFLAT_DRIFT
     new_titles = list(Product.objects.filter(pk__in=ids[:QUERIES * 4].tolist()).values_list("title", flat=True))
     title_rng = random.Random(5)
     new_queries = []
@@ -376,11 +444,14 @@ def churn(catalogue: Catalogue, rng: np.random.Generator, queries: list[str], ve
             "vector_upsert_s": round(upsert_s, 1),
             "embed_estimate_s": round(count / docs_per_s, 1), "docs_per_s_measured": docs_per_s,
             "index_rebuilt": built_at.get(pk=1) != built,
+            "refresh_check_s": round(refresh_ms / 1000, 2),  # the beat task's drift check, all indexes
             "after": served_recall(catalogue, vectors),
             "queries_for_new_products": served_recall(catalogue, embeddings.encode(new_queries))}
 
 
 def run() -> dict:
+    if SMOKE:  # small departments get their own index and read it, so every path runs
+        vector_index.DEPARTMENT_INDEX_MIN_PRODUCTS, retrieval.EXACT_SEARCH_MAX_MATCHES = 500, 300
     encoder = embeddings.warm_up()
     rng = np.random.default_rng(3)
     with scratch_database() as database:  # dropped afterwards: the shop's tables are never touched

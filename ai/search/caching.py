@@ -13,6 +13,7 @@ from core import counters
 INDEX_VERSION_KEY = "index-version"
 CORPUS_STATS_KEY = "corpus-stats"
 VECTOR_INDEX_SHAPE_KEY = "vector-index-shape"
+DEPARTMENT_INDEXES_KEY = "department-indexes"
 TABLE_TTL = 3600  # changes drop a table at once; the TTL only bounds edits made outside Django
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from ai import embeddings
 from ai.search.caching import CORPUS_STATS_KEY, bump_index_version, cache_key
 from ai.search.models import ProductEmbedding, SearchDocument, SearchPosting, SearchStatistics, SearchTerm
-from ai.search.retrieval import BM25_B, BM25_K1, FIELD_WEIGHTS
+from ai.search.retrieval import BM25_B, BM25_K1, FIELD_WEIGHTS, departments_of_categories
 from commerce.catalogue.models import Category, Product
 
 _WEIGHT_CASE = "CASE w " + " ".join(f"WHEN '{w}' THEN {v}" for w, v in FIELD_WEIGHTS.items()) + " END"
@@ -40,34 +40,47 @@ def text_hash(text: str) -> str:
 
 
 def index_products(product_ids: list[int], *, force: bool = False, paths: dict[int, str] | None = None) -> int:
-    """(Re-)index products whose text changed since they were last embedded. Returns how many were.
+    """(Re-)index products whose text changed since they were last embedded, and give every embedding its
+    product's department (a product or category moved to another department re-embeds, its category
+    path being part of the text; an embedding whose department alone is stale is corrected without
+    one). Returns how many were written.
 
     Safe to run twice or concurrently for the same products: writes are upserts keyed by product.
     """
     products = list(Product.objects.filter(pk__in=product_ids).only(
         "pk", "title", "description", "category_id", "attributes"))
     paths = paths or category_paths()
+    departments = departments_of_categories()
     texts = {p.pk: embeddings.product_text(p.title, p.description, paths.get(p.category_id, ""), p.attributes or {})
              for p in products}
     hashes = {pk: text_hash(text) for pk, text in texts.items()}
+    moved = {}
     if not force:
-        stored = dict(ProductEmbedding.objects.filter(pk__in=hashes).values_list("product_id", "text_hash"))
-        hashes = {pk: h for pk, h in hashes.items() if stored.get(pk) != h}
-    if not hashes:
+        stored = {pk: (stored_hash, department) for pk, stored_hash, department in ProductEmbedding.objects.filter(
+            pk__in=hashes).values_list("product_id", "text_hash", "department_id")}
+        moved = {p.pk: departments.get(p.category_id) for p in products if p.pk in stored
+                 and stored[p.pk][0] == hashes[p.pk] and stored[p.pk][1] != departments.get(p.category_id)}
+        hashes = {pk: h for pk, h in hashes.items() if stored.get(pk, (None,))[0] != h}
+    if not hashes and not moved:
         return 0
     changed = [p for p in products if p.pk in hashes]
-    vectors = embeddings.encode([texts[p.pk] for p in changed])
+    vectors = embeddings.encode([texts[p.pk] for p in changed]) if changed else []
     version = embeddings.model_version()
     with transaction.atomic():
         ProductEmbedding.objects.bulk_create(
-            [ProductEmbedding(product_id=p.pk, embedding=vector, text_hash=hashes[p.pk], model_version=version)
+            [ProductEmbedding(product_id=p.pk, embedding=vector, text_hash=hashes[p.pk], model_version=version,
+                              department_id=departments.get(p.category_id))
              for p, vector in zip(changed, vectors, strict=True)],
             update_conflicts=True, unique_fields=["product"],
-            update_fields=["embedding", "text_hash", "model_version", "updated_at"],
+            update_fields=["embedding", "text_hash", "model_version", "department_id", "updated_at"],
         )
-        _write_keyword_documents(changed, paths)
+        for department in set(moved.values()):  # updated_at: the row moved between partial indexes (drift)
+            ProductEmbedding.objects.filter(pk__in=[pk for pk, d in moved.items() if d == department]).update(
+                department_id=department, updated_at=timezone.now())
+        if changed:
+            _write_keyword_documents(changed, paths)
     bump_index_version()
-    return len(changed)
+    return len(changed) + len(moved)
 
 
 def _impact_sql(length_column: str) -> str:

@@ -24,13 +24,17 @@ class ProductEmbedding(models.Model):
     text_hash = models.CharField(max_length=64,
                                  help_text="sha256 of the embedded text: unchanged text is not re-embedded.")
     model_version = models.CharField(max_length=64)
+    department_id = models.BigIntegerField(
+        null=True, help_text="The product's top-level category, denormalised: each large department has its own "
+                             "partial IVFFlat index on it (``vector_index``), which a department filter reads")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         # The HNSW index serves semantic search for small catalogues. From ``vector_index.IVFFLAT_MIN_PRODUCTS``
         # an IVFFlat index over ``embedding::halfvec`` serves instead; it is not declared here because its
         # k-means lists are trained on the stored vectors and sized to their number, so it is (re)built by
-        # ``vector_index.refresh_vector_index`` once there is data, never by a migration on an empty table.
+        # ``vector_index.refresh_vector_index`` once there is data, never by a migration on an empty table;
+        # so are the partial IVFFlat indexes of large departments (on ``department_id``).
         indexes = [
             HnswIndex(name="product_embedding_hnsw", fields=["embedding"], m=16, ef_construction=64,
                       opclasses=["vector_cosine_ops"]),
@@ -92,6 +96,9 @@ class SearchStatistics(models.Model):
         default=0, help_text="Lists of the IVFFlat index semantic search reads (0: none, the HNSW index serves)")
     vector_index_rows = models.PositiveIntegerField(default=0, help_text="Embeddings when the IVFFlat index was built")
     vector_index_built_at = models.DateTimeField(null=True)
+    department_indexes = models.JSONField(
+        default=dict, help_text="The departments with their own partial IVFFlat index: {department id: "
+                                "{lists, rows, built_at}}")
 
     class Meta:
         verbose_name_plural = "search statistics"

@@ -4,7 +4,7 @@ to searches."""
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from ai.search import rules, synonyms, tasks
+from ai.search import retrieval, rules, synonyms, tasks
 from ai.search.serving import mark_conversions
 from commerce.catalogue.models import Category, Product
 from commerce.catalogue.signals import products_bulk_changed
@@ -34,7 +34,8 @@ def products_changed_in_bulk(sender, product_ids, **kwargs):
     enqueue(tasks.reembed_products, list(product_ids))
 
 
-# Synonyms and query rules: each save or delete retires its cached table (``caching.CachedTable.changed``).
-for table in (synonyms.table, rules.table):
+# Synonyms, query rules and the category tree's departments: each save or delete retires its cached table
+# (``caching.CachedTable.changed``).
+for table in (synonyms.table, rules.table, retrieval.category_departments):
     post_save.connect(table.changed, sender=table.model, dispatch_uid=f"search_{table.name}_saved")
     post_delete.connect(table.changed, sender=table.model, dispatch_uid=f"search_{table.name}_deleted")

@@ -17,7 +17,13 @@ from django.db import connection, transaction
 from ai import embeddings
 from ai.common import vector_literal
 from ai.search import synonyms
-from ai.search.caching import CORPUS_STATS_KEY, VECTOR_INDEX_SHAPE_KEY, cache_key
+from ai.search.caching import (
+    CORPUS_STATS_KEY,
+    DEPARTMENT_INDEXES_KEY,
+    VECTOR_INDEX_SHAPE_KEY,
+    CachedTable,
+    cache_key,
+)
 from ai.search.models import (
     EMBEDDING_DIMENSIONS,
     ProductEmbedding,
@@ -316,6 +322,47 @@ def ivfflat_probes() -> int:
     return ivfflat_shape()[1]
 
 
+def departments_of_categories() -> dict[int, int]:
+    """Each category's department (its top-level ancestor), from the category tree in one query."""
+    parents = dict(Category.objects.values_list("pk", "parent_id"))
+    departments = {}
+    for pk in parents:
+        node, seen = pk, set()
+        while parents.get(node) is not None and node not in seen:  # ``seen``: a cycle saved outside clean()
+            seen.add(node)
+            node = parents[node]
+        departments[pk] = node
+    return departments
+
+
+# Which department each category is in, cached for the read side; dropped on every category save or
+# delete (``receivers``).
+category_departments = CachedTable("category-departments", Category,
+                                   lambda: sorted(departments_of_categories().items()))
+
+
+def department_indexes() -> dict[int, tuple[int, int]]:
+    """{department: (lists, rows)} of the departments with their own IVFFlat index, cached."""
+    indexes = cache.get(cache_key(DEPARTMENT_INDEXES_KEY))
+    if indexes is None:
+        stats = SearchStatistics.objects.filter(pk=1).values_list("department_indexes", flat=True).first() or {}
+        indexes = {int(department): (state["lists"], state["rows"]) for department, state in stats.items()}
+        cache.set(cache_key(DEPARTMENT_INDEXES_KEY), indexes, CORPUS_STATS_TTL)
+    return indexes
+
+
+def indexed_department(filters: Filters) -> int | None:
+    """The department the filters keep products of, when it has its own IVFFlat index (the filtered
+    category is that department or a category in it); None otherwise."""
+    if not filters.category_id:
+        return None
+    indexes = department_indexes()
+    if not indexes:
+        return None
+    department = dict(category_departments()).get(filters.category_id)
+    return department if department in indexes else None
+
+
 def filter_matches(filters: Filters) -> tuple[int, int]:
     """(products that pass ``filters``, active products), cached with the corpus statistics."""
     key = cache_key(f"filter-matches:{hashlib.sha1(repr(filters).encode()).hexdigest()}")
@@ -331,32 +378,50 @@ def filter_matches(filters: Filters) -> tuple[int, int]:
 
 
 def scan_plan(filters: Filters, limit: int) -> tuple[str, dict[str, int | str]]:
+    """How ``semantic_search`` reads the embeddings (``_plan``, without the department it names)."""
+    return _plan(filters, limit)[:2]
+
+
+def _plan(filters: Filters, limit: int) -> tuple[str, dict[str, int | str], int | None]:
     """How ``semantic_search`` reads the embeddings: ("exact", {}) when a filter passes at most
-    ``EXACT_SEARCH_MAX_MATCHES`` products, else the index that serves ("ivfflat" when the catalogue has
-    one, "hnsw") and the settings it is read with. With filters the index scan is iterative (pgvector
-    reads on until enough candidates pass them), and IVFFlat probes more lists the fewer products pass."""
+    ``EXACT_SEARCH_MAX_MATCHES`` products, else the index that serves and the settings it is read with:
+    "department" (the filtered department's own IVFFlat index, ``indexed_department``), "ivfflat" (the
+    catalogue's) or "hnsw". A department's index is probed as the catalogue's is unfiltered: enough
+    lists to scan ``IVFFLAT_SCAN_ROWS`` of its vectors. With filters beyond the department the index scan
+    is iterative (pgvector reads on until enough candidates pass them), and IVFFlat probes more lists the
+    fewer of the index's products pass. Third: the department whose index serves, or None."""
     matches, active = filter_matches(filters) if not filters.is_empty else (None, None)
     if matches is not None and matches <= EXACT_SEARCH_MAX_MATCHES:
-        return "exact", {}
-    lists, probes = ivfflat_shape()
+        return "exact", {}, None
+    department = indexed_department(filters)
+    if department is not None:
+        index = "department"
+        lists, rows = department_indexes()[department]
+        probes = min(lists, math.ceil(IVFFLAT_SCAN_ROWS * lists / max(rows, 1)))
+        if filters == Filters(category_id=department):
+            return index, {"ivfflat.probes": probes}, department
+        active, _ = filter_matches(Filters(category_id=department))  # the products this index holds
+    else:
+        lists, probes = ivfflat_shape()
+        index = "ivfflat" if probes else "hnsw"
     if probes:
-        index = "ivfflat"
         if matches is not None:
             factor = min(FILTERED_PROBES_MAX_FACTOR, active / max(matches, 1))
             probes = min(lists, math.ceil(probes * factor))
         settings = {"ivfflat.probes": probes}
     else:
-        index = "hnsw"
         settings = {"hnsw.ef_search": max(100, limit * 2)}  # ≥ the rows asked for, or HNSW returns fewer
     if not filters.is_empty:
-        settings[f"{index}.iterative_scan"] = "relaxed_order"  # order is restored by the outer ORDER BY
-    return index, settings
+        # order is restored by the outer ORDER BY
+        settings["hnsw.iterative_scan" if index == "hnsw" else "ivfflat.iterative_scan"] = "relaxed_order"
+    return index, settings, department
 
 
 _DISTANCES = {
     # "+ 0": an expression no index serves, so PostgreSQL filters first and scores every match.
     "exact": "(e.embedding <=> %s::vector) + 0",
     "ivfflat": f"e.embedding::halfvec({EMBEDDING_DIMENSIONS}) <=> %s::halfvec",
+    "department": f"e.embedding::halfvec({EMBEDDING_DIMENSIONS}) <=> %s::halfvec",
     "hnsw": "e.embedding <=> %s::vector",
 }
 
@@ -364,23 +429,29 @@ _DISTANCES = {
 def semantic_search(query: str, *, filters: Filters = NO_FILTERS, limit: int = CANDIDATES,
                     vector: np.ndarray | None = None) -> list[tuple[int, float]]:
     """Nearest products by cosine distance, read as ``scan_plan`` says: from the IVFFlat index over
-    half-precision vectors when the catalogue has one (``vector_index.refresh_vector_index``), else from
-    the HNSW index, or exactly under a narrow filter. An index yields the candidates; they are ranked by
-    full-precision distance, so filtered result lists stay full."""
+    half-precision vectors when the catalogue has one (``vector_index.refresh_vector_index``), from the
+    filtered department's own one when it has one, else from the HNSW index, or exactly under a narrow
+    filter. An index yields the candidates; they are ranked by full-precision distance, so filtered
+    result lists stay full."""
     literal = vector_literal(query_embedding(query) if vector is None else vector)
     where, params = filters.sql()
-    index, settings = scan_plan(filters, limit)
+    index, settings, department_id = _plan(filters, limit)
     distance = _DISTANCES[index]
+    # The department's partial index serves only a query whose predicate implies the index's, so its id
+    # is written into the SQL (an int), never bound as a parameter the planner cannot see.
+    department = f"e.department_id = {int(department_id)}" if department_id is not None else None
     embeddings_table, products_table = ProductEmbedding._meta.db_table, Product._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
         for name, value in settings.items():
             cursor.execute("SELECT set_config(%s, %s, true)", [name, str(value)])
-        if filters.is_empty:
+        if filters.is_empty or (department and "ivfflat.iterative_scan" not in settings):
             # The index scan runs on the embeddings alone (a join can tempt the planner into an exact
-            # scan); the few inactive products are dropped from a shortlist afterwards.
+            # scan); the few inactive products (and, under a department filter, any whose embedding's
+            # department lags a move) are dropped from a shortlist afterwards.
             cursor.execute(
                 f"""SELECT e.product_id, 1 - (e.embedding <=> %s::vector) AS similarity FROM (
                         SELECT product_id, embedding FROM {embeddings_table} e
+                        {f"WHERE {department}" if department else ""}
                         ORDER BY {distance} LIMIT %s) e
                     JOIN {products_table} p ON p.id = e.product_id
                     WHERE {where} ORDER BY similarity DESC LIMIT %s""",
@@ -391,7 +462,8 @@ def semantic_search(query: str, *, filters: Filters = NO_FILTERS, limit: int = C
                 f"""SELECT product_id, 1 - (embedding <=> %s::vector) AS similarity FROM (
                         SELECT e.product_id, e.embedding
                         FROM {embeddings_table} e JOIN {products_table} p ON p.id = e.product_id
-                        WHERE {where} ORDER BY {distance} LIMIT %s) e
+                        WHERE {where}{f" AND {department}" if department else ""}
+                        ORDER BY {distance} LIMIT %s) e
                     ORDER BY similarity DESC""",
                 [literal, *params, literal, limit],
             )

@@ -1,7 +1,12 @@
+import importlib
+from types import SimpleNamespace
+
 import pytest
+from django.apps import apps as django_apps
+from django.db import connection
 
 from ai import embeddings
-from ai.search import indexing, retrieval, serving
+from ai.search import indexing, retrieval, serving, tasks
 from ai.search.models import ProductEmbedding, SearchStatistics, SearchTerm
 from tests.factories import CategoryFactory, ProductFactory, ranked_ids
 
@@ -82,3 +87,82 @@ def test_a_statistics_refresh_reports_a_change_and_bumps_the_version_only_when_t
     assert not quiet.changed and not again.changed and grown.changed
     assert grown.vocabulary > quiet.vocabulary
     assert indexed != before and serving.version() not in {before, indexed}
+
+
+def embedded_department(product) -> int | None:
+    return ProductEmbedding.objects.get(pk=product.pk).department_id
+
+
+def test_each_embedding_carries_its_products_department(catalogue):
+    # given a department with a sub-category, and a product in it
+    kitchen = CategoryFactory(name="Kitchen")
+    knives = CategoryFactory(name="Knives", parent=kitchen)
+    knife = ProductFactory(title="Paring Knife", category=knives)
+
+    # when it is indexed
+    indexing.index_products([knife.pk])
+
+    # then its embedding names the top-level department, as the catalogue's embeddings do theirs
+    assert embedded_department(knife) == kitchen.pk
+    assert embedded_department(catalogue["spade"]) == catalogue["spade"].category_id
+
+
+def test_a_product_moved_to_another_department_gets_the_new_department(catalogue):
+    # given the kettle in the coffee department
+    kettle, garden = catalogue["kettle"], catalogue["spade"].category
+
+    # when it moves to the garden department and is re-indexed (as its save queues)
+    kettle.category = garden
+    kettle.save()
+    written = indexing.index_products([kettle.pk])
+
+    # then its embedding names the garden department
+    assert written == 1
+    assert embedded_department(kettle) == garden.pk
+
+
+def test_a_category_moved_under_another_department_moves_its_products_embeddings(catalogue):
+    # given a sub-category of the coffee department with a product in it
+    coffee, garden = catalogue["kettle"].category, catalogue["spade"].category
+    grinders = CategoryFactory(name="Grinders", parent=coffee)
+    grinder = ProductFactory(title="Hand Grinder", category=grinders)
+    indexing.index_products([grinder.pk])
+    assert embedded_department(grinder) == coffee.pk
+
+    # when the category moves under the garden department and the task its save queues runs
+    grinders.parent = garden
+    grinders.save()
+    tasks.reembed_category(grinders.pk)
+
+    # then the product's embedding names the garden department
+    assert embedded_department(grinder) == garden.pk
+
+
+def test_a_stale_department_is_corrected_without_re_embedding(catalogue):
+    # given the trowel's embedding with no department (written before departments were recorded)
+    trowel = catalogue["trowel"]
+    ProductEmbedding.objects.filter(pk=trowel.pk).update(department_id=None)
+    vector = ProductEmbedding.objects.get(pk=trowel.pk).embedding
+
+    # when it is re-indexed, its text unchanged
+    written = indexing.index_products([trowel.pk])
+
+    # then its department is written and its vector kept
+    assert written == 1
+    stored = ProductEmbedding.objects.get(pk=trowel.pk)
+    assert stored.department_id == trowel.category_id
+    assert list(stored.embedding) == list(vector)
+    assert indexing.index_products([trowel.pk]) == 0  # nothing left to correct
+
+
+def test_the_migration_backfills_every_embeddings_department(catalogue):
+    # given embeddings written before the department column existed
+    migration = importlib.import_module("ai.search.migrations.0007_embedding_department")
+    ProductEmbedding.objects.update(department_id=None)
+
+    # when the migration's backfill runs
+    migration.backfill_departments(django_apps, SimpleNamespace(connection=connection))
+
+    # then each names its product's department
+    assert {p.pk: embedded_department(p) for p in catalogue.values()} == {
+        p.pk: p.category_id for p in catalogue.values()}

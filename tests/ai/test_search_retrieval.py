@@ -6,7 +6,7 @@ from ai.search import retrieval, serving, synonyms
 from ai.search.models import SearchStatistics
 from ai.search.retrieval import Filters
 from commerce.catalogue.models import PriceList
-from tests.factories import SynonymFactory, ranked_ids
+from tests.factories import CategoryFactory, SynonymFactory, ranked_ids
 
 pytestmark = pytest.mark.django_db
 
@@ -147,3 +147,71 @@ def test_the_corrected_query_reads_in_words_not_stems(catalogue):
     _, corrections = retrieval.query_terms("gosneck kettel")
     assert corrections == {"gosneck": "gooseneck", "kettel": "kettl"}
     assert retrieval.corrected_query("gosneck kettel", corrections) == "gooseneck kettle"
+
+
+def test_a_department_with_its_own_index_is_probed_like_an_unfiltered_index_of_its_size(catalogue, monkeypatch):
+    # given the catalogue's IVFFlat index and one of the garden department's own (2 lists over 2 rows),
+    # with one list scanning enough, and a sub-category of the garden department
+    garden = catalogue["spade"].category
+    borders = CategoryFactory(name="Borders", parent=garden)
+    SearchStatistics.objects.update_or_create(pk=1, defaults={
+        "vector_index_lists": 4, "vector_index_rows": 4,
+        "department_indexes": {str(garden.pk): {"lists": 2, "rows": 2, "built_at": "2026-12-07T00:00:00+00:00"}}})
+    monkeypatch.setattr(retrieval, "IVFFLAT_SCAN_ROWS", 1)
+    monkeypatch.setattr(retrieval, "EXACT_SEARCH_MAX_MATCHES", -1)  # even the empty sub-category reads an index
+
+    # when semantic search plans the department, the department under a price bound, a category inside
+    # it, and the coffee department (no index of its own)
+    department = retrieval.scan_plan(Filters(category_id=garden.pk), 50)
+    cheap = retrieval.scan_plan(Filters(category_id=garden.pk, max_price=20), 50)  # 1 of its 2
+    inside = retrieval.scan_plan(Filters(category_id=borders.pk), 50)
+    coffee = retrieval.scan_plan(Filters(category_id=catalogue["kettle"].category_id), 50)
+
+    # then the department's index serves its filters, probed for the share of its own products they keep
+    assert department == ("department", {"ivfflat.probes": 1})
+    assert cheap == ("department", {"ivfflat.probes": 2, "ivfflat.iterative_scan": "relaxed_order"})
+    assert inside == ("department", {"ivfflat.probes": 2, "ivfflat.iterative_scan": "relaxed_order"})
+    assert coffee == ("ivfflat", {"ivfflat.probes": 2, "ivfflat.iterative_scan": "relaxed_order"})
+
+
+def test_filters_on_top_of_a_department_still_apply_when_its_index_serves(catalogue, monkeypatch):
+    # given the garden department recorded as having its own index (the planner reads the table here)
+    garden = catalogue["spade"].category
+    SearchStatistics.objects.update_or_create(pk=1, defaults={
+        "vector_index_lists": 4, "vector_index_rows": 4,
+        "department_indexes": {str(garden.pk): {"lists": 2, "rows": 2, "built_at": "2026-12-07T00:00:00+00:00"}}})
+    monkeypatch.setattr(retrieval, "EXACT_SEARCH_MAX_MATCHES", 0)
+
+    # when the department is searched alone, under a price bound, and with the spade inactive
+    alone = set(ranked_ids(retrieval.semantic_search("steel", filters=Filters(category_id=garden.pk))))
+    cheap = ranked_ids(retrieval.semantic_search("steel", filters=Filters(category_id=garden.pk, max_price=20)))
+    catalogue["spade"].active = False
+    catalogue["spade"].save()
+    active = ranked_ids(retrieval.semantic_search("steel", filters=Filters(category_id=garden.pk)))
+
+    # then each keeps to what the filters pass
+    assert alone == {catalogue["spade"].pk, catalogue["trowel"].pk}
+    assert cheap == [catalogue["trowel"].pk]
+    assert active == [catalogue["trowel"].pk]
+
+
+def test_a_category_moved_to_another_department_is_planned_under_its_new_one(catalogue, monkeypatch,
+                                                                              django_capture_on_commit_callbacks):
+    # given a sub-category of the coffee department, and only the garden department with its own index
+    coffee, garden = catalogue["kettle"].category, catalogue["spade"].category
+    grinders = CategoryFactory(name="Grinders", parent=coffee)
+    SearchStatistics.objects.update_or_create(pk=1, defaults={
+        "vector_index_lists": 4, "vector_index_rows": 4,
+        "department_indexes": {str(garden.pk): {"lists": 2, "rows": 2, "built_at": "2026-12-07T00:00:00+00:00"}}})
+    assert retrieval.indexed_department(Filters(category_id=grinders.pk)) is None  # cached: coffee
+
+    # when it moves under the garden department (the cached departments retire after the commit)
+    with django_capture_on_commit_callbacks() as callbacks:
+        grinders.parent = garden
+        grinders.save()
+    for callback in callbacks:
+        if getattr(callback, "__self__", None) is retrieval.category_departments:  # not the re-embed task
+            callback()
+
+    # then its searches read the garden department's index
+    assert retrieval.indexed_department(Filters(category_id=grinders.pk)) == garden.pk

@@ -1,6 +1,7 @@
 """``python -m bench search_scale`` at a small size, in its own scratch database: real sources embedded,
-the catalogue grown from them, the served IVFFlat index built, recall against exact search (plain, wider
-scans, per department, after churn) and the API all still run. No timing is asserted here."""
+the catalogue grown from them, the served IVFFlat indexes built (the catalogue's and, in smoke mode, each
+department's), recall against exact search (plain, wider scans, per department, after churn) and the API
+all still run. No timing is asserted here."""
 
 import pytest
 from django.db import connection
@@ -8,8 +9,10 @@ from django.db import connection
 from tests.bench.harness import run_benchmark
 
 # The smallest catalogue that gets an IVFFlat index (vector_index.IVFFLAT_MIN_PRODUCTS is 10,000).
+# Smoke mode: departments of 500 embeddings get their own index, and searches of more than 300 matches
+# read it, so the department path runs at this size.
 SMALL = {"BENCH_SCALE_PRODUCTS": "12000", "BENCH_SCALE_SOURCES": "200", "BENCH_SCALE_QUERIES": "4",
-         "BENCH_SCALE_FILTERED_QUERIES": "2"}
+         "BENCH_SCALE_FILTERED_QUERIES": "2", "BENCH_SCALE_SMOKE": "1"}
 
 
 @pytest.mark.django_db
@@ -28,6 +31,13 @@ def test_the_scale_benchmark_builds_the_served_index_measures_recall_and_drops_i
     assert all(0 <= recall <= 1 for recall in recalls)
     assert report["semantic_departments"] and all(0 < row["share"] < 1 for row in report["semantic_departments"])
     assert report["churn"]["products_added"] == 120 and not report["churn"]["index_rebuilt"]
+    # every department got its own index, which its searches read
+    departments = index["department_indexes"]
+    assert departments["count"] == len(report["semantic_departments"]) // 2 > 0
+    assert all(entry["lists"] == entry["rows"] // 50 and entry["index_mb"] > 0 for entry in departments["each"])
+    built = {entry["index"] for entry in departments["each"]}
+    alone = [row for row in report["semantic_departments"] if row["max_price"] is None]
+    assert all(row["plan"] == "department" and built & set(row["indexes_read"]) for row in alone)
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_database WHERE datname = %s", [report["database"]])
         assert cursor.fetchone()[0] == 0
