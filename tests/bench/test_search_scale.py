@@ -22,19 +22,21 @@ def test_the_scale_benchmark_builds_the_served_index_measures_recall_and_drops_i
     assert report["catalogue"]["products"] == 12000 and report["queries"] == 4
     assert report["sources"]["sources"] == 200 and report["sources"]["held_out"] == 20
     index = report["index"]
-    assert index["exists"] and index["lists"] == 12000 // 50 and 0 < index["probes"] <= index["lists"]
+    assert index["exists"] and 0 < index["probes"] < index["lists"] < 12000
     assert index["index_mb"] > 0 and index["table_mb"] > 0
     recalls = [report["semantic"]["recall@50"], report["churn"]["after"]["recall@50"],
                report["churn"]["queries_for_new_products"]["recall@50"],
                *(row["recall@50"] for row in report["semantic_wider_scans"]),
                *(row["recall@50"] for row in report["semantic_departments"])]
-    assert all(0 <= recall <= 1 for recall in recalls)
+    # IVFFlat scanning a few lists of a catalogue grown around 200 real vectors finds nearly every true
+    # neighbour (0.998–1.0 measured at this size); a broken probe or index setting falls far below
+    assert min(recalls) >= 0.9
     assert report["semantic_departments"] and all(0 < row["share"] < 1 for row in report["semantic_departments"])
     assert report["churn"]["products_added"] == 120 and not report["churn"]["index_rebuilt"]
     # every department got its own index, which its searches read
     departments = index["department_indexes"]
     assert departments["count"] == len(report["semantic_departments"]) // 2 > 0
-    assert all(entry["lists"] == entry["rows"] // 50 and entry["index_mb"] > 0 for entry in departments["each"])
+    assert all(0 < entry["lists"] < entry["rows"] and entry["index_mb"] > 0 for entry in departments["each"])
     built = {entry["index"] for entry in departments["each"]}
     alone = [row for row in report["semantic_departments"] if row["max_price"] is None]
     assert all(row["plan"] == "department" and built & set(row["indexes_read"]) for row in alone)
