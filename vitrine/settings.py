@@ -380,6 +380,8 @@ LOGGING = {
         "celery.app.trace": {"filters": ["quiet_polling"]},
         "django_tasks": {"level": "WARNING"},
         "django.db.backends": {"level": "WARNING"},
+        # Its "Loading SentenceTransformer model from …" lands in the middle of embed_products' progress bar.
+        "sentence_transformers": {"level": "WARNING"},
         "vitrine.cache": {"filters": ["first_per_10_s"]},
     },
 }
