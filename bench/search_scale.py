@@ -34,15 +34,29 @@ real ones:
 5. Churn of 1 % a day: ``CHURN`` (1 %) new products from the held-out texts upserted as ``index_products``
    writes them (the IVFFlat index taking them into its existing lists), then recall again without
    rebuilding the lists, for the same queries and for queries from the new products' titles.
+
+Measuring the API again without rebuilding the catalogue (≈ 20 minutes at 1M):
+
+    BENCH_SCALE_KEEP=1 python -m bench search_scale    # the database is kept; its name is in the report
+    BENCH_SCALE_DATABASE=<name> python -m bench search_scale   # API latency, stages and profile only
+    # then drop it: psql -c 'DROP DATABASE "<name>" WITH (FORCE)' (or BENCH_SCALE_DROP=1 on the last run)
+
+``BENCH_SCALE_PROFILE=N`` (default 0) runs N more API requests under cProfile and a statement timer and
+reports the functions with the most cumulative time and the SQL statements with the most total time.
 """
 
+import cProfile
+import io
 import logging
 import os
+import pstats
 import random
 import re
 import statistics
 import threading
 import time
+import uuid
+from collections import defaultdict
 from contextlib import contextmanager
 
 import numpy as np
@@ -50,12 +64,13 @@ import psutil
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 from django.utils import timezone
 
 from ai import embeddings
-from ai.common import copy_rows, scratch_database
+from ai.common import _maintenance_connection, copy_rows, scratch_database
 from ai.search import indexing, retrieval, vector_index
-from ai.search.caching import VECTOR_INDEX_SHAPE_KEY, cache_key
+from ai.search.caching import VECTOR_INDEX_SHAPE_KEY, bump_index_version, cache_key
 from ai.search.models import (
     EMBEDDING_DIMENSIONS,
     ProductEmbedding,
@@ -63,6 +78,7 @@ from ai.search.models import (
     SearchPosting,
     SearchStatistics,
 )
+from ai.search.retrieval import normalize_query, query_embedding_key
 from bench import search, timing
 from bench.timing import timed_ms
 from commerce.catalogue.models import Category, Product
@@ -78,6 +94,10 @@ CHURN = 0.01  # of the catalogue, added after the build
 SCAN_ROWS = (20_000, 40_000, 80_000)
 TOLERANCE = 1.001
 SMOKE = os.environ.get("BENCH_SCALE_SMOKE") == "1"
+KEEP = os.environ.get("BENCH_SCALE_KEEP") == "1"  # leave the scratch database for BENCH_SCALE_DATABASE runs
+EXISTING = os.environ.get("BENCH_SCALE_DATABASE")  # a kept database: measure the API only
+DROP = os.environ.get("BENCH_SCALE_DROP") == "1"  # with BENCH_SCALE_DATABASE: drop it afterwards
+PROFILE = int(os.environ.get("BENCH_SCALE_PROFILE", "0"))  # API requests to profile
 LOAD_BATCH = 100_000
 BULK_LOAD_FROM = 50_000  # copies: more, and the keyword tables' indexes are built after the load
 
@@ -449,12 +469,96 @@ def churn(catalogue: Catalogue, rng: np.random.Generator, queries: list[str], ve
             "queries_for_new_products": served_recall(catalogue, embeddings.encode(new_queries))}
 
 
+@contextmanager
+def kept_database():
+    """A fresh migrated database like ``scratch_database``'s, left in place afterwards (KEEP)."""
+    original = dict(connection.settings_dict)
+    name = f"vitrine_scale_{uuid.uuid4().hex[:10]}"
+    admin = _maintenance_connection(original)
+    admin.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    connection.close()
+    connection.settings_dict["NAME"] = name
+    try:
+        call_command("migrate", verbosity=0, interactive=False)
+        yield name
+    finally:
+        connection.close()
+        connection.settings_dict.clear()
+        connection.settings_dict.update(original)
+
+
+def api_profile(queries: list[str], top: int = 70) -> dict:
+    """``PROFILE`` API requests (embedding uncached, result lists retired, as ``search.api_latency`` asks
+    them) under cProfile and a statement timer: where a request's time goes."""
+    client, profiler = Client(), cProfile.Profile()
+    statements = defaultdict(lambda: [0, 0.0])
+
+    def timed(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            entry = statements[" ".join(sql.split())[:160]]
+            entry[0] += 1
+            entry[1] += (time.perf_counter() - started) * 1000
+
+    # Queries the run has not asked yet: the measured ones have read their postings and lists already.
+    asked = [query for query in search.sample_queries(len(queries) + 2 * PROFILE) if query not in queries][:PROFILE]
+    timings = []
+    with connection.execute_wrapper(timed):
+        for query in asked:
+            cache.delete(query_embedding_key(normalize_query(query)))
+            bump_index_version()
+            profiler.enable()
+            _, elapsed = timed_ms(client.get, "/api/v1/search", {"q": query})
+            profiler.disable()
+            timings.append(elapsed)
+    out, own = io.StringIO(), io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(top)
+    pstats.Stats(profiler, stream=own).sort_stats("tottime").print_stats(top)
+    slowest = sorted(statements.items(), key=lambda item: -item[1][1])[:top]
+    return {"requests": len(asked), "profiled": timing.latency(timings, digits=1),
+            "statements_per_request": round(sum(n for n, _ in statements.values()) / max(1, len(asked)), 1),
+            "statements_ms_per_request": [{"sql": sql, "calls": n, "ms_per_request": round(ms / len(asked), 2)}
+                                          for sql, (n, ms) in slowest],
+            "cumulative": out.getvalue().splitlines(), "own_time": own.getvalue().splitlines()}
+
+
+def api_only(database: str) -> dict:
+    """The API's latency, stages and profile over a kept database (``BENCH_SCALE_DATABASE``)."""
+    connection.close()
+    connection.settings_dict["NAME"] = database
+    queries = search.sample_queries(QUERIES)
+    report = {"database": database, "products": Product.objects.count(), "queries": len(queries),
+              "load_start": os.getloadavg(),
+              "api_uncached_embedding": search.api_latency(queries, cached_embedding=False),
+              "stages_median_ms": search.stage_timings(queries)}
+    if PROFILE:
+        report["api_profile"] = api_profile(queries)
+    report["load_end"] = os.getloadavg()
+    return report
+
+
 def run() -> dict:
+    if EXISTING:
+        embeddings.warm_up()
+        original = dict(connection.settings_dict)
+        try:
+            return api_only(EXISTING)
+        finally:
+            connection.close()
+            connection.settings_dict.clear()
+            connection.settings_dict.update(original)
+            if DROP:
+                admin = _maintenance_connection(original)
+                admin.execute(f'DROP DATABASE IF EXISTS "{EXISTING}" WITH (FORCE)')
+                admin.close()
     if SMOKE:  # small departments get their own index and read it, so every path runs
         vector_index.DEPARTMENT_INDEX_MIN_PRODUCTS, retrieval.EXACT_SEARCH_MAX_MATCHES = 500, 300
     encoder = embeddings.warm_up()
     rng = np.random.default_rng(3)
-    with scratch_database() as database:  # dropped afterwards: the shop's tables are never touched
+    with (kept_database() if KEEP else scratch_database()) as database:  # the shop's tables are never touched
         sourced = seed_sources()
         catalogue, grown = grow_catalogue(source_arrays(held_out=False), rng)
         logger.info("catalogue grown: %s", grown)
@@ -472,5 +576,7 @@ def run() -> dict:
             "api_uncached_embedding": search.api_latency(queries, cached_embedding=False),
             "stages_median_ms": search.stage_timings(queries),
         }
+        if PROFILE:
+            report["api_profile"] = api_profile(queries)
         report["churn"] = churn(catalogue, rng, queries, vectors, sourced["docs_per_s"])
         return report

@@ -1,11 +1,13 @@
 """``python -m bench search_scale`` at a small size, in its own scratch database: real sources embedded,
 the catalogue grown from them, the served IVFFlat indexes built (the catalogue's and, in smoke mode, each
 department's), recall against exact search (plain, wider scans, per department, after churn) and the API
-all still run. No timing is asserted here."""
+all still run; the database kept (``BENCH_SCALE_KEEP``) serves a second, API-only run that profiles
+requests and drops it. No timing is asserted here."""
 
 import pytest
 from django.db import connection
 
+from ai.common import _maintenance_connection
 from tests.bench.harness import run_benchmark
 
 # The smallest catalogue that gets an IVFFlat index (vector_index.IVFFLAT_MIN_PRODUCTS is 10,000).
@@ -16,8 +18,8 @@ SMALL = {"BENCH_SCALE_PRODUCTS": "12000", "BENCH_SCALE_SOURCES": "200", "BENCH_S
 
 
 @pytest.mark.django_db
-def test_the_scale_benchmark_builds_the_served_index_measures_recall_and_drops_its_database():
-    report = run_benchmark("search_scale", SMALL, timeout=900)
+def test_the_scale_benchmark_builds_the_served_index_measures_recall_and_keeps_its_database_for_the_api():
+    report = run_benchmark("search_scale", {**SMALL, "BENCH_SCALE_KEEP": "1"}, timeout=900)
 
     assert report["catalogue"]["products"] == 12000 and report["queries"] == 4
     assert report["sources"]["sources"] == 200 and report["sources"]["held_out"] == 20
@@ -40,6 +42,28 @@ def test_the_scale_benchmark_builds_the_served_index_measures_recall_and_drops_i
     built = {entry["index"] for entry in departments["each"]}
     alone = [row for row in report["semantic_departments"] if row["max_price"] is None]
     assert all(row["plan"] == "department" and built & set(row["indexes_read"]) for row in alone)
+    assert databases_named(report["database"]) == 1  # kept
+
+    try:
+        again = run_benchmark("search_scale", {**SMALL, "BENCH_SCALE_DATABASE": report["database"],
+                                               "BENCH_SCALE_PROFILE": "2", "BENCH_SCALE_DROP": "1"}, timeout=300)
+    finally:  # never leave the kept database behind, whatever failed (outside the test's transaction)
+        with _maintenance_connection(connection.settings_dict) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{report["database"]}" WITH (FORCE)')
+
+    # the kept catalogue measured again, without rebuilding it: its rows, held-out ones and churn's included
+    assert again["products"] == (report["catalogue"]["products"] + report["sources"]["held_out"]
+                                 + report["churn"]["products_added"])
+    assert again["queries"] == 4
+    assert again["api_uncached_embedding"]["p50_ms"] > 0 and again["stages_median_ms"]["hybrid_rank"] > 0
+    profile = again["api_profile"]
+    assert profile["requests"] == 2 and profile["statements_per_request"] > 0
+    assert all(entry["calls"] > 0 for entry in profile["statements_ms_per_request"])
+    assert any("ai/search/api.py" in line and "(get)" in line for line in profile["cumulative"])
+    assert databases_named(report["database"]) == 0  # dropped
+
+
+def databases_named(name: str) -> int:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_database WHERE datname = %s", [report["database"]])
-        assert cursor.fetchone()[0] == 0
+        cursor.execute("SELECT count(*) FROM pg_database WHERE datname = %s", [name])
+        return cursor.fetchone()[0]
