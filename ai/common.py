@@ -116,13 +116,14 @@ def bulk_insert(model, rows: list[dict], *, returning: tuple[str, ...] = ()) -> 
 
 
 @contextmanager
-def scratch_database():
-    """Point the default connection at a fresh, migrated database on the same server; drop it after."""
+def scratch_database(*, keep: bool = False):
+    """Point the default connection at a fresh, migrated database on the same server; drop it after, unless
+    ``keep`` (a benchmark measuring it again later drops it with ``drop_database``)."""
     connection = connections["default"]
     original = dict(connection.settings_dict)
     name = f"vitrine_eval_{uuid.uuid4().hex[:10]}"
-    admin = _maintenance_connection(original)
-    admin.execute(f'CREATE DATABASE "{name}"')
+    with _maintenance_connection(original) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
     connection.close()
     connection.settings_dict["NAME"] = name
     try:
@@ -132,8 +133,14 @@ def scratch_database():
         connection.close()
         connection.settings_dict.clear()
         connection.settings_dict.update(original)
+        if not keep:
+            drop_database(name)
+
+
+def drop_database(name: str) -> None:
+    """Drop a scratch database on the default connection's server, sessions still on it included."""
+    with _maintenance_connection(connections["default"].settings_dict) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 def _maintenance_connection(settings_dict: dict) -> psycopg.Connection:

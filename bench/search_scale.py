@@ -55,7 +55,6 @@ import re
 import statistics
 import threading
 import time
-import uuid
 from collections import defaultdict
 from contextlib import contextmanager
 
@@ -68,7 +67,7 @@ from django.test import Client
 from django.utils import timezone
 
 from ai import embeddings
-from ai.common import _maintenance_connection, copy_rows, scratch_database
+from ai.common import copy_rows, drop_database, scratch_database
 from ai.search import indexing, retrieval, vector_index
 from ai.search.caching import VECTOR_INDEX_SHAPE_KEY, bump_index_version, cache_key
 from ai.search.models import (
@@ -469,25 +468,6 @@ def churn(catalogue: Catalogue, rng: np.random.Generator, queries: list[str], ve
             "queries_for_new_products": served_recall(catalogue, embeddings.encode(new_queries))}
 
 
-@contextmanager
-def kept_database():
-    """A fresh migrated database like ``scratch_database``'s, left in place afterwards (KEEP)."""
-    original = dict(connection.settings_dict)
-    name = f"vitrine_scale_{uuid.uuid4().hex[:10]}"
-    admin = _maintenance_connection(original)
-    admin.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-    connection.close()
-    connection.settings_dict["NAME"] = name
-    try:
-        call_command("migrate", verbosity=0, interactive=False)
-        yield name
-    finally:
-        connection.close()
-        connection.settings_dict.clear()
-        connection.settings_dict.update(original)
-
-
 def api_profile(queries: list[str], top: int = 70) -> dict:
     """``PROFILE`` API requests (embedding uncached, result lists retired, as ``search.api_latency`` asks
     them) under cProfile and a statement timer: where a request's time goes."""
@@ -551,14 +531,12 @@ def run() -> dict:
             connection.settings_dict.clear()
             connection.settings_dict.update(original)
             if DROP:
-                admin = _maintenance_connection(original)
-                admin.execute(f'DROP DATABASE IF EXISTS "{EXISTING}" WITH (FORCE)')
-                admin.close()
+                drop_database(EXISTING)
     if SMOKE:  # small departments get their own index and read it, so every path runs
         vector_index.DEPARTMENT_INDEX_MIN_PRODUCTS, retrieval.EXACT_SEARCH_MAX_MATCHES = 500, 300
     encoder = embeddings.warm_up()
     rng = np.random.default_rng(3)
-    with (kept_database() if KEEP else scratch_database()) as database:  # the shop's tables are never touched
+    with scratch_database(keep=KEEP) as database:  # the shop's tables are never touched
         sourced = seed_sources()
         catalogue, grown = grow_catalogue(source_arrays(held_out=False), rng)
         logger.info("catalogue grown: %s", grown)

@@ -7,7 +7,7 @@ requests and drops it. No timing is asserted here."""
 import pytest
 from django.db import connection
 
-from ai.common import _maintenance_connection
+from ai.common import drop_database
 from tests.bench.harness import run_benchmark
 
 # The smallest catalogue that gets an IVFFlat index (vector_index.IVFFLAT_MIN_PRODUCTS is 10,000).
@@ -48,8 +48,7 @@ def test_the_scale_benchmark_builds_the_served_index_measures_recall_and_keeps_i
         again = run_benchmark("search_scale", {**SMALL, "BENCH_SCALE_DATABASE": report["database"],
                                                "BENCH_SCALE_PROFILE": "2", "BENCH_SCALE_DROP": "1"}, timeout=300)
     finally:  # never leave the kept database behind, whatever failed (outside the test's transaction)
-        with _maintenance_connection(connection.settings_dict) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{report["database"]}" WITH (FORCE)')
+        drop_database(report["database"])
 
     # the kept catalogue measured again, without rebuilding it: its rows, held-out ones and churn's included
     assert again["products"] == (report["catalogue"]["products"] + report["sources"]["held_out"]
