@@ -153,21 +153,10 @@ def seed_sources() -> dict:
             "embed_and_keyword_index_s": round(embedded, 1), "docs_per_s": round(len(ids) / embedded, 1)}
 
 
-def departments_of_categories() -> dict[int, int]:
-    parents = dict(Category.objects.values_list("pk", "parent_id"))
-
-    def top(pk):
-        while parents[pk] is not None:
-            pk = parents[pk]
-        return pk
-
-    return {pk: top(pk) for pk in parents}
-
-
 def source_arrays(*, held_out: bool) -> dict:
     """The sources' ids, vectors, categories, departments, activity and text hashes (held-out ones: their
     texts embedded now, as ``index_products`` would)."""
-    departments = departments_of_categories()
+    departments = retrieval.departments_of_categories()
     if held_out:
         rows = list(Product.objects.filter(active=False).exclude(
             pk__in=ProductEmbedding.objects.values("product_id")).order_by("pk").values_list(

@@ -12,8 +12,8 @@ from django.utils import timezone
 from ai import embeddings
 from ai.search.caching import CORPUS_STATS_KEY, bump_index_version, cache_key
 from ai.search.models import ProductEmbedding, SearchDocument, SearchPosting, SearchStatistics, SearchTerm
-from ai.search.retrieval import BM25_B, BM25_K1, FIELD_WEIGHTS, departments_of_categories
-from commerce.catalogue.models import Category, Product
+from ai.search.retrieval import BM25_B, BM25_K1, FIELD_WEIGHTS, category_chains, departments_of_categories
+from commerce.catalogue.models import Product
 
 _WEIGHT_CASE = "CASE w " + " ".join(f"WHEN '{w}' THEN {v}" for w, v in FIELD_WEIGHTS.items()) + " END"
 # Impacts are recomputed (one UPDATE of every posting) only when the average length moves this much.
@@ -22,17 +22,11 @@ IMPACT_DRIFT = 0.02
 DOCUMENTS, POSTINGS, TERMS = SearchDocument._meta.db_table, SearchPosting._meta.db_table, SearchTerm._meta.db_table
 
 
-def category_paths() -> dict[int, str]:
-    categories = {c.pk: c for c in Category.objects.all()}
-    paths = {}
-    for pk, category in categories.items():
-        names, node, seen = [], category, set()
-        while node is not None and node.pk not in seen:
-            seen.add(node.pk)
-            names.append(node.name)
-            node = categories.get(node.parent_id)
-        paths[pk] = " > ".join(reversed(names))
-    return paths
+def category_paths(chains: dict[int, list[tuple[int, str]]] | None = None) -> dict[int, str]:
+    """Each category's path from its department ("Kitchen & Dining > Mugs"); ``chains``: ``category_chains()``
+    if read already."""
+    return {pk: " > ".join(name for _, name in chain)
+            for pk, chain in (category_chains() if chains is None else chains).items()}
 
 
 def text_hash(text: str) -> str:
@@ -49,8 +43,9 @@ def index_products(product_ids: list[int], *, force: bool = False, paths: dict[i
     """
     products = list(Product.objects.filter(pk__in=product_ids).only(
         "pk", "title", "description", "category_id", "attributes"))
-    paths = paths or category_paths()
-    departments = departments_of_categories()
+    chains = category_chains()  # one read of the tree for the paths and the departments
+    paths = paths or category_paths(chains)
+    departments = departments_of_categories(chains)
     texts = {p.pk: embeddings.product_text(p.title, p.description, paths.get(p.category_id, ""), p.attributes or {})
              for p in products}
     hashes = {pk: text_hash(text) for pk, text in texts.items()}

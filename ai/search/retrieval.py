@@ -322,17 +322,23 @@ def ivfflat_probes() -> int:
     return ivfflat_shape()[1]
 
 
-def departments_of_categories() -> dict[int, int]:
-    """Each category's department (its top-level ancestor), from the category tree in one query."""
-    parents = dict(Category.objects.values_list("pk", "parent_id"))
-    departments = {}
-    for pk in parents:
-        node, seen = pk, set()
-        while parents.get(node) is not None and node not in seen:  # ``seen``: a cycle saved outside clean()
+def category_chains() -> dict[int, list[tuple[int, str]]]:
+    """Each category's (id, name) chain from its department down to itself, from the tree in one query."""
+    tree = {pk: (parent_id, name) for pk, parent_id, name in Category.objects.values_list("pk", "parent_id", "name")}
+    chains = {}
+    for pk in tree:
+        chain, node, seen = [], pk, set()
+        while node in tree and node not in seen:  # ``seen``: a cycle saved outside clean()
             seen.add(node)
-            node = parents[node]
-        departments[pk] = node
-    return departments
+            chain.append((node, tree[node][1]))
+            node = tree[node][0]
+        chains[pk] = chain[::-1]
+    return chains
+
+
+def departments_of_categories(chains: dict[int, list[tuple[int, str]]] | None = None) -> dict[int, int]:
+    """Each category's department (its top-level ancestor); ``chains``: ``category_chains()`` if read already."""
+    return {pk: chain[0][0] for pk, chain in (category_chains() if chains is None else chains).items()}
 
 
 # Which department each category is in, cached for the read side; dropped on every category save or
