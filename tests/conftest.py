@@ -2,6 +2,7 @@ import pytest
 import redis.connection
 from django.core.cache import cache
 
+from ai.common import stop_side_threads
 from ai.experiments import serving as experiments
 from ai.recommendations import rules as recommendation_rules
 from tests.factories import CategoryFactory, CustomerFactory, ProductFactory, stored_event
@@ -20,6 +21,13 @@ def clean_redis():
     yield
     for forget in (cache.clear, experiments.forget_running, recommendation_rules.forget_local):
         forget()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def side_threads_stopped(django_db_setup):
+    """The side threads' connections (``ai.common.beside``) closed before the test database is dropped."""
+    yield
+    stop_side_threads()
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,7 @@ from django.db.models import BigIntegerField
 from django.db.models.functions import Cast, Extract
 from django.utils import timezone
 
-from ai.common import copy_text
+from ai.common import beside, copy_text
 from ai.recommendations import engine, evaluation, neighbours, selection, surface_evaluation
 from ai.recommendations.config import BOUGHT_TOGETHER_COUNT, SIMILAR_COUNT, RecommenderSettings
 from ai.recommendations.engine import TrainedModel
@@ -153,7 +153,7 @@ def _train(*, now: dt.datetime | None, progress: Callable[[str, int, int], None]
     report = progress or (lambda stage, done, total: None)
     started = time.perf_counter()
     # Bought together's selection needs only the orders: it runs beside the window's aggregation.
-    bought_together = _in_background(_select_bought_together, settings, now) if settings.select_model else None
+    bought_together = beside(_select_bought_together, settings, now) if settings.select_model else None
     interactions = load_interactions(settings, now)
     if interactions.matrix.nnz == 0:
         logger.warning("recommendations: no customer interactions in the last %s days; nothing trained",
@@ -175,10 +175,10 @@ def _train(*, now: dt.datetime | None, progress: Callable[[str, int, int], None]
     started = time.perf_counter()
     # The COPYs run on their own connections while this thread computes: PostgreSQL inserts the factors
     # while the customers' lists are scored, and those lists while the products' lists are computed.
-    factors_stored = _in_background(_store_factors, model, interactions, trained)
+    factors_stored = beside(_store_factors, model, interactions, trained)
     available = _available_mask(interactions.product_ids)
     lists = _precompute_customers(interactions, trained, available, report)
-    lists_stored = _in_background(_store_customer_lists, model.pk, lists)
+    lists_stored = beside(_store_customer_lists, model.pk, lists)
     _precompute_products(interactions, available, now, chosen.record.get("surfaces", {}) if chosen else {})
     factors_stored()
     lists_stored()
@@ -224,35 +224,6 @@ def _select_bought_together(settings: RecommenderSettings, now: dt.datetime) -> 
     basket_rows = [(order, product, placed, "purchase") for order, product, placed
                    in orders.basket_lines(now - dt.timedelta(days=BOUGHT_TOGETHER_DAYS), now)]
     return surface_evaluation.select_bought_together(basket_rows, settings.surface_min_seeds)
-
-
-def _in_background(function: Callable, *args) -> Callable[[], object]:
-    """Start ``function(*args)`` on a thread of its own, with its own database connection, and return what
-    waits for its result (raising its error). Inline when the caller is inside a transaction: another
-    connection would not see what it has not committed."""
-    if connection.in_atomic_block:
-        result = function(*args)
-        return lambda: result
-    outcome: dict[str, object] = {}
-
-    def run():
-        try:
-            outcome["result"] = function(*args)
-        except BaseException as error:  # raised again in the caller's thread by wait()
-            outcome["error"] = error
-        finally:
-            connection.close()  # this thread's own connection
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-
-    def wait():
-        thread.join()
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome.get("result")
-
-    return wait
 
 
 def _store_factors(model: RecommendationModel, interactions: Interactions, trained: TrainedModel) -> None:
@@ -361,7 +332,7 @@ def _precompute_products(interactions: Interactions, available: np.ndarray, now:
     (selection's records) say which co-behaviour, if any, and whether association strength is served."""
     since = now - dt.timedelta(days=BOUGHT_TOGETHER_DAYS)
     # PostgreSQL's self-join of the orders runs while implicit computes the co-behaviour neighbours.
-    together = (_in_background(orders.co_purchases, since, now, BOUGHT_TOGETHER_COUNT)
+    together = (beside(orders.co_purchases, since, now, BOUGHT_TOGETHER_COUNT)
                 if surface_evaluation.serves_association(surfaces.get("bought_together", {})) else dict)
     candidates = SIMILAR_COUNT * neighbours.CANDIDATES_PER_ITEM
     cosine = surface_evaluation.similar_co_behaviour(surfaces.get("similar", {}))

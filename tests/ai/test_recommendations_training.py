@@ -1,5 +1,4 @@
 import gc
-import threading
 
 import numpy as np
 import pytest
@@ -16,7 +15,6 @@ from ai.recommendations.models import (
     RecommendationModel,
 )
 from commerce.catalogue.models import Product
-from commerce.customers.models import Customer
 from commerce.orders.models import LineItem, Order
 from tests.factories import CustomerFactory, ProductFactory, stored_event
 
@@ -122,33 +120,6 @@ def test_training_leaves_the_garbage_collector_as_it_found_it(shop, monkeypatch)
     # then no cyclic collection runs while it trains, and each caller gets its own setting back
     assert seen == [False, False]
     assert on_after and not off_after
-
-
-def test_background_work_inside_a_transaction_runs_inline_and_sees_its_rows():
-    # given a customer not committed yet
-    customer = CustomerFactory()
-    # when work is handed to the background from inside the transaction
-    wait = training._in_background(lambda: (threading.get_ident(), Customer.objects.filter(pk=customer.pk).exists()))
-    # then it ran in the caller's thread, where the row is visible
-    assert wait() == (threading.get_ident(), True)
-
-
-@pytest.mark.django_db(transaction=True)
-def test_background_work_outside_a_transaction_runs_on_its_own_connection_and_raises_its_error():
-    customer = CustomerFactory()
-    caller = threading.get_ident()
-    # when work is handed to the background with nothing uncommitted
-    found = training._in_background(lambda: (threading.get_ident(), Customer.objects.filter(pk=customer.pk).exists()))
-    ident, exists = found()
-    # then another thread ran it and read the committed row
-    assert ident != caller and exists
-
-    def fail():
-        raise ValueError("broken COPY")
-
-    # and its error reaches the caller when it waits
-    with pytest.raises(ValueError, match="broken COPY"):
-        training._in_background(fail)()
 
 
 @pytest.mark.django_db(transaction=True)
