@@ -70,6 +70,8 @@ class SearchParamsSerializer(serializers.Serializer):
         return value
 
     def validate_cat(self, value):
+        if not value:  # most searches choose no department: the category tree need not be read
+            return value
         unknown = sorted(set(value) - set(Buckets.below(None).slugs))
         if unknown:
             raise serializers.ValidationError(f"Unknown department {', '.join(unknown)}.")

@@ -177,21 +177,30 @@ def query_terms(query: str, *, correct: bool = True) -> tuple[list[str], dict[st
     synonyms add (``synonyms.expand``; those words are never corrected).
 
     Returns (terms, {typed term: corrected term})."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT DISTINCT lexeme FROM unnest(to_tsvector('english', %s))", [query])
-        terms = [row[0] for row in cursor.fetchall()]
-        if not terms:
-            return [], {}
-        terms, synonymous = synonyms.expand(terms)
+    terms = list(query_stems(query))
+    if not terms:
+        return [], {}
+    terms, synonymous = synonyms.expand(terms)
+    with connection.cursor() as cursor:
         # One index probe per term (not every posting of a common term).
         cursor.execute("SELECT t FROM unnest(%s::text[]) AS t WHERE EXISTS "
                        f"(SELECT 1 FROM {SearchPosting._meta.db_table} WHERE term = t)", [terms])
         known = {row[0] for row in cursor.fetchall()} | synonymous  # a merchandiser's word is no typo
-        corrections = {}
-        for term in terms:
-            if correct and term not in known and len(term) >= 4 and (corrected := _correct(cursor, term)):
-                corrections[term] = corrected
+    unknown = [term for term in terms if correct and term not in known and len(term) >= 4]
+    corrections = {}
+    if unknown:
+        with transaction.atomic(), connection.cursor() as cursor:  # for ``_correct``'s SET LOCAL
+            corrections = {term: corrected for term in unknown if (corrected := _correct(cursor, term))}
     return [corrections.get(t, t) for t in terms], corrections
+
+
+@functools.lru_cache(maxsize=4096)
+def query_stems(query: str) -> tuple[str, ...]:
+    """The query's distinct stems, as the index stems its texts (PostgreSQL's ``english`` configuration,
+    stopwords dropped). Remembered per process: they depend on nothing stored, and a search asks twice."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT DISTINCT lexeme FROM unnest(to_tsvector('english', %s))", [query])
+        return tuple(row[0] for row in cursor.fetchall())
 
 
 def corrected_query(query: str, corrections: dict[str, str]) -> str:
@@ -268,9 +277,7 @@ def keyword_confidence(query: str, keyword: list[tuple[int, float]], corrections
     by one of the terms it brings in ("java" read as "coffee"), as the keyword search found them."""
     if not keyword:
         return 0.0
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT DISTINCT lexeme FROM unnest(to_tsvector('english', %s))", [query])
-        typed = frozenset(corrections.get(row[0], row[0]) for row in cursor.fetchall())
+    typed = frozenset(corrections.get(stem, stem) for stem in query_stems(query))
     if not typed:
         return 0.0
     readings = [typed, *((typed - set(source)) | {term} for source, added in synonyms.table()
@@ -448,8 +455,9 @@ def semantic_search(query: str, *, filters: Filters = NO_FILTERS, limit: int = C
     department = f"e.department_id = {int(department_id)}" if department_id is not None else None
     embeddings_table, products_table = ProductEmbedding._meta.db_table, Product._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
-        for name, value in settings.items():
-            cursor.execute("SELECT set_config(%s, %s, true)", [name, str(value)])
+        if settings:
+            cursor.execute("SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(settings)),
+                           [str(item) for setting in settings.items() for item in setting])
         if filters.is_empty or (department and "ivfflat.iterative_scan" not in settings):
             # The index scan runs on the embeddings alone (a join can tempt the planner into an exact
             # scan); the few inactive products (and, under a department filter, any whose embedding's

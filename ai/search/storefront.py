@@ -63,5 +63,7 @@ def narrowed(request: HttpRequest, results: SearchResults, selection: QueryDict)
     price_list, buckets = price_list_for(request), Buckets.below(None)
     candidates = Product.objects.active().filter(pk__in=results.product_ids)
     found = facets(candidates, selection, buckets, price_list=price_list)
+    if not found.selection and found.total == len(results.product_ids):
+        return FacetedResults(results, results.product_ids, found)  # every candidate counted is kept
     kept = set(found.selection.filter(candidates, buckets, price_list).values_list("pk", flat=True))
     return FacetedResults(results, [pid for pid in results.product_ids if pid in kept], found)

@@ -5,6 +5,8 @@ import re
 import pytest
 from django.test import Client
 
+from commerce.catalogue.models import Product
+
 pytestmark = pytest.mark.django_db
 
 
@@ -39,3 +41,18 @@ def test_a_selection_that_matches_nothing_offers_to_clear_it(catalogue):
 
     assert shown(content) == set()
     assert "Nothing matches all these filters" in content and 'href="?q=steel+spade+kettle"' in content
+
+
+
+def test_a_product_retired_after_its_search_was_cached_is_neither_listed_nor_counted(catalogue):
+    # given a search whose candidates are cached for anonymous shoppers
+    first = Client().get("/api/v1/search", {"q": "steel spade kettle"}).json()
+    assert catalogue["spade"].pk in {row["id"] for row in first["results"]}
+    # when one of them is retired without a re-index (the cached list still names it)
+    Product.objects.filter(pk=catalogue["spade"].pk).update(active=False)
+    again = Client().get("/api/v1/search", {"q": "steel spade kettle"}).json()
+    # then the search neither lists nor counts it
+    listed = {row["id"] for row in again["results"]}
+    assert catalogue["spade"].pk not in listed and catalogue["kettle"].pk in listed
+    materials = {facet["name"]: facet for facet in again["facets"]["facets"]}["material"]
+    assert {value["value"]: value["count"] for value in materials["values"]}["steel"] == 1
