@@ -34,6 +34,9 @@ def test_the_scale_benchmark_builds_the_served_index_measures_recall_and_keeps_i
     # neighbour (0.998–1.0 measured at this size); a broken probe or index setting falls far below
     assert min(recalls) >= 0.9
     assert report["semantic_departments"] and all(0 < row["share"] < 1 for row in report["semantic_departments"])
+    # each department's queries asked twice (cold, then warm pages) find the same products
+    assert all(row["second_pass"]["recall@50"] == row["recall@50"] and row["second_pass"]["p50_ms"] > 0
+               for row in report["semantic_departments"])
     assert report["churn"]["products_added"] == 120 and not report["churn"]["index_rebuilt"]
     # every department got its own index, which its searches read
     departments = index["department_indexes"]
