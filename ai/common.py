@@ -54,7 +54,7 @@ def vector_literal(vector: np.ndarray) -> str:
 
 
 # Side threads, each keeping its own database connection between jobs (opening one costs more than many a
-# query they run). Enough that a threaded server's concurrent searches, or training's two COPYs, do not queue.
+# query they run). Training runs up to three jobs beside itself at once.
 SIDE_THREADS = 4
 _side_lock = threading.Lock()
 _side_pool: ThreadPoolExecutor | None = None

@@ -23,6 +23,17 @@ def test_keyword_search_matches_any_term_and_ranks_title_matches_first(catalogue
     assert corrections == {}
 
 
+def test_a_querys_stems_are_the_indexs_and_are_asked_of_the_server_once(django_assert_num_queries):
+    # given a query with stopwords and inflected words, not stemmed yet in this process
+    query = "the kettles for boiling water " + "x" * 12  # a text no other test stems
+    # when it is stemmed twice
+    with django_assert_num_queries(1):
+        first = retrieval.query_stems(query)
+        again = retrieval.query_stems(query)
+    # then the stems are the english configuration's, stopwords dropped, and the second came from memory
+    assert set(first) == {"kettl", "boil", "water", "x" * 12} and again == first
+
+
 def test_keyword_search_corrects_typos_from_the_indexed_vocabulary(catalogue):
     results, corrections = retrieval.keyword_search("gosneck kettel")
     assert ranked_ids(results)[:1] == [catalogue["kettle"].pk]
