@@ -416,14 +416,10 @@ def _publish(model: RecommendationModel, lists: list[ListBatch], settings: Recom
         RecommendationModel.objects.filter(pk__in=stale).delete()
     cache.delete(MODEL_KEY)
     ttl = int(settings.cadence_hours * 3600)
-    total, done, pending = sum(len(batch.customer_ids) for batch in lists), 0, {}
-    for customer_id, found in itertools.chain.from_iterable(batch.entries() for batch in lists):
-        pending[CUSTOMER_KEY.format(customer_id)] = cached_list(model.version, found)
-        if len(pending) == CACHE_WRITE_BATCH_SIZE:
-            done += len(pending)
-            cache.set_many(pending, ttl)
-            pending = {}
-            report("cache", done, total)
-    if pending:
-        cache.set_many(pending, ttl)
-        report("cache", total, total)
+    total, done = sum(len(batch.customer_ids) for batch in lists), 0
+    entries = ((CUSTOMER_KEY.format(customer_id), cached_list(model.version, found))
+               for customer_id, found in itertools.chain.from_iterable(batch.entries() for batch in lists))
+    while chunk := dict(itertools.islice(entries, CACHE_WRITE_BATCH_SIZE)):
+        cache.set_many(chunk, ttl)
+        done += len(chunk)
+        report("cache", done, total)
