@@ -312,24 +312,21 @@ def build_index() -> dict:
     stop, peak = threading.Event(), {"rss": 0, "uss": 0}
     watcher = threading.Thread(target=_peak_memory, args=(pid, stop, peak))
     watcher.start()
-    minimum, build = vector_index.DEPARTMENT_INDEX_MIN_PRODUCTS, vector_index._build
-    builds = []
-
-    def timed_build(cursor, name, lists, where=""):
-        _, elapsed = timed_ms(build, cursor, name, lists, where)
-        builds.append({"index": name, "lists": lists, "build_s": round(elapsed / 1000, 1)})
-
+    minimum = vector_index.DEPARTMENT_INDEX_MIN_PRODUCTS
     try:
         vector_index.DEPARTMENT_INDEX_MIN_PRODUCTS = 2**62  # the catalogue's index alone first
         lists, seconds = timed_ms(vector_index.refresh_vector_index)
         catalogue_peak = dict(peak)
         vector_index.DEPARTMENT_INDEX_MIN_PRODUCTS = minimum
-        vector_index._build = timed_build
         _, department_seconds = timed_ms(vector_index.refresh_vector_index)
     finally:
-        vector_index.DEPARTMENT_INDEX_MIN_PRODUCTS, vector_index._build = minimum, build
+        vector_index.DEPARTMENT_INDEX_MIN_PRODUCTS = minimum
         stop.set()
         watcher.join()
+    # Each department's index as the refresh recorded it (all built by the second call).
+    builds = [{"index": f"{vector_index.DEPARTMENT_INDEX}{department}", **state}
+              for department, state in sorted(SearchStatistics.objects.get(pk=1).department_indexes.items(),
+                                              key=lambda item: int(item[0]))]
     with connection.cursor() as cursor:
         cursor.execute("SELECT to_regclass(%s) IS NOT NULL, coalesce(pg_relation_size(to_regclass(%s)), 0), "
                        "pg_relation_size(%s), pg_total_relation_size(%s)",
@@ -339,9 +336,8 @@ def build_index() -> dict:
         for entry in builds:
             cursor.execute("SELECT coalesce(pg_relation_size(to_regclass(%s)), 0)", [entry["index"]])
             sizes[entry["index"]] = cursor.fetchone()[0]
-    recorded = SearchStatistics.objects.get(pk=1).department_indexes
-    departments = [{**entry, "index_mb": round(sizes[entry["index"]] / 2**20, 1),
-                    "rows": recorded[entry["index"].removeprefix(vector_index.DEPARTMENT_INDEX)]["rows"]}
+    departments = [{"index": entry["index"], "lists": entry["lists"], "rows": entry["rows"],
+                    "build_s": entry["build_s"], "index_mb": round(sizes[entry["index"]] / 2**20, 1)}
                    for entry in builds]
     return {"lists": lists, "probes": retrieval.ivfflat_probes(), "exists": exists,
             "build_s": round(seconds / 1000, 1), "index_mb": round(index_bytes / 2**20, 1),

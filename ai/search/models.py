@@ -98,7 +98,7 @@ class SearchStatistics(models.Model):
     vector_index_built_at = models.DateTimeField(null=True)
     department_indexes = models.JSONField(
         default=dict, help_text="The departments with their own partial IVFFlat index: {department id: "
-                                "{lists, rows, built_at}}")
+                                "{lists, rows, built_at, build_s}}")
 
     class Meta:
         verbose_name_plural = "search statistics"

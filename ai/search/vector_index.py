@@ -3,6 +3,7 @@ drift, dropped when the catalogue or a department shrinks): the catalogue's, and
 own partial one. Run by the statistics beat task and ``embed_products``; how
 a query reads the index (probes, exact search) is ``retrieval``'s."""
 
+import time
 from datetime import datetime
 
 from django.core.cache import cache
@@ -135,8 +136,10 @@ def refresh_department_indexes(*, catalogue_indexed: bool = True) -> bool:
                 state[department] = previous
                 continue
             lists = _lists(rows)
+            build_started = time.perf_counter()
             _build(cursor, name, lists, f"department_id = {int(department)}")
-            state[department] = {"lists": lists, "rows": rows, "built_at": started.isoformat()}
+            state[department] = {"lists": lists, "rows": rows, "built_at": started.isoformat(),
+                                 "build_s": round(time.perf_counter() - build_started, 1)}
             changed_any = True
         for name in existing - {f"{DEPARTMENT_INDEX}{int(department)}" for department in state}:
             cursor.execute(f"DROP INDEX IF EXISTS {name}")

@@ -41,7 +41,8 @@ def test_the_scale_benchmark_builds_the_served_index_measures_recall_and_keeps_i
     # every department got its own index, which its searches read
     departments = index["department_indexes"]
     assert departments["count"] == len(report["semantic_departments"]) // 2 > 0
-    assert all(0 < entry["lists"] < entry["rows"] and entry["index_mb"] > 0 for entry in departments["each"])
+    assert all(0 < entry["lists"] < entry["rows"] and entry["index_mb"] > 0 and entry["build_s"] >= 0
+               for entry in departments["each"])
     built = {entry["index"] for entry in departments["each"]}
     alone = [row for row in report["semantic_departments"] if row["max_price"] is None]
     assert all(row["plan"] == "department" and built & set(row["indexes_read"]) for row in alone)

@@ -42,7 +42,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='searchstatistics',
             name='department_indexes',
-            field=models.JSONField(default=dict, help_text='The departments with their own partial IVFFlat index: {department id: {lists, rows, built_at}}'),
+            field=models.JSONField(default=dict, help_text='The departments with their own partial IVFFlat index: {department id: {lists, rows, built_at, build_s}}'),
         ),
         migrations.RunPython(backfill_departments, migrations.RunPython.noop),
     ]
